@@ -1,0 +1,41 @@
+"""The log entry (DESIGN section 2): `{"seq", "logged_at", "statement"}` as RFC 8785 bytes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.canonical import canonical, parse_json
+from schemas.errors import MalformedInput
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: int = Field(ge=0)
+    logged_at: AwareDatetime
+    statement: dict[str, Any]
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """RFC 3339 UTC with milliseconds, the form every logged_at takes."""
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def encode(seq: int, logged_at: str, statement: dict[str, Any]) -> bytes:
+    return canonical({"seq": seq, "logged_at": logged_at, "statement": statement})
+
+
+def decode(leaf: bytes) -> Entry:
+    """Read leaf bytes back; they must be exactly the canonical form that was hashed."""
+    raw = parse_json(leaf)
+    try:
+        entry = Entry.model_validate(raw)
+    except ValidationError as exc:
+        raise MalformedInput(f"leaf is not a log entry: {exc.errors()[0]['msg']}") from exc
+    if canonical(raw) != leaf:
+        raise MalformedInput("leaf bytes are not in RFC 8785 canonical form")
+    return entry

@@ -1,0 +1,215 @@
+"""The ledger: admits signed statements, integrates them in batches, answers with receipts.
+
+The append path (docs/append-path.md): parse and verify the signature (caller), then, in
+one batch under one lock: drop replays, admit each statement against the registry, build
+the leaves, extend the tree, sign one checkpoint, write entries, nodes and checkpoint in
+one transaction, and only then hand out receipts.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from chain import entry, merkle
+from chain.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint, vkey_of
+from chain.policy import Registry
+from chain.receipt import Receipt, build
+from chain.store import Batch, Store
+from chain.tree import Tree
+from chain.views import (
+    ArtefactView,
+    ConsistencyProof,
+    ContractView,
+    Direction,
+    InclusionProof,
+    Lineage,
+    LineageEdge,
+    LogInfo,
+    PartyView,
+)
+from schemas import statement as s
+from schemas.errors import DepaError, LedgerCorrupt, MalformedInput, NotFound, Unavailable
+from schemas.keys import Signer
+
+Clock = Callable[[], datetime]
+Outcome = Receipt | DepaError
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class Ledger:
+    def __init__(self, store: Store, origin: str, checkpoint_key: Signer, operator: str, clock: Clock | None = None):
+        self.store = store
+        self.origin = origin
+        self._signer = checkpoint_key
+        self.vkey = vkey_of(origin, checkpoint_key)
+        self.operator = operator
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.RLock()
+        self._load()
+
+    def _load(self) -> None:
+        """Rebuild tree and registry from the stored log; refuse a log its checkpoint does not sign."""
+        tree, registry = Tree(), Registry(self.operator)
+        for seq, leaf in enumerate(self.store.iter_leaves()):
+            logged = entry.decode(leaf)
+            if logged.seq != seq:
+                raise LedgerCorrupt(f"stored entry {seq} says it is entry {logged.seq}")
+            registry.apply(s.from_raw(logged.statement), seq, logged.logged_at)
+            tree.append(merkle.leaf_hash(leaf))
+        note = self.store.latest_checkpoint()
+        if note is None:
+            if tree.size:
+                raise LedgerCorrupt(f"the store holds {tree.size} entries but no signed checkpoint")
+            note = sign_checkpoint(Checkpoint(self.origin, 0, merkle.EMPTY_ROOT), self._signer)
+            self.store.write_checkpoint(0, note)
+        try:
+            cp = verify_checkpoint(note, self.vkey)
+        except DepaError as exc:
+            raise LedgerCorrupt(f"the last stored checkpoint does not verify with this ledger's key: {exc.detail}") from exc
+        if cp.size != tree.size or cp.root != tree.root():
+            raise LedgerCorrupt(
+                f"the stored log (size {tree.size}, root {_b64(tree.root())}) does not match its last "
+                f"signed checkpoint (size {cp.size}, root {_b64(cp.root)})"
+            )
+        if tree.size and merkle.root(tree.size, self.store.read_nodes) != cp.root:
+            raise LedgerCorrupt("the stored subtree hashes do not match the signed root")
+        self._tree, self.registry, self._note = tree, registry, note
+
+    # --- the append path ------------------------------------------------------------
+
+    def append(self, st: s.Statement) -> tuple[Receipt, bool]:
+        """Verify and integrate one statement alone; return its receipt and whether it is new."""
+        st.verify()
+        outcome, new = self.integrate([st])[0]
+        if isinstance(outcome, DepaError):
+            raise outcome
+        return outcome, new
+
+    def integrate(self, batch: Sequence[s.Statement]) -> list[tuple[Outcome, bool]]:
+        """Admit a batch of signature-checked statements; one outcome each, in order."""
+        with self._lock:
+            now = self._clock()
+            logged_at = entry.timestamp(now)
+            now = datetime.fromisoformat(logged_at.replace("Z", "+00:00"))
+            ids = [bytes.fromhex(st.id[7:]) for st in batch]
+            known = self.store.seqs_of(ids)
+            outcomes: list[Outcome | int] = []
+            admitted: dict[bytes, int] = {}
+            first = self._tree.size
+            leaves: list[bytes] = []
+            for st, sid in zip(batch, ids, strict=True):
+                seq = known.get(sid, admitted.get(sid))
+                if seq is not None:
+                    outcomes.append(-1 - seq)  # a replay: answered with the existing entry
+                    continue
+                try:
+                    self.registry.admit(st, now)
+                except DepaError as exc:
+                    outcomes.append(exc)
+                    continue
+                seq = first + len(leaves)
+                self.registry.apply(st, seq, now)
+                admitted[sid] = seq
+                leaves.append(entry.encode(seq, logged_at, st.raw))
+                outcomes.append(seq)
+            if leaves:
+                self._commit(first, leaves, list(admitted))
+            return [self._outcome(o, st, first, leaves) for o, st in zip(outcomes, batch, strict=True)]
+
+    def _commit(self, first: int, leaves: list[bytes], ids: list[bytes]) -> None:
+        nodes = [n for leaf in leaves for n in self._tree.append(merkle.leaf_hash(leaf))]
+        note = sign_checkpoint(Checkpoint(self.origin, self._tree.size, self._tree.root()), self._signer)
+        try:
+            self.store.append(Batch(first, leaves, ids, nodes, note))
+        except Exception as exc:
+            self._load()  # the registry and tree ran ahead of the store: read them back
+            raise Unavailable(f"the log could not be written: {exc}") from exc
+        self._note = note
+
+    def _outcome(self, o: Outcome | int, st: s.Statement, first: int, leaves: list[bytes]) -> tuple[Outcome, bool]:
+        if isinstance(o, DepaError):
+            return o, False
+        seq, new = (o, True) if o >= 0 else (-1 - o, False)
+        leaf = leaves[seq - first] if seq >= first else self.leaf(seq)
+        proof = merkle.inclusion_proof(seq, self._tree.size, self._tree.read)
+        return build(seq, leaf, proof, self._note, st.id), new
+
+    # --- reads ----------------------------------------------------------------------
+
+    def info(self) -> LogInfo:
+        return LogInfo(origin=self.origin, vkey=str(self.vkey), operator=self.operator, size=self._tree.size)
+
+    def checkpoint(self) -> str:
+        return self._note
+
+    def leaves(self, start: int, limit: int) -> list[bytes]:
+        if start < 0 or not 1 <= limit <= 1000:
+            raise MalformedInput("start must be >= 0 and limit between 1 and 1000")
+        return self.store.leaves(start, limit)
+
+    def leaf(self, seq: int) -> bytes:
+        rows = self.store.leaves(seq, 1) if seq >= 0 else []
+        if not rows:
+            raise NotFound(f"no entry {seq}")
+        return rows[0]
+
+    def inclusion(self, seq: int, size: int) -> InclusionProof:
+        if not 0 <= seq < size <= self._tree.size:
+            raise NotFound(f"no entry {seq} in a tree of size {size} (the log has {self._tree.size})")
+        proof = merkle.inclusion_proof(seq, size, self.store.read_nodes)
+        leaf_hash = self.store.read_nodes([(0, seq)])[0]
+        return InclusionProof(seq=seq, size=size, leaf_hash=_b64(leaf_hash), proof=[_b64(p) for p in proof])
+
+    def consistency(self, first: int, second: int) -> ConsistencyProof:
+        if not 0 < first <= second <= self._tree.size:
+            raise NotFound(f"no consistency proof from {first} to {second} (the log has {self._tree.size})")
+        proof = merkle.consistency_proof(first, second, self.store.read_nodes)
+        return ConsistencyProof(first=first, second=second, proof=[_b64(p) for p in proof])
+
+    def parties(self) -> list[PartyView]:
+        with self._lock:
+            return [PartyView.of(p) for p in self.registry.current_parties()]
+
+    def contract(self, contract_id: str) -> ContractView:
+        with self._lock:
+            return ContractView.of(self.registry.contract(contract_id), self._clock())
+
+    def artefact(self, digest: str) -> ArtefactView:
+        with self._lock:
+            found = self.registry.artefacts.get(digest)
+            if found is None:
+                raise NotFound(f"no artefact {digest}")
+            return ArtefactView.of(found)
+
+    def lineage(self, digest: str, direction: Direction) -> Lineage:
+        """Every artefact reachable from `digest` through derived_from (up) or its inverse (down)."""
+        with self._lock:
+            arts = self.registry.artefacts
+            if digest not in arts:
+                raise NotFound(f"no artefact {digest}")
+            seen, edges, todo = {digest}, set(), [digest]
+            while todo:
+                d = todo.pop()
+                steps = []
+                if direction in ("up", "both"):
+                    steps += [(p, d) for p in arts[d].body.derived_from or []]
+                if direction in ("down", "both"):
+                    steps += [(d, c) for c in arts[d].children]
+                for parent, child in steps:
+                    edges.add((parent, child))
+                    other = parent if child == d else child
+                    if other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+            return Lineage(
+                root=digest,
+                direction=direction,
+                artefacts=[ArtefactView.of(arts[d]) for d in sorted(seen, key=lambda d: arts[d].seq)],
+                edges=[LineageEdge(parent=p, child=c) for p, c in sorted(edges)],
+            )

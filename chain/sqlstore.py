@@ -1,0 +1,125 @@
+"""The log in SQLModel tables: SQLite (WAL, synchronous=FULL) by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import Engine, LargeBinary, event, func, insert, select, tuple_
+from sqlmodel import Column, Field, SQLModel, create_engine
+
+from chain.merkle import NodeId
+from chain.store import Batch
+from schemas.errors import MalformedInput
+
+
+class LogEntry(SQLModel, table=True):
+    __tablename__ = "log_entry"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    statement_id: bytes = Field(sa_column=Column(LargeBinary, unique=True, nullable=False))
+    leaf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogNode(SQLModel, table=True):
+    """A perfect subtree hash: level 0 is the leaf hash."""
+
+    __tablename__ = "log_node"
+    __table_args__ = {"sqlite_with_rowid": False}
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogCheckpoint(SQLModel, table=True):
+    __tablename__ = "log_checkpoint"
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    note: str
+
+
+_TABLES = [LogEntry.__table__, LogNode.__table__, LogCheckpoint.__table__]
+_CHUNK = 500  # bound the parameters of one IN query
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql+psycopg://"):
+        return create_engine(url, pool_size=8, pool_pre_ping=True)
+    raise MalformedInput(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+class SqlStore:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        SQLModel.metadata.create_all(self.engine, tables=_TABLES)
+
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.coalesce(func.max(LogEntry.seq) + 1, 0))).scalar_one()
+
+    def latest_checkpoint(self) -> str | None:
+        with self.engine.connect() as conn:
+            q = select(LogCheckpoint.note).order_by(LogCheckpoint.size.desc()).limit(1)
+            return conn.execute(q).scalar_one_or_none()
+
+    def write_checkpoint(self, size: int, note: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(LogCheckpoint), [{"size": size, "note": note}])
+
+    def append(self, batch: Batch) -> None:
+        entries = [
+            {"seq": batch.first_seq + i, "statement_id": sid, "leaf": leaf}
+            for i, (sid, leaf) in enumerate(zip(batch.statement_ids, batch.leaves, strict=True))
+        ]
+        nodes = [{"level": lvl, "idx": idx, "hash": h} for (lvl, idx), h in batch.nodes]
+        size = batch.first_seq + len(batch.leaves)
+        with self.engine.begin() as conn:
+            conn.execute(insert(LogEntry), entries)
+            conn.execute(insert(LogNode), nodes)
+            conn.execute(insert(LogCheckpoint), [{"size": size, "note": batch.checkpoint}])
+
+    def read_nodes(self, ids: Sequence[NodeId]) -> list[bytes]:
+        found: dict[NodeId, bytes] = {}
+        with self.engine.connect() as conn:
+            for at in range(0, len(ids), _CHUNK):
+                chunk = list(ids[at : at + _CHUNK])
+                q = select(LogNode.level, LogNode.idx, LogNode.hash).where(
+                    tuple_(LogNode.level, LogNode.idx).in_(chunk)
+                )
+                found.update(((lvl, idx), h) for lvl, idx, h in conn.execute(q))
+        return [found[i] for i in ids]
+
+    def leaves(self, start: int, limit: int) -> list[bytes]:
+        q = select(LogEntry.leaf).where(LogEntry.seq >= start).order_by(LogEntry.seq).limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def iter_leaves(self) -> Iterator[bytes]:
+        start, page = 0, 10_000
+        while rows := self.leaves(start, page):
+            yield from rows
+            start += len(rows)
+
+    def seqs_of(self, statement_ids: Sequence[bytes]) -> dict[bytes, int]:
+        found: dict[bytes, int] = {}
+        with self.engine.connect() as conn:
+            for at in range(0, len(statement_ids), _CHUNK):
+                q = select(LogEntry.statement_id, LogEntry.seq).where(
+                    LogEntry.statement_id.in_(statement_ids[at : at + _CHUNK])
+                )
+                found.update((sid, seq) for sid, seq in conn.execute(q))
+        return found
+
+    def close(self) -> None:
+        self.engine.dispose()

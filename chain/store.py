@@ -1,0 +1,82 @@
+"""What the ledger needs from storage, and an in-memory implementation for fast tests.
+
+The log is append-only: a batch of entries, the perfect Merkle nodes they complete and the
+checkpoint that covers them are written together or not at all. Nothing is updated or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chain.merkle import NodeId
+
+
+@dataclass(frozen=True)
+class Batch:
+    first_seq: int
+    leaves: list[bytes]
+    statement_ids: list[bytes]
+    nodes: list[tuple[NodeId, bytes]]
+    checkpoint: str
+
+
+class Store(Protocol):
+    def size(self) -> int: ...
+
+    def latest_checkpoint(self) -> str | None: ...
+
+    def write_checkpoint(self, size: int, note: str) -> None: ...
+
+    def append(self, batch: Batch) -> None: ...
+
+    def read_nodes(self, ids: Sequence[NodeId]) -> list[bytes]: ...
+
+    def leaves(self, start: int, limit: int) -> list[bytes]: ...
+
+    def iter_leaves(self) -> Iterator[bytes]: ...
+
+    def seqs_of(self, statement_ids: Sequence[bytes]) -> dict[bytes, int]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class MemoryStore:
+    _leaves: list[bytes] = field(default_factory=list)
+    _ids: dict[bytes, int] = field(default_factory=dict)
+    _nodes: dict[NodeId, bytes] = field(default_factory=dict)
+    _checkpoints: dict[int, str] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return len(self._leaves)
+
+    def latest_checkpoint(self) -> str | None:
+        return self._checkpoints[max(self._checkpoints)] if self._checkpoints else None
+
+    def write_checkpoint(self, size: int, note: str) -> None:
+        self._checkpoints[size] = note
+
+    def append(self, batch: Batch) -> None:
+        assert batch.first_seq == len(self._leaves), "batches are appended in order"
+        for i, sid in enumerate(batch.statement_ids):
+            self._ids[sid] = batch.first_seq + i
+        self._leaves.extend(batch.leaves)
+        self._nodes.update(batch.nodes)
+        self._checkpoints[len(self._leaves)] = batch.checkpoint
+
+    def read_nodes(self, ids: Sequence[NodeId]) -> list[bytes]:
+        return [self._nodes[i] for i in ids]
+
+    def leaves(self, start: int, limit: int) -> list[bytes]:
+        return self._leaves[start : start + limit]
+
+    def iter_leaves(self) -> Iterator[bytes]:
+        return iter(list(self._leaves))
+
+    def seqs_of(self, statement_ids: Sequence[bytes]) -> dict[bytes, int]:
+        return {i: self._ids[i] for i in statement_ids if i in self._ids}
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,140 @@
+"""What the ledger shows of its state: the public models of the HTTP API and the client."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from chain.policy import Artefact, ContractRecord, ContractState, Party
+
+
+class LogInfo(BaseModel):
+    origin: str
+    vkey: str
+    operator: str
+    size: int
+
+
+class PartyView(BaseModel):
+    did: str
+    name: str
+    roles: list[str]
+    x25519: str
+    aliases: list[str]
+    former_dids: list[str]
+    registered_seq: int
+    registered_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str | None
+
+    @classmethod
+    def of(cls, p: Party) -> PartyView:
+        return cls(**{k: getattr(p, k) for k in cls.model_fields})
+
+
+class SignatureView(BaseModel):
+    party: str
+    name: str
+    did: str
+    seq: int
+    logged_at: datetime
+
+
+class ContractView(BaseModel):
+    id: str
+    state: ContractState
+    contract: dict[str, Any]
+    proposer: str
+    proposed_seq: int
+    proposed_at: datetime
+    signatures: list[SignatureView]
+    unsigned: list[str]
+    activated_at: datetime | None
+    closed_at: datetime | None
+    revoke_reason: str | None
+
+    @classmethod
+    def of(cls, r: ContractRecord, now: datetime) -> ContractView:
+        by_key = {p.key: (ref, p) for ref, p in r.named.items()}
+        state = r.state(now)
+        return cls(
+            id=r.id,
+            state=state,
+            contract=r.raw,
+            proposer=r.proposer,
+            proposed_seq=r.proposed_seq,
+            proposed_at=r.proposed_at,
+            signatures=[
+                SignatureView(party=by_key[k][0], name=by_key[k][1].name, did=sig.did, seq=sig.seq, logged_at=sig.logged_at)
+                for k, sig in r.signatures.items()
+            ],
+            unsigned=r.unsigned(),
+            activated_at=r.activated_at(),
+            closed_at=r.closed_at() if state == "closed" else None,
+            revoke_reason=r.revoke_reason,
+        )
+
+
+class ArtefactView(BaseModel):
+    digest: str
+    name: str
+    kind: str
+    format: str | None
+    size: int | None
+    encrypted_digest: str | None
+    derived_from: list[str]
+    derived: list[str]
+    produced_by: str | None
+    contract_id: str | None
+    owner: str
+    seq: int
+    logged_at: datetime
+
+    @classmethod
+    def of(cls, a: Artefact) -> ArtefactView:
+        b = a.body
+        return cls(
+            digest=b.digest,
+            name=b.name,
+            kind=b.kind,
+            format=b.format,
+            size=b.size,
+            encrypted_digest=b.encrypted_digest,
+            derived_from=list(b.derived_from or []),
+            derived=list(a.children),
+            produced_by=b.produced_by,
+            contract_id=b.contract_id,
+            owner=a.owner,
+            seq=a.seq,
+            logged_at=a.logged_at,
+        )
+
+
+Direction = Literal["up", "down", "both"]
+
+
+class LineageEdge(BaseModel):
+    parent: str
+    child: str
+
+
+class Lineage(BaseModel):
+    root: str
+    direction: Direction
+    artefacts: list[ArtefactView]
+    edges: list[LineageEdge]
+
+
+class InclusionProof(BaseModel):
+    seq: int
+    size: int
+    leaf_hash: str
+    proof: list[str]
+
+
+class ConsistencyProof(BaseModel):
+    first: int
+    second: int
+    proof: list[str]

@@ -1,0 +1,99 @@
+"""The contract: a typed superset of upstream DEPA-Training's contract.json.
+
+Upstream numbers arrive as strings ("7.5") and are parsed; parties are DIDs or aliases
+(an upstream did:web), resolved against the ledger's registered parties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Role = str  # one of TDP, TDC, CCRP, AUDITOR, OPERATOR (schemas.statement.Role)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dataset(_Model):
+    id: str = Field(min_length=1)
+    name: str = ""
+    owner: str = ""
+    provider: str = ""
+    url: str = ""
+    key: dict[str, Any] | None = None
+
+
+class PrivacyConstraint(_Model):
+    dataset: str
+    epsilon_threshold: float = Field(gt=0)
+    delta: float = Field(gt=0, lt=1)
+    noise_multiplier: float | None = Field(default=None, gt=0)
+    epochs_per_report: int | None = Field(default=None, ge=1)
+
+
+class Constraint(_Model):
+    privacy: list[PrivacyConstraint] = []
+
+
+class CcrPolicy(_Model):
+    """The clean rooms a contract admits."""
+
+    measurements: list[str] = []
+    host_data: list[str] = []
+    min_tcb: dict[str, int] | None = None
+    allow_simulated: bool = False
+
+
+class Contract(_Model):
+    id: str = Field(min_length=1)
+    schemaVersion: str
+    startTime: AwareDatetime
+    expiryTime: AwareDatetime
+    tdc: str
+    tdps: list[str]
+    ccrp: str
+    datasets: list[Dataset]
+    purpose: str
+    constraints: list[Constraint] = []
+    terms: dict[str, Any] = {}
+    ccr: CcrPolicy = CcrPolicy()
+    recipients: list[str] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        if self.expiryTime <= self.startTime:
+            raise ValueError("expiryTime must be after startTime")
+        ids = [d.id for d in self.datasets]
+        if len(set(ids)) != len(ids):
+            raise ValueError("dataset ids must be unique")
+        unknown = {p.dataset for p in self.privacy()} - set(ids)
+        if unknown:
+            raise ValueError(f"privacy constraints name unknown datasets: {sorted(unknown)}")
+        return self
+
+    def privacy(self) -> list[PrivacyConstraint]:
+        return [p for c in self.constraints for p in c.privacy]
+
+    def named_parties(self) -> dict[str, Role]:
+        """Every party that must sign, by the DID or alias the contract names, with its role."""
+        named: dict[str, Role] = {}
+        for ref, role in [(self.ccrp, "CCRP"), (self.tdc, "TDC"), *((t, "TDP") for t in self.tdps)]:
+            if ref:
+                named.setdefault(ref, role)
+        return named
+
+    def missing_parties(self, resolve: Callable[[str], str | None]) -> list[str]:
+        """What stops the parties from being resolved: empty slots and unknown DIDs or aliases."""
+        problems = []
+        if not self.tdc:
+            problems.append("tdc is empty")
+        if not self.tdps:
+            problems.append("tdps is empty")
+        if not self.ccrp:
+            problems.append("ccrp is empty")
+        problems += [f"{ref} is not a registered party" for ref in self.named_parties() if resolve(ref) is None]
+        return problems

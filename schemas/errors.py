@@ -1,0 +1,94 @@
+"""One error root for the whole project; each subclass says what went wrong and what to do.
+
+The service maps these to RFC 9457 problem+json in one handler, and each CLI prints them
+as one line; `status` is the HTTP status and `slug` the stable problem type.
+"""
+
+from __future__ import annotations
+
+
+class DepaError(Exception):
+    """Root of every error depa-chain raises on purpose."""
+
+    status = 400
+    slug = "error"
+    remedy = ""
+
+    def __init__(self, detail: str, *, remedy: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if remedy is not None:
+            self.remedy = remedy
+
+    @property
+    def type_uri(self) -> str:
+        return f"urn:depa:problem:{self.slug}"
+
+    def __str__(self) -> str:
+        return f"{self.detail} ({self.remedy})" if self.remedy else self.detail
+
+
+class MalformedInput(DepaError):
+    status, slug = 400, "malformed"
+    remedy = "send well-formed JSON as described in DESIGN section 2"
+
+
+class SchemaViolation(DepaError):
+    status, slug = 422, "schema"
+    remedy = "fix the named field; the JSON Schemas are in schemas/json"
+
+
+class BadSignature(DepaError):
+    status, slug = 400, "bad-signature"
+    remedy = "sign the RFC 8785 bytes of the statement without 'sig' with the issuer's key"
+
+
+class NotAllowed(DepaError):
+    status, slug = 403, "not-allowed"
+    remedy = "sign with a key that DESIGN section 3 allows for this statement type"
+
+
+class NotFound(DepaError):
+    status, slug = 404, "not-found"
+
+
+class Conflict(DepaError):
+    status, slug = 409, "conflict"
+
+
+class TooLarge(DepaError):
+    status, slug = 413, "too-large"
+    remedy = "statements are limited to 64 KiB; register large content by digest"
+
+
+class Unprocessable(DepaError):
+    status, slug = 422, "unprocessable"
+
+
+class Unavailable(DepaError):
+    status, slug = 503, "unavailable"
+    remedy = "retry later"
+
+
+class VerificationError(DepaError):
+    """A proof, signature or checkpoint did not verify: the input may have been tampered with."""
+
+    status, slug = 400, "verification-failed"
+    remedy = "the data may have been tampered with; do not trust it"
+
+
+class ForkError(VerificationError):
+    """Two signed checkpoints that cannot both be true; both are kept as evidence."""
+
+    slug = "fork"
+    remedy = "keep both checkpoints as evidence of a forked or rolled-back log"
+
+    def __init__(self, detail: str, *, old: str, new: str) -> None:
+        super().__init__(detail)
+        self.old = old
+        self.new = new
+
+
+class LedgerCorrupt(DepaError):
+    status, slug = 500, "ledger-corrupt"
+    remedy = "the stored log does not match its last signed checkpoint; restore from backup and audit"

@@ -1,0 +1,128 @@
+"""Keys on disk in the formats other tools read: Ed25519 PKCS#8 PEM and age X25519 identities."""
+
+from __future__ import annotations
+
+import base64
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import pyrage
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from schemas import didkey
+from schemas.errors import BadSignature, MalformedInput
+
+
+class Signer:
+    """An Ed25519 private key with its did:key."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self.public_key = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.did = didkey.encode(self.public_key)
+
+    @classmethod
+    def generate(cls) -> Signer:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> Signer:
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError) as exc:
+            raise MalformedInput(f"not an unencrypted PKCS#8 PEM private key: {exc}") from exc
+        if not isinstance(key, Ed25519PrivateKey):
+            raise MalformedInput("the PEM key is not Ed25519 (openssl genpkey -algorithm ed25519)")
+        return cls(key)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Signer:
+        try:
+            return cls.from_pem(Path(path).read_bytes())
+        except OSError as exc:
+            raise MalformedInput(f"cannot read signing key {path}: {exc.strerror}") from exc
+
+    def pem(self) -> bytes:
+        return self._key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+
+@lru_cache(maxsize=65536)
+def _public_key(did: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(didkey.decode(did))
+
+
+def verify(did: str, message: bytes, signature: bytes) -> None:
+    """Check an Ed25519 signature by the key of a did:key; raise BadSignature if it fails."""
+    try:
+        _public_key(did).verify(signature, message)
+    except InvalidSignature as exc:
+        raise BadSignature(f"signature does not verify under {did}") from exc
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    if not isinstance(text, str) or "=" in text:
+        raise MalformedInput("signature must be unpadded base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError as exc:
+        raise MalformedInput("signature is not base64url") from exc
+
+
+def age_recipient(recipient: str) -> str:
+    """Validate an age X25519 recipient (`age1...`)."""
+    try:
+        pyrage.x25519.Recipient.from_str(recipient)
+    except (pyrage.RecipientError, ValueError, TypeError) as exc:
+        raise MalformedInput(f"{recipient!r} is not an age X25519 recipient (age1...)") from exc
+    return recipient
+
+
+def write_secret(path: Path, data: bytes) -> None:
+    """Write a secret file readable by its owner only; refuse to overwrite."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def new_identity(directory: Path, name: str) -> tuple[Signer, str]:
+    """Create NAME.pem (Ed25519 PKCS#8) and NAME.age (age identity) in DIRECTORY, mode 0600.
+
+    Returns the signer and the age recipient.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    pem_path, age_path = directory / f"{name}.pem", directory / f"{name}.age"
+    for path in (pem_path, age_path):
+        if path.exists():
+            raise MalformedInput(f"{path} exists; choose another name or remove it")
+    signer = Signer.generate()
+    identity = pyrage.x25519.Identity.generate()
+    recipient = str(identity.to_public())
+    write_secret(pem_path, signer.pem())
+    write_secret(age_path, f"# public key: {recipient}\n{identity}\n".encode())
+    return signer, recipient
+
+
+def load_age_recipient(path: Path) -> str:
+    """The recipient of an age identity file as age-keygen writes it."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise MalformedInput(f"cannot read age identity {path}: {exc.strerror}") from exc
+    secret = next((line for line in lines if line.startswith("AGE-SECRET-KEY-1")), None)
+    if secret is None:
+        raise MalformedInput(f"{path} holds no AGE-SECRET-KEY-1 identity")
+    return str(pyrage.x25519.Identity.from_str(secret).to_public())

@@ -1,0 +1,244 @@
+"""The signed statement (DESIGN section 2) and the body of every v1 type (section 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from schemas import didkey, keys
+from schemas.canonical import canonical, parse_json, sha256_digest
+from schemas.contract import Contract
+from schemas.errors import MalformedInput, SchemaViolation, TooLarge
+
+MAX_STATEMENT_BYTES = 64 * 1024
+
+
+def _did(value: str) -> str:
+    didkey.decode(value)
+    return value
+
+
+DidKey = Annotated[str, AfterValidator(_did)]
+Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+AgeRecipient = Annotated[str, AfterValidator(keys.age_recipient)]
+RunId = Annotated[str, Field(min_length=1, max_length=128)]
+Role = Literal["TDP", "TDC", "CCRP", "AUDITOR", "OPERATOR"]
+ArtefactKind = Literal["dataset", "model", "code", "config", "log"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartyRegister(Body):
+    did: DidKey
+    name: str = Field(min_length=1, max_length=200)
+    roles: list[Role] = Field(min_length=1)
+    x25519: AgeRecipient
+    aliases: list[str] | None = None
+
+
+class PartyRotate(Body):
+    did: DidKey
+    new_did: DidKey
+
+
+class PartyRevoke(Body):
+    did: DidKey
+    reason: str | None = None
+
+
+class ContractPropose(Body):
+    contract: Contract
+
+
+class ContractSign(Body):
+    contract_id: Digest
+
+
+class ContractRevoke(Body):
+    contract_id: Digest
+    reason: str | None = None
+
+
+class ArtefactRegister(Body):
+    digest: Digest
+    name: str = Field(min_length=1, max_length=500)
+    kind: ArtefactKind
+    format: str | None = None
+    size: int | None = Field(default=None, ge=0)
+    encrypted_digest: Digest | None = None
+    derived_from: list[Digest] | None = None
+    produced_by: RunId | None = None
+    contract_id: Digest | None = None
+
+
+class Evidence(Body):
+    type: Literal["sev-snp", "tdx", "simulated"]
+    report: str = Field(min_length=1)
+    certs: list[str] | None = None
+
+
+class Binding(Body):
+    """What the clean room binds into its hardware report (DESIGN section 5)."""
+
+    receipt_key: DidKey
+    x25519: AgeRecipient
+    contract_id: Digest
+    run_id: RunId
+    nonce: str
+
+
+class AttestationReport(Body):
+    run_id: RunId
+    contract_id: Digest
+    evidence: Evidence
+    binding: Binding
+
+
+class RunStart(Body):
+    run_id: RunId
+    contract_id: Digest
+    attestation: Digest
+    inputs: list[Digest]
+    pipeline_digest: Digest
+    code_digest: Digest | None = None
+
+
+class RunComplete(Body):
+    run_id: RunId
+    status: Literal["succeeded", "failed"]
+    outputs: list[Digest] | None = None
+    metrics: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+class Segment(Body):
+    noise_multiplier: float = Field(gt=0)
+    sample_rate: float = Field(gt=0, le=1)
+    steps: int = Field(ge=1)
+
+
+class BudgetReserve(Body):
+    run_id: RunId
+    contract_id: Digest
+    dataset: str = Field(min_length=1)
+    delta: float = Field(gt=0, lt=1)
+    segments: list[Segment] = Field(min_length=1)
+
+
+class BudgetCommit(BudgetReserve):
+    pass
+
+
+class BudgetAbort(Body):
+    run_id: RunId
+    contract_id: Digest
+    dataset: str = Field(min_length=1)
+
+
+class KeyRelease(Body):
+    run_id: RunId
+    contract_id: Digest
+    dataset: str = Field(min_length=1)
+    recipient: AgeRecipient
+
+
+BODIES: dict[str, type[Body]] = {
+    "party.register": PartyRegister,
+    "party.rotate": PartyRotate,
+    "party.revoke": PartyRevoke,
+    "contract.propose": ContractPropose,
+    "contract.sign": ContractSign,
+    "contract.revoke": ContractRevoke,
+    "artefact.register": ArtefactRegister,
+    "attestation.report": AttestationReport,
+    "run.start": RunStart,
+    "run.complete": RunComplete,
+    "budget.reserve": BudgetReserve,
+    "budget.commit": BudgetCommit,
+    "budget.abort": BudgetAbort,
+    "key.release": KeyRelease,
+}
+
+
+def typ_of(kind: str) -> str:
+    """`party.register` -> `depa/party.register@1`."""
+    return f"depa/{kind}@1"
+
+
+KINDS = {typ_of(kind): kind for kind in BODIES}
+
+
+class Envelope(BaseModel):
+    """The statement as it travels; the body is checked against its type's model separately."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    typ: Literal[tuple(KINDS)]  # type: ignore[valid-type]
+    iss: DidKey
+    iat: AwareDatetime
+    body: dict[str, Any]
+    sig: str = Field(pattern=r"^[A-Za-z0-9_-]{86}$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A parsed statement: `raw` is exactly what was signed, `body` its typed reading."""
+
+    raw: dict[str, Any]
+    kind: str
+    iss: str
+    iat: datetime
+    body: Body
+    signed_bytes: bytes
+    id: str
+
+    def verify(self) -> None:
+        """Raise BadSignature unless `sig` is the issuer's signature over `signed_bytes`."""
+        keys.verify(self.iss, self.signed_bytes, keys.b64url_decode(self.raw["sig"]))
+
+
+def _schema_error(exc: ValidationError, where: str) -> SchemaViolation:
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in (where, *first["loc"]) if p != "")
+    return SchemaViolation(f"{loc}: {first['msg']}" + (f" ({len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""))
+
+
+def from_raw(raw: Any) -> Statement:
+    """Read a statement already parsed from JSON; check envelope and body, not the signature."""
+    if not isinstance(raw, dict):
+        raise MalformedInput("a statement is a JSON object")
+    try:
+        env = Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise _schema_error(exc, "") from exc
+    kind = KINDS[env.typ]
+    try:
+        body = BODIES[kind].model_validate(env.body)
+    except ValidationError as exc:
+        raise _schema_error(exc, "body") from exc
+    signed = canonical({k: v for k, v in raw.items() if k != "sig"})
+    return Statement(raw, kind, env.iss, env.iat, body, signed, sha256_digest(signed))
+
+
+def parse(data: bytes) -> Statement:
+    """Parse wire bytes into a statement: size limit, strict JSON, envelope and body."""
+    if len(data) > MAX_STATEMENT_BYTES:
+        raise TooLarge(f"statement is {len(data)} bytes, over the {MAX_STATEMENT_BYTES} limit")
+    return from_raw(parse_json(data))
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign(signer: keys.Signer, kind: str, body: Body | dict[str, Any], iat: str | None = None) -> dict[str, Any]:
+    """A signed statement, as the JSON object to send."""
+    if isinstance(body, Body):
+        body = body.model_dump(mode="json", exclude_none=True)
+    unsigned = {"typ": typ_of(kind), "iss": signer.did, "iat": iat or now_rfc3339(), "body": body}
+    return {**unsigned, "sig": keys.b64url(signer.sign(canonical(unsigned)))}
