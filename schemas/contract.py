@@ -97,3 +97,20 @@ class Contract(_Model):
             problems.append("ccrp is empty")
         problems += [f"{ref} is not a registered party" for ref in self.named_parties() if resolve(ref) is None]
         return problems
+
+
+def fill_parties(
+    raw: dict[str, Any], *, tdc: str | None = None, tdps: list[str] | None = None, ccrp: str | None = None
+) -> dict[str, Any]:
+    """An upstream contract.json with its party slots filled where upstream leaves them empty.
+
+    Everything else is kept byte for byte, so the contract id is that of what the parties read.
+    """
+    filled = dict(raw)
+    if tdc:
+        filled["tdc"] = tdc
+    if tdps:
+        filled["tdps"] = list(tdps)
+    if ccrp:
+        filled["ccrp"] = ccrp
+    return filled

@@ -92,3 +92,23 @@ class ForkError(VerificationError):
 class LedgerCorrupt(DepaError):
     status, slug = 500, "ledger-corrupt"
     remedy = "the stored log does not match its last signed checkpoint; restore from backup and audit"
+
+
+class Unreachable(DepaError):
+    status, slug = 503, "unreachable"
+    remedy = "check the ledger URL and that the ledger is running"
+
+
+def error_for_problem(status: int, slug: str, detail: str) -> DepaError:
+    """Rebuild the typed error a service answered as problem+json."""
+    todo, by_slug = [DepaError], {}
+    while todo:
+        cls = todo.pop()
+        by_slug.setdefault(cls.slug, cls)
+        todo += cls.__subclasses__()
+    cls = by_slug.get(slug.rsplit(":", 1)[-1])
+    if cls is None or cls is ForkError:
+        err = DepaError(detail)
+        err.status = status
+        return err
+    return cls(detail)

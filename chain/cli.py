@@ -1,0 +1,328 @@
+"""`depa-chain`: run a ledger, and talk to one as a party. Commands parse, call, render."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from chain.checkpoint import VerifierKey
+from chain.client import LedgerClient, fetch_vkey
+from chain.receipt import Receipt
+from chain.views import Lineage
+from schemas import statement as s
+from schemas.canonical import parse_json
+from schemas.contract import Contract, fill_parties
+from schemas.digest import artefact_digest
+from schemas.errors import DepaError, MalformedInput, SchemaViolation
+from schemas.keys import Signer, new_identity
+
+app = typer.Typer(help="depa-chain: the signed-statement Merkle ledger of DEPA-Training.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create party keys.", no_args_is_help=True)
+party_app = typer.Typer(help="Register parties (operator).", no_args_is_help=True)
+contract_app = typer.Typer(help="Propose, sign, show and import contracts.", no_args_is_help=True)
+artefact_app = typer.Typer(help="Register artefacts by digest.", no_args_is_help=True)
+receipt_app = typer.Typer(help="Verify receipts offline.", no_args_is_help=True)
+for sub, name in [(keys_app, "keys"), (party_app, "party"), (contract_app, "contract"),
+                  (artefact_app, "artefact"), (receipt_app, "receipt")]:
+    app.add_typer(sub, name=name)
+
+out = Console(emoji=False, soft_wrap=True)
+err = Console(stderr=True, emoji=False, soft_wrap=True)
+
+LedgerUrl = Annotated[str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger base URL.")]
+VkeyOpt = Annotated[
+    str | None, typer.Option("--vkey", envvar="DEPA_VKEY", help="Pinned C2SP vkey, or a file holding it.")
+]
+StateOpt = Annotated[
+    Path | None, typer.Option("--state", envvar="DEPA_STATE", help="File remembering the last checkpoint seen.")
+]
+KeyOpt = Annotated[Path, typer.Option("--key", envvar="DEPA_KEY", help="Signing key (Ed25519 PKCS#8 PEM).")]
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _vkey_text(vkey: str) -> str:
+    path = Path(vkey)
+    return path.read_text().strip() if "+" not in vkey and path.exists() else vkey
+
+
+def _client(ledger: str, vkey: str | None, state: Path | None) -> LedgerClient:
+    if vkey is None:
+        vkey = fetch_vkey(ledger)
+        err.print(f"[yellow]warning:[/] no --vkey pinned; trusting {vkey} as served by {ledger}")
+    return LedgerClient(ledger, _vkey_text(vkey), state_file=state)
+
+
+def _show_receipt(receipt: Receipt, save: Path | None) -> None:
+    cp_size = receipt.checkpoint.split("\n")[1]
+    out.print(f"logged as entry [bold]{receipt.seq}[/] ({receipt.statement_id}), in checkpoint of size {cp_size}")
+    if save is not None:
+        save.write_text(receipt.to_tlog_proof())
+        out.print(f"receipt written to {save}")
+
+
+def _append(ledger: str, vkey: str | None, state: Path | None, key: Path, kind: str, body: Any,
+            save: Path | None) -> Receipt:
+    signer = Signer.load(key)
+    with _client(ledger, vkey, state) as client:
+        receipt = client.append(s.sign(signer, kind, body))
+    _show_receipt(receipt, save)
+    return receipt
+
+
+@app.command()
+def init(
+    home: Annotated[Path, typer.Option(help="Folder for the ledger's keys, settings and database.")],
+    origin: Annotated[str, typer.Option(help="Log origin, e.g. ledger.example.org/depa")],
+) -> None:
+    """Create a ledger home: operator key, checkpoint key, database; print the vkey."""
+    from chain.home import init_home
+
+    config = init_home(home, origin)
+    err.print(f"ledger home {home} created; operator {config.operator}")
+    out.print(config.vkey, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def serve(
+    home: Annotated[Path, typer.Option(help="The ledger home made by init.")],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve a ledger over HTTP (OpenAPI at /docs)."""
+    import uvicorn
+
+    from chain.home import Settings, open_home
+    from chain.service import create_app
+
+    settings = Settings()
+    ledger = open_home(home, settings)
+    err.print(f"serving {ledger.origin} ({ledger.info().size} entries) on http://{host}:{port}; vkey {ledger.vkey}")
+    uvicorn.run(create_app(ledger, settings), host=host, port=port, log_level="warning")
+
+
+@keys_app.command("new")
+def keys_new(
+    name: str,
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write NAME.pem and NAME.age.")] = Path("."),
+) -> None:
+    """Make an Ed25519 signing key (NAME.pem) and an age identity (NAME.age), mode 0600."""
+    signer, recipient = new_identity(directory, name)
+    out.print(json.dumps({"name": name, "did": signer.did, "x25519": recipient}, indent=2))
+
+
+@party_app.command("register")
+def party_register(
+    name: str,
+    did: Annotated[str, typer.Option(help="The party's did:key.")],
+    x25519: Annotated[str, typer.Option(help="The party's age recipient (age1...).")],
+    role: Annotated[list[str], typer.Option(help="TDP, TDC, CCRP, AUDITOR or OPERATOR (repeat).")],
+    key: KeyOpt,
+    alias: Annotated[list[str] | None, typer.Option(help="Another name contracts use, e.g. a did:web.")] = None,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
+) -> None:
+    """Register a party (signed by the operator's key)."""
+    body = {"did": did, "name": name, "roles": role, "x25519": x25519, "aliases": alias or None}
+    _append(ledger, vkey, state, key, "party.register", {k: v for k, v in body.items() if v is not None}, receipt)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return parse_json(path.read_bytes())
+    except OSError as exc:
+        raise MalformedInput(f"cannot read {path}: {exc.strerror}") from exc
+
+
+@contract_app.command("propose")
+def contract_propose(
+    file: Path, key: KeyOpt, ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None,
+    receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
+) -> None:
+    """Propose the contract in FILE (our schema, a superset of upstream contract.json)."""
+    raw = _read_json(file)
+    _append(ledger, vkey, state, key, "contract.propose", {"contract": raw}, receipt)
+    out.print(f"contract id [bold]{_contract_id(raw)}[/]")
+
+
+def _contract_id(raw: Any) -> str:
+    from schemas.canonical import canonical, sha256_digest
+
+    return sha256_digest(canonical(raw))
+
+
+@contract_app.command("import")
+def contract_import(
+    file: Path,
+    key: KeyOpt,
+    tdc: Annotated[str | None, typer.Option(help="DID or alias of the data consumer.")] = None,
+    tdp: Annotated[list[str] | None, typer.Option(help="DID or alias of a data provider (repeat).")] = None,
+    ccrp: Annotated[str | None, typer.Option(help="DID or alias of the clean-room provider.")] = None,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    output: Annotated[Path | None, typer.Option("-o", help="Also write the filled contract here.")] = None,
+) -> None:
+    """Import an upstream DEPA contract.json: fill its empty party slots, check them, propose it."""
+    raw = fill_parties(_read_json(file), tdc=tdc, tdps=tdp, ccrp=ccrp)
+    try:
+        contract = Contract.model_validate(raw)
+    except ValueError as exc:
+        raise SchemaViolation(f"{file} is not a DEPA contract: {exc}") from exc
+    with _client(ledger, vkey, state) as client:
+        known = {ref for p in client.parties() if p.revoked_at is None for ref in (p.did, *p.aliases)}
+    missing = contract.missing_parties(lambda ref: ref if ref in known else None)
+    if missing:
+        raise MalformedInput("cannot import: " + "; ".join(missing))
+    if output is not None:
+        output.write_text(json.dumps(raw, indent=2) + "\n")
+    _append(ledger, vkey, state, key, "contract.propose", {"contract": raw}, None)
+    out.print(f"contract id [bold]{_contract_id(raw)}[/]")
+
+
+@contract_app.command("sign")
+def contract_sign(
+    contract_id: str, key: KeyOpt, ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None,
+    receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
+) -> None:
+    """Sign a proposed contract as one of its named parties."""
+    _append(ledger, vkey, state, key, "contract.sign", {"contract_id": contract_id}, receipt)
+
+
+@contract_app.command("show")
+def contract_show(
+    contract_id: str, ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show a contract's state, parties and signatures."""
+    with _client(ledger, vkey, state) as client:
+        view = client.contract(contract_id)
+    if as_json:
+        out.print_json(view.model_dump_json())
+        return
+    table = Table(title=f"contract {view.id} - {view.state}")
+    table.add_column("party")
+    table.add_column("signed")
+    signed = {sig.party: sig for sig in view.signatures}
+    for ref in [*signed, *view.unsigned]:
+        sig = signed.get(ref)
+        table.add_row(ref, f"entry {sig.seq} at {sig.logged_at:%Y-%m-%d %H:%M:%S}" if sig else "[red]not yet[/]")
+    out.print(table)
+    c = view.contract
+    out.print(f"purpose {c.get('purpose')}, {len(c.get('datasets', []))} datasets, "
+              f"valid {c.get('startTime')} to {c.get('expiryTime')}")
+
+
+@artefact_app.command("register")
+def artefact_register(
+    path: Path,
+    key: KeyOpt,
+    kind: Annotated[str, typer.Option(help="dataset, model, code, config or log")] = "dataset",
+    name: Annotated[str | None, typer.Option(help="Name; defaults to the file name.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet, safetensors, ...")] = None,
+    derived_from: Annotated[list[str] | None, typer.Option(help="Digest of a parent artefact (repeat).")] = None,
+    contract: Annotated[str | None, typer.Option(help="Contract id this artefact belongs to.")] = None,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
+) -> None:
+    """Register a file or folder by its SHA-256 digest (a folder hashes as a sorted manifest)."""
+    digest, size = artefact_digest(path)
+    body = {"digest": digest, "name": name or path.name, "kind": kind, "format": fmt, "size": size,
+            "derived_from": derived_from or None, "contract_id": contract}
+    _append(ledger, vkey, state, key, "artefact.register", {k: v for k, v in body.items() if v is not None}, receipt)
+    out.print(f"artefact [bold]{digest}[/]")
+
+
+def render_lineage(lineage: Lineage) -> Tree:
+    """The lineage as a rich tree: parents above (up) and children below (down)."""
+    arts = {a.digest: a for a in lineage.artefacts}
+
+    def label(d: str) -> str:
+        a = arts[d]
+        return f"[bold]{a.name}[/] [dim]{a.kind} {d[:19]}... entry {a.seq}[/]"
+
+    root = Tree(label(lineage.root))
+    parents = {e.child: [] for e in lineage.edges}
+    children = {e.parent: [] for e in lineage.edges}
+    for e in lineage.edges:
+        parents[e.child].append(e.parent)
+        children[e.parent].append(e.child)
+
+    def grow(node: Tree, d: str, links: dict[str, list[str]], arrow: str, seen: set[str]) -> None:
+        for other in links.get(d, []):
+            if other in seen:
+                continue
+            grow(node.add(f"{arrow} {label(other)}"), other, links, arrow, seen | {other})
+
+    if lineage.direction in ("up", "both"):
+        grow(root, lineage.root, parents, "derived from", {lineage.root})
+    if lineage.direction in ("down", "both"):
+        grow(root, lineage.root, children, "used by", {lineage.root})
+    return root
+
+
+@app.command()
+def lineage(
+    digest: str,
+    direction: Annotated[str, typer.Option(help="up, down or both")] = "both",
+    ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None,
+) -> None:
+    """Show where an artefact came from and what was made from it."""
+    if direction not in ("up", "down", "both"):
+        raise MalformedInput("--direction is up, down or both")
+    with _client(ledger, vkey, state) as client:
+        out.print(render_lineage(client.lineage(digest, direction)))  # type: ignore[arg-type]
+
+
+@app.command()
+def checkpoint(ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None) -> None:
+    """Fetch, verify and print the latest checkpoint (consistent with the last one remembered)."""
+    with _client(ledger, vkey, state) as client:
+        cp = client.checkpoint()
+        out.print(client.last, end="", highlight=False)
+    err.print(f"verified: size {cp.size}")
+
+
+@receipt_app.command("verify")
+def receipt_verify(
+    file: Path,
+    vkey: Annotated[str, typer.Option("--vkey", envvar="DEPA_VKEY", help="The ledger's C2SP vkey, or a file.")],
+) -> None:
+    """Verify a tlog-proof receipt offline, with nothing but the ledger's vkey."""
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise MalformedInput(f"cannot read {file}: {exc.strerror}") from exc
+    cp, logged = Receipt.from_tlog_proof(text).verify(VerifierKey.parse(_vkey_text(vkey)))
+    st = logged.statement
+    out.print(f"[green]verified[/]: entry {logged.seq} ({st.get('typ')} by {st.get('iss')}) "
+              f"is in {cp.origin} at size {cp.size}, logged at {logged.logged_at:%Y-%m-%dT%H:%M:%SZ}")
+
+
+def main() -> None:
+    """Entry point: every error becomes one line on stderr and a non-zero exit."""
+    try:
+        code = app(standalone_mode=False)
+    except DepaError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

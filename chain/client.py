@@ -1,0 +1,156 @@
+"""A ledger client that trusts nothing it is told: every receipt is verified before it is
+returned, and every checkpoint it sees must be consistent with the last one it remembers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chain import merkle
+from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from chain.receipt import Receipt
+from chain.views import ArtefactView, ConsistencyProof, ContractView, Direction, InclusionProof, Lineage, PartyView
+from schemas.canonical import canonical
+from schemas.errors import DepaError, ForkError, MalformedInput, Unreachable, VerificationError, error_for_problem
+
+
+class LedgerClient:
+    def __init__(
+        self,
+        url: str,
+        vkey: VerifierKey | str,
+        *,
+        state_file: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.vkey = vkey if isinstance(vkey, VerifierKey) else VerifierKey.parse(vkey)
+        self.state_file = state_file
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout)
+        self.last: str | None = None
+        if state_file is not None and state_file.exists():
+            self.last = json.loads(state_file.read_text())["checkpoint"]
+            verify_checkpoint(self.last, self.vkey)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LedgerClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- HTTP ------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            resp = self._http.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"cannot reach the ledger at {self.url}: {exc}") from exc
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+                raise error_for_problem(resp.status_code, str(body.get("type", "")), str(body.get("detail", "")))
+            except (ValueError, AttributeError):
+                raise DepaError(f"ledger answered {resp.status_code}: {resp.text[:200]}") from None
+        return resp
+
+    def _get_json(self, path: str, **params: Any) -> Any:
+        return self._request("GET", path, params=params or None).json()
+
+    # --- writes ----------------------------------------------------------------------
+
+    def append(self, signed: dict[str, Any]) -> Receipt:
+        """Post a signed statement; return its receipt once verified against the pinned vkey."""
+        resp = self._request("POST", "/v1/statements", content=canonical(signed),
+                             headers={"content-type": "application/json"})
+        receipt = Receipt.model_validate_json(resp.content)
+        cp, logged = receipt.verify(self.vkey)
+        if canonical(logged.statement) != canonical(signed):
+            raise VerificationError("the ledger logged a different statement from the one sent")
+        self.observe(receipt.checkpoint, cp)
+        return receipt
+
+    # --- checkpoints and consistency -------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint:
+        note = self._request("GET", "/v1/checkpoint").text
+        cp = verify_checkpoint(note, self.vkey)
+        self.observe(note, cp)
+        return cp
+
+    def observe(self, note: str, cp: Checkpoint) -> None:
+        """Check a verified checkpoint against the remembered one; remember the newer."""
+        if self.last is None:
+            self._remember(note)
+            return
+        last = verify_checkpoint(self.last, self.vkey)
+        old, new = (last, cp) if last.size <= cp.size else (cp, last)
+        try:
+            if old.size == 0:
+                if old.root != merkle.EMPTY_ROOT:
+                    raise VerificationError("an empty tree with a non-empty root")
+            else:
+                proof = self.consistency(old.size, new.size) if old.size < new.size else []
+                merkle.verify_consistency(old.size, new.size, old.root, new.root, proof)
+        except VerificationError as exc:
+            raise ForkError(
+                f"checkpoint of size {cp.size} is not consistent with the remembered one of size {last.size}: {exc.detail}",
+                old=self.last,
+                new=note,
+            ) from exc
+        if cp.size > last.size:
+            self._remember(note)
+
+    def _remember(self, note: str) -> None:
+        self.last = note
+        if self.state_file is not None:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self.state_file.write_text(json.dumps({"checkpoint": note}))
+
+    # --- reads -----------------------------------------------------------------------
+
+    def consistency(self, first: int, second: int) -> list[bytes]:
+        found = ConsistencyProof.model_validate(self._get_json("/v1/proofs/consistency", first=first, second=second))
+        return [_unb64(p) for p in found.proof]
+
+    def inclusion(self, seq: int, size: int) -> InclusionProof:
+        return InclusionProof.model_validate(self._get_json("/v1/proofs/inclusion", seq=seq, size=size))
+
+    def entries(self, start: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        return self._get_json("/v1/entries", start=start, limit=limit)
+
+    def parties(self) -> list[PartyView]:
+        return [PartyView.model_validate(p) for p in self._get_json("/v1/parties")]
+
+    def contract(self, contract_id: str) -> ContractView:
+        return ContractView.model_validate(self._get_json(f"/v1/contracts/{contract_id}"))
+
+    def artefact(self, digest: str) -> ArtefactView:
+        return ArtefactView.model_validate(self._get_json(f"/v1/artefacts/{digest}"))
+
+    def lineage(self, digest: str, direction: Direction = "both") -> Lineage:
+        return Lineage.model_validate(self._get_json(f"/v1/artefacts/{digest}/lineage", direction=direction))
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise MalformedInput("ledger sent a hash that is not base64") from exc
+
+
+def fetch_vkey(url: str) -> str:
+    """The vkey a ledger serves: trust on first use, for when none was pinned."""
+    try:
+        resp = httpx.get(url.rstrip("/") + "/v1/vkey", timeout=10)
+        resp.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise Unreachable(f"cannot fetch the vkey from {url}: {exc}") from exc
+    return resp.text.strip()

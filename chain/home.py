@@ -1,0 +1,87 @@
+"""The ledger's home folder: its keys, its settings and (by default) its SQLite database.
+
+    DIR/operator.pem     the operator's Ed25519 key (PKCS#8): signs party registrations
+    DIR/checkpoint.pem   the ledger's Ed25519 checkpoint key: its vkey is what clients pin
+    DIR/ledger.json      origin, operator DID, vkey, and the database URL if not the default
+    DIR/ledger.db        the SQLite database, unless DEPA_DATABASE_URL names another
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chain.checkpoint import vkey_of
+from chain.ledger import Ledger
+from chain.sqlstore import SqlStore
+from schemas.errors import DepaError, MalformedInput
+from schemas.keys import Signer, write_secret
+
+
+class Settings(BaseSettings):
+    """Read from the environment (DEPA_*), validated at start."""
+
+    model_config = SettingsConfigDict(env_prefix="DEPA_")
+
+    database_url: str | None = None
+    max_batch: int = 2048
+    max_pending: int = 20_000
+
+
+class HomeConfig(BaseModel):
+    origin: str
+    operator: str
+    vkey: str
+    database_url: str | None = None
+
+
+def _config_path(home: Path) -> Path:
+    return home / "ledger.json"
+
+
+def database_url(home: Path, config: HomeConfig, settings: Settings) -> str:
+    return settings.database_url or config.database_url or f"sqlite:///{(home / 'ledger.db').resolve()}"
+
+
+def init_home(home: Path, origin: str, settings: Settings | None = None) -> HomeConfig:
+    """Create a ledger home with fresh keys and an empty, signed log; return its config."""
+    settings = settings or Settings()
+    if _config_path(home).exists():
+        raise MalformedInput(f"{home} already holds a ledger; choose another --home")
+    home.mkdir(parents=True, exist_ok=True)
+    operator, checkpoint_key = Signer.generate(), Signer.generate()
+    config = HomeConfig(
+        origin=origin,
+        operator=operator.did,
+        vkey=str(vkey_of(origin, checkpoint_key)),
+        database_url=settings.database_url,
+    )
+    store = SqlStore(database_url(home, config, settings))
+    try:
+        if store.size() or store.latest_checkpoint():
+            raise MalformedInput("the database already holds a log; give this ledger its own database")
+        write_secret(home / "operator.pem", operator.pem())
+        write_secret(home / "checkpoint.pem", checkpoint_key.pem())
+        Ledger(store, origin, checkpoint_key, operator.did)
+    finally:
+        store.close()
+    _config_path(home).write_text(config.model_dump_json(indent=2) + "\n")
+    return config
+
+
+def open_home(home: Path, settings: Settings | None = None) -> Ledger:
+    """Open the ledger of a home; raises LedgerCorrupt if the stored log fails its checkpoint."""
+    settings = settings or Settings()
+    try:
+        config = HomeConfig.model_validate(json.loads(_config_path(home).read_text()))
+    except FileNotFoundError as exc:
+        raise MalformedInput(f"{home} is not a ledger home; run depa-chain init --home {home}") from exc
+    store = SqlStore(database_url(home, config, settings))
+    try:
+        return Ledger(store, config.origin, Signer.load(home / "checkpoint.pem"), config.operator)
+    except DepaError:
+        store.close()
+        raise

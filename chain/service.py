@@ -1,0 +1,138 @@
+"""The ledger's HTTP API (FastAPI). Routes parse, call one ledger function, and render."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException
+
+from chain.home import Settings
+from chain.ledger import Ledger
+from chain.receipt import MEDIA_TYPE, Receipt
+from chain.sequencer import Sequencer
+from chain.views import ArtefactView, ConsistencyProof, ContractView, Direction, InclusionProof, Lineage, LogInfo, PartyView
+from schemas import statement
+from schemas.errors import DepaError, TooLarge
+
+PROBLEM = "application/problem+json"
+_STATEMENT_SCHEMA = statement.Envelope.model_json_schema()
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:depa:problem:{slug}", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+async def _read_limited(request: Request) -> bytes:
+    limit = statement.MAX_STATEMENT_BYTES
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"statement is {declared} bytes, over the {limit} limit")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"statement is over the {limit} limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    sequencer = Sequencer(ledger, settings.max_batch, settings.max_pending)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+        sequencer.start()
+        yield
+        await sequencer.stop()
+
+    app = FastAPI(
+        title="depa-chain ledger",
+        version="1",
+        description="Append-only Merkle ledger of signed DEPA-Training statements (RFC 9162, C2SP).",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(DepaError)
+    async def _depa_error(_: Request, exc: DepaError) -> JSONResponse:
+        extra = {"remedy": exc.remedy} if exc.remedy else {}
+        return problem(exc.status, exc.slug, type(exc).__name__, exc.detail, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return problem(422, "schema", "SchemaViolation", f"{where}: {first['msg']}")
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return problem(exc.status_code, "http", "HTTPError", str(exc.detail))
+
+    @app.post(
+        "/v1/statements",
+        status_code=201,
+        response_model=Receipt,
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _STATEMENT_SCHEMA}}}
+        },
+        responses={200: {"model": Receipt, "description": "a replay: the existing receipt"}},
+    )
+    async def append(request: Request) -> Response:
+        st = statement.parse(await _read_limited(request))
+        st.verify()
+        receipt, new = await sequencer.submit(st)
+        status = 201 if new else 200
+        if MEDIA_TYPE in request.headers.get("accept", ""):
+            return PlainTextResponse(receipt.to_tlog_proof(), status_code=status, media_type=MEDIA_TYPE)
+        return Response(receipt.model_dump_json(), status_code=status, media_type="application/json")
+
+    @app.get("/v1/checkpoint", response_class=PlainTextResponse)
+    def checkpoint() -> str:
+        return ledger.checkpoint()
+
+    @app.get("/v1/vkey", response_class=PlainTextResponse)
+    def vkey() -> str:
+        return str(ledger.vkey) + "\n"
+
+    @app.get("/v1/log")
+    def info() -> LogInfo:
+        return ledger.info()
+
+    @app.get("/v1/entries", responses={200: {"content": {"application/json": {}}}})
+    def entries(start: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        return Response(b"[" + b",".join(ledger.leaves(start, limit)) + b"]", media_type="application/json")
+
+    @app.get("/v1/entries/{seq}", responses={200: {"content": {"application/json": {}}}})
+    def entry(seq: int) -> Response:
+        return Response(ledger.leaf(seq), media_type="application/json")
+
+    @app.get("/v1/proofs/inclusion")
+    def inclusion(seq: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)]) -> InclusionProof:
+        return ledger.inclusion(seq, size)
+
+    @app.get("/v1/proofs/consistency")
+    def consistency(first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]) -> ConsistencyProof:
+        return ledger.consistency(first, second)
+
+    @app.get("/v1/parties")
+    def parties() -> list[PartyView]:
+        return ledger.parties()
+
+    @app.get("/v1/contracts/{contract_id}")
+    def contract(contract_id: str) -> ContractView:
+        return ledger.contract(contract_id)
+
+    @app.get("/v1/artefacts/{digest}")
+    def artefact(digest: str) -> ArtefactView:
+        return ledger.artefact(digest)
+
+    @app.get("/v1/artefacts/{digest}/lineage")
+    def lineage(digest: str, direction: Direction = "both") -> Lineage:
+        return ledger.lineage(digest, direction)
+
+    return app
