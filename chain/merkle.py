@@ -110,7 +110,7 @@ def consistency_ranges(size1: int, size2: int) -> list[tuple[int, int]]:
         raise ProofError(f"no consistency proof from size {size1} to size {size2}")
     ranges = []
     lo, hi, m, whole = 0, size2, size1, True
-    while m != hi - lo:
+    while m != hi:
         k = _split(hi - lo)
         if m - lo <= k:
             ranges.append((lo + k, hi))

@@ -69,7 +69,7 @@ class ArtefactRegister(Body):
     name: str = Field(min_length=1, max_length=500)
     kind: ArtefactKind
     format: str | None = None
-    size: int | None = Field(default=None, ge=0)
+    size: int | None = Field(default=None, ge=0, le=2**53 - 1)
     encrypted_digest: Digest | None = None
     derived_from: list[Digest] | None = None
     produced_by: RunId | None = None
