@@ -57,10 +57,16 @@ class Ledger:
         """Rebuild tree and registry from the stored log; refuse a log its checkpoint does not sign."""
         tree, registry = Tree(), Registry(self.operator)
         for seq, leaf in enumerate(self.store.iter_leaves()):
-            logged = entry.decode(leaf)
+            if not isinstance(leaf, bytes):
+                raise LedgerCorrupt(f"stored entry {seq} is not bytes")
+            try:
+                logged = entry.decode(leaf)
+                replayed = s.from_raw(logged.statement)
+            except DepaError as exc:
+                raise LedgerCorrupt(f"stored entry {seq} is not a log entry: {exc.detail}") from exc
             if logged.seq != seq:
                 raise LedgerCorrupt(f"stored entry {seq} says it is entry {logged.seq}")
-            registry.apply(s.from_raw(logged.statement), seq, logged.logged_at)
+            registry.apply(replayed, seq, logged.logged_at)
             tree.append(merkle.leaf_hash(leaf))
         note = self.store.latest_checkpoint()
         if note is None:

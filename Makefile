@@ -1,0 +1,35 @@
+# The README's commands. Everything a fresh machine needs is installed from here.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SCENARIO ?= ledger
+
+.PHONY: test demo bench schemas lint clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=python3" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -n 2 tests
+
+demo: $(VENV)/.installed
+	$(BIN)/python scenarios/$(SCENARIO)_demo.py
+
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null || { echo "error: wrk is needed (apt-get install wrk)" >&2; exit 1; }
+	$(BIN)/python bench/run.py
+
+schemas: $(VENV)/.installed
+	$(BIN)/python -m schemas.export
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .demo .bench

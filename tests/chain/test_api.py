@@ -1,0 +1,135 @@
+"""The HTTP API: status codes, problem+json, wire formats."""
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chain.checkpoint import VerifierKey, verify_checkpoint
+from chain.ledger import Ledger
+from chain.receipt import MEDIA_TYPE, Receipt
+from chain.service import create_app
+from chain.sqlstore import SqlStore
+from schemas import statement as s
+from schemas.canonical import canonical
+from schemas.keys import Signer
+from tests.conftest import ORIGIN, age_recipient
+
+
+@pytest.fixture
+def api(database_url, operator, checkpoint_key):
+    ledger = Ledger(SqlStore(database_url), ORIGIN, checkpoint_key, operator.did)
+    with TestClient(create_app(ledger)) as client:
+        yield client
+    ledger.store.close()
+
+
+def party(operator, name="bank", role="TDP"):
+    return s.sign(operator, "party.register",
+                  {"did": Signer.generate().did, "name": name, "roles": [role], "x25519": age_recipient()})
+
+
+def post(api, raw, **headers):
+    return api.post("/v1/statements", content=json.dumps(raw), headers={"content-type": "application/json", **headers})
+
+
+def test_append_returns_201_and_a_receipt_that_verifies(api, operator):
+    resp = post(api, party(operator))
+    assert resp.status_code == 201
+    vkey = VerifierKey.parse(api.get("/v1/vkey").text)
+    cp, logged = Receipt.model_validate(resp.json()).verify(vkey)
+    assert cp.size == 1 and logged.seq == 0
+
+
+def test_replay_returns_200_with_the_same_receipt(api, operator):
+    raw = party(operator)
+    first, again = post(api, raw), post(api, raw)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["seq"] == first.json()["seq"] and again.json()["leaf"] == first.json()["leaf"]
+
+
+def test_accept_tlog_proof_gives_the_c2sp_file(api, operator):
+    resp = post(api, party(operator), accept=MEDIA_TYPE)
+    assert resp.headers["content-type"].startswith(MEDIA_TYPE)
+    assert resp.text.startswith("c2sp.org/tlog-proof@v1\nextra ")
+    Receipt.from_tlog_proof(resp.text).verify(VerifierKey.parse(api.get("/v1/vkey").text))
+
+
+def test_served_entries_are_the_exact_hashed_leaves(api, operator):
+    receipts = [post(api, party(operator, f"p{i}")).json() for i in range(3)]
+    listed = api.get("/v1/entries", params={"start": 0, "limit": 10}).json()
+    import base64
+
+    assert [canonical(e) for e in listed] == [base64.b64decode(r["leaf"]) for r in receipts]
+    assert api.get("/v1/entries/1").content == base64.b64decode(receipts[1]["leaf"])
+
+
+def test_checkpoint_is_a_signed_note(api, operator):
+    post(api, party(operator))
+    cp = verify_checkpoint(api.get("/v1/checkpoint").text, VerifierKey.parse(api.get("/v1/vkey").text))
+    assert cp.origin == ORIGIN and cp.size == 1
+
+
+def test_proof_endpoints_return_base64_hashes(api, operator):
+    for i in range(5):
+        post(api, party(operator, f"p{i}"))
+    inc = api.get("/v1/proofs/inclusion", params={"seq": 2, "size": 5}).json()
+    con = api.get("/v1/proofs/consistency", params={"first": 2, "second": 5}).json()
+    assert len(inc["proof"]) == 3 and len(con["proof"]) >= 1
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "slug"),
+    [
+        (b"{not json", 400, "malformed"),
+        (b'{"typ": "depa/party.register@1"}', 422, "schema"),
+        (b"[]", 400, "malformed"),
+        (b'{"a": 1, "a": 2}', 400, "malformed"),
+    ],
+)
+def test_malformed_statements_are_problems(api, content, status, slug):
+    resp = api.post("/v1/statements", content=content, headers={"content-type": "application/json"})
+    assert resp.status_code == status
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["type"] == f"urn:depa:problem:{slug}" and resp.json()["detail"]
+
+
+def test_bad_signature_is_400(api, operator):
+    raw = party(operator)
+    raw["body"]["name"] = "changed"
+    resp = post(api, raw)
+    assert resp.status_code == 400 and resp.json()["type"] == "urn:depa:problem:bad-signature"
+
+
+def test_signer_not_allowed_is_403(api):
+    resp = post(api, party(Signer.generate()))
+    assert resp.status_code == 403 and "operator" in resp.json()["detail"]
+
+
+def test_conflict_is_409(api, operator):
+    raw = party(operator)
+    post(api, raw)
+    again = s.sign(operator, "party.register", {**raw["body"], "name": "other"})
+    assert post(api, again).status_code == 409
+
+
+def test_over_64_kib_is_413(api, operator):
+    resp = api.post("/v1/statements", content=b" " * 70_000, headers={"content-type": "application/json"})
+    assert resp.status_code == 413 and resp.headers["content-type"] == "application/problem+json"
+
+
+def test_unknown_things_are_404(api):
+    assert api.get("/v1/contracts/sha256:" + "0" * 64).status_code == 404
+    assert api.get("/v1/artefacts/sha256:" + "0" * 64).status_code == 404
+    assert api.get("/v1/entries/5").status_code == 404
+    assert api.get("/v1/nowhere").headers["content-type"] == "application/problem+json"
+
+
+def test_parties_lists_registrations(api, operator):
+    post(api, party(operator, "bank"))
+    assert [p["name"] for p in api.get("/v1/parties").json()] == ["bank"]
+
+
+def test_openapi_documents_the_statement_endpoint(api):
+    spec = api.get("/openapi.json").json()
+    assert "/v1/statements" in spec["paths"] and api.get("/docs").status_code == 200
