@@ -1,0 +1,177 @@
+"""`make bench`: the ledger's figures, each beside the machine's own limit measured in this run.
+
+- appends/s and p50/p99 append-to-receipt latency over HTTP, 64 connections, wrk driving
+  pre-signed statements at a durable SQLite ledger;
+- server-side inclusion-proof latency at 1,000,000 entries, read from the stored subtree hashes;
+- database bytes per entry against statement bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyrage
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chain import merkle  # noqa: E402
+from chain.home import init_home  # noqa: E402
+from chain.sqlstore import SqlStore  # noqa: E402
+from chain.store import Batch  # noqa: E402
+from chain.tree import Tree  # noqa: E402
+from scenarios.serve import free_port, start  # noqa: E402
+from schemas import statement as s  # noqa: E402
+from schemas.canonical import canonical  # noqa: E402
+from schemas.keys import Signer, verify  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / ".bench"
+console = Console(emoji=False)
+DURATION = int(os.environ.get("DEPA_BENCH_SECONDS", "10"))
+PROOF_SIZE = int(os.environ.get("DEPA_BENCH_PROOF_SIZE", "1000000"))
+
+
+def rate(fn, seconds: float = 1.0) -> float:
+    n, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(100):
+            fn()
+        n += 100
+    return n / elapsed
+
+
+def artefact_statement(signer: Signer, i: int) -> dict:
+    digest = "sha256:" + hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
+    return s.sign(signer, "artefact.register", {"digest": digest, "name": f"shard-{i:07d}.parquet", "kind": "dataset",
+                                                 "format": "parquet", "size": 1_048_576 + i})
+
+
+def machine_limits() -> dict[str, float]:
+    signer = Signer.generate()
+    st = artefact_statement(signer, 0)
+    msg = canonical({k: v for k, v in st.items() if k != "sig"})
+    sig = signer.sign(msg)
+    return {
+        "ed25519": rate(lambda: verify(signer.did, msg, sig)),
+        "jcs": rate(lambda: canonical(st)),
+    }
+
+
+def parse_wrk(text: str) -> dict[str, float]:
+    def ms(v: str) -> float:
+        num, unit = re.match(r"([\d.]+)(\w+)", v).groups()  # type: ignore[union-attr]
+        return float(num) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
+        "p50": ms(lat["50"]),
+        "p99": ms(lat["99"]),
+        "errors": float(non2xx.group(1)) if non2xx else 0.0,
+    }
+
+
+def http_appends() -> dict[str, float]:
+    home = OUT / "ledger"
+    config = init_home(home, "bench.depa.example/ledger")
+    port = free_port()
+    server = start(home, port, OUT / "ledger.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        operator, tdp = Signer.load(home / "operator.pem"), Signer.generate()
+        reg = s.sign(operator, "party.register", {"did": tdp.did, "name": "bench", "roles": ["TDP"],
+                                                  "x25519": str(pyrage.x25519.Identity.generate().to_public())})
+        httpx.post(url + "/v1/statements", content=canonical(reg)).raise_for_status()
+        count = DURATION * 6000
+        bodies = OUT / "bodies.jsonl"
+        with bodies.open("wb") as f:
+            for i in track(range(count), description="pre-signing statements", console=console):
+                f.write(canonical(artefact_statement(tdp, i)) + b"\n")
+        statement_bytes = bodies.stat().st_size / count
+        before = httpx.get(url + "/v1/log").json()["size"]
+        console.print(f"wrk: 64 connections for {DURATION} s against {url}")
+        out = subprocess.run(
+            ["wrk", "-t1", "-c64", f"-d{DURATION}s", "--latency", "-s", str(Path(__file__).with_name("append.lua")), url],
+            capture_output=True, text=True, env={**os.environ, "DEPA_BENCH_BODIES": str(bodies)}, check=True,
+        ).stdout
+        after = httpx.get(url + "/v1/log").json()["size"]
+        figures = parse_wrk(out)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    db = sum(p.stat().st_size for p in home.glob("ledger.db*"))
+    figures.update({
+        "appended": after - before,
+        "appends_per_s": (after - before) / DURATION,
+        "bytes_per_entry": db / after,
+        "statement_bytes": statement_bytes,
+        "vkey": config.vkey,
+    })
+    return figures
+
+
+def inclusion_at_scale(size: int) -> dict[str, float]:
+    """Build a log of `size` small synthetic entries, then time proofs read from its stored nodes."""
+    path = OUT / f"proofs-{size}.db"
+    store = SqlStore(f"sqlite:///{path}")
+    tree, chunk = Tree(), 20_000
+    for first in track(range(0, size, chunk), description=f"building a {size:,}-entry log", console=console):
+        leaves = [b'{"seq":%d}' % i for i in range(first, min(first + chunk, size))]
+        nodes = [n for leaf in leaves for n in tree.append(merkle.leaf_hash(leaf))]
+        ids = [hashlib.sha256(leaf).digest() for leaf in leaves]
+        store.append(Batch(first, leaves, ids, nodes, "bench"))
+    import random
+
+    rng = random.Random(7)
+    timings = []
+    for _ in range(2000):
+        seq = rng.randrange(size)
+        t0 = time.perf_counter()
+        proof = merkle.inclusion_proof(seq, size, store.read_nodes)
+        timings.append((time.perf_counter() - t0) * 1000)
+        merkle.verify_inclusion(seq, size, store.read_nodes([(0, seq)])[0], proof, tree.root())
+    timings.sort()
+    store.close()
+    return {"p50": statistics.median(timings), "p99": timings[int(len(timings) * 0.99)]}
+
+
+def main() -> None:
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir()
+    limits = machine_limits()
+    http = http_appends()
+    proofs = inclusion_at_scale(PROOF_SIZE)
+    table = Table(title=f"depa-chain ledger bench ({os.cpu_count()} cores, SQLite WAL synchronous=FULL)")
+    for col in ("figure", "measured", "target", "machine limit (same run)"):
+        table.add_column(col)
+    ok = lambda good: "[green]" if good else "[red]"  # noqa: E731
+    table.add_row("appends/s over HTTP (64 conn)", f"{ok(http['appends_per_s'] >= 3000)}{http['appends_per_s']:,.0f}",
+                  ">= 3,000", f"{limits['ed25519']:,.0f} Ed25519 verify/s, {limits['jcs']:,.0f} JCS/s (1 core)")
+    table.add_row("append-to-receipt p50", f"{http['p50']:.1f} ms", "", "")
+    table.add_row("append-to-receipt p99", f"{ok(http['p99'] <= 50)}{http['p99']:.1f} ms", "<= 50 ms", "")
+    table.add_row("non-2xx responses", f"{http['errors']:.0f}", "0", "")
+    table.add_row(f"inclusion proof at {PROOF_SIZE:,} (p50/p99)",
+                  f"{ok(proofs['p99'] < 1)}{proofs['p50']:.3f} / {proofs['p99']:.3f} ms", "< 1 ms", "")
+    ratio = http["bytes_per_entry"] / http["statement_bytes"]
+    table.add_row("database bytes per entry", f"{ok(ratio <= 2)}{http['bytes_per_entry']:,.0f} ({ratio:.2f}x statement)",
+                  "<= 2x statement", f"statement {http['statement_bytes']:,.0f} B")
+    console.print(table)
+    (OUT / "results.json").write_text(json.dumps({"limits": limits, "http": http, "proofs": proofs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
