@@ -2,8 +2,11 @@
 
 import typer
 
-app = typer.Typer(help="depa-audit: verify a depa-chain ledger end to end, independently. The verify command "
-                  "arrives with the auditor issue; until then use `depa-chain receipt verify`.", no_args_is_help=True)
+app = typer.Typer(
+    help="depa-audit: verify a depa-chain ledger end to end, independently. The verify command "
+    "arrives with the auditor issue; until then use `depa-chain receipt verify`.",
+    no_args_is_help=True,
+)
 
 
 @app.callback()

@@ -53,8 +53,17 @@ def rate(fn, seconds: float = 1.0) -> float:
 
 def artefact_statement(signer: Signer, i: int) -> dict:
     digest = "sha256:" + hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
-    return s.sign(signer, "artefact.register", {"digest": digest, "name": f"shard-{i:07d}.parquet", "kind": "dataset",
-                                                 "format": "parquet", "size": 1_048_576 + i})
+    return s.sign(
+        signer,
+        "artefact.register",
+        {
+            "digest": digest,
+            "name": f"shard-{i:07d}.parquet",
+            "kind": "dataset",
+            "format": "parquet",
+            "size": 1_048_576 + i,
+        },
+    )
 
 
 def machine_limits() -> dict[str, float]:
@@ -93,8 +102,16 @@ def http_appends() -> dict[str, float]:
         import httpx
 
         operator, tdp = Signer.load(home / "operator.pem"), Signer.generate()
-        reg = s.sign(operator, "party.register", {"did": tdp.did, "name": "bench", "roles": ["TDP"],
-                                                  "x25519": str(pyrage.x25519.Identity.generate().to_public())})
+        reg = s.sign(
+            operator,
+            "party.register",
+            {
+                "did": tdp.did,
+                "name": "bench",
+                "roles": ["TDP"],
+                "x25519": str(pyrage.x25519.Identity.generate().to_public()),
+            },
+        )
         httpx.post(url + "/v1/statements", content=canonical(reg)).raise_for_status()
         count = DURATION * 6000
         bodies = OUT / "bodies.jsonl"
@@ -105,8 +122,20 @@ def http_appends() -> dict[str, float]:
         before = httpx.get(url + "/v1/log").json()["size"]
         console.print(f"wrk: 64 connections for {DURATION} s against {url}")
         out = subprocess.run(
-            ["wrk", "-t1", "-c64", f"-d{DURATION}s", "--latency", "-s", str(Path(__file__).with_name("append.lua")), url],
-            capture_output=True, text=True, env={**os.environ, "DEPA_BENCH_BODIES": str(bodies)}, check=True,
+            [
+                "wrk",
+                "-t1",
+                "-c64",
+                f"-d{DURATION}s",
+                "--latency",
+                "-s",
+                str(Path(__file__).with_name("append.lua")),
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DEPA_BENCH_BODIES": str(bodies)},
+            check=True,
         ).stdout
         after = httpx.get(url + "/v1/log").json()["size"]
         figures = parse_wrk(out)
@@ -114,13 +143,15 @@ def http_appends() -> dict[str, float]:
         server.terminate()
         server.wait(timeout=30)
     db = sum(p.stat().st_size for p in home.glob("ledger.db*"))
-    figures.update({
-        "appended": after - before,
-        "appends_per_s": (after - before) / DURATION,
-        "bytes_per_entry": db / after,
-        "statement_bytes": statement_bytes,
-        "vkey": config.vkey,
-    })
+    figures.update(
+        {
+            "appended": after - before,
+            "appends_per_s": (after - before) / DURATION,
+            "bytes_per_entry": db / after,
+            "statement_bytes": statement_bytes,
+            "vkey": config.vkey,
+        }
+    )
     return figures
 
 
@@ -159,16 +190,28 @@ def main() -> None:
     for col in ("figure", "measured", "target", "machine limit (same run)"):
         table.add_column(col)
     ok = lambda good: "[green]" if good else "[red]"  # noqa: E731
-    table.add_row("appends/s over HTTP (64 conn)", f"{ok(http['appends_per_s'] >= 3000)}{http['appends_per_s']:,.0f}",
-                  ">= 3,000", f"{limits['ed25519']:,.0f} Ed25519 verify/s, {limits['jcs']:,.0f} JCS/s (1 core)")
+    table.add_row(
+        "appends/s over HTTP (64 conn)",
+        f"{ok(http['appends_per_s'] >= 3000)}{http['appends_per_s']:,.0f}",
+        ">= 3,000",
+        f"{limits['ed25519']:,.0f} Ed25519 verify/s, {limits['jcs']:,.0f} JCS/s (1 core)",
+    )
     table.add_row("append-to-receipt p50", f"{http['p50']:.1f} ms", "", "")
     table.add_row("append-to-receipt p99", f"{ok(http['p99'] <= 50)}{http['p99']:.1f} ms", "<= 50 ms", "")
     table.add_row("non-2xx responses", f"{http['errors']:.0f}", "0", "")
-    table.add_row(f"inclusion proof at {PROOF_SIZE:,} (p50/p99)",
-                  f"{ok(proofs['p99'] < 1)}{proofs['p50']:.3f} / {proofs['p99']:.3f} ms", "< 1 ms", "")
+    table.add_row(
+        f"inclusion proof at {PROOF_SIZE:,} (p50/p99)",
+        f"{ok(proofs['p99'] < 1)}{proofs['p50']:.3f} / {proofs['p99']:.3f} ms",
+        "< 1 ms",
+        "",
+    )
     ratio = http["bytes_per_entry"] / http["statement_bytes"]
-    table.add_row("database bytes per entry", f"{ok(ratio <= 2)}{http['bytes_per_entry']:,.0f} ({ratio:.2f}x statement)",
-                  "<= 2x statement", f"statement {http['statement_bytes']:,.0f} B")
+    table.add_row(
+        "database bytes per entry",
+        f"{ok(ratio <= 2)}{http['bytes_per_entry']:,.0f} ({ratio:.2f}x statement)",
+        "<= 2x statement",
+        f"statement {http['statement_bytes']:,.0f} B",
+    )
     console.print(table)
     (OUT / "results.json").write_text(json.dumps({"limits": limits, "http": http, "proofs": proofs}, indent=2))
 

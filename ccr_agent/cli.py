@@ -2,8 +2,11 @@
 
 import typer
 
-app = typer.Typer(help="depa-ccr: the agent inside a confidential clean room. Its run command arrives with the "
-                  "clean-room issue; this command exists so deployments can wire it now.", no_args_is_help=True)
+app = typer.Typer(
+    help="depa-ccr: the agent inside a confidential clean room. Its run command arrives with the "
+    "clean-room issue; this command exists so deployments can wire it now.",
+    no_args_is_help=True,
+)
 
 
 @app.callback()

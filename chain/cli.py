@@ -29,8 +29,13 @@ party_app = typer.Typer(help="Register parties (operator).", no_args_is_help=Tru
 contract_app = typer.Typer(help="Propose, sign, show and import contracts.", no_args_is_help=True)
 artefact_app = typer.Typer(help="Register artefacts by digest.", no_args_is_help=True)
 receipt_app = typer.Typer(help="Verify receipts offline.", no_args_is_help=True)
-for sub, name in [(keys_app, "keys"), (party_app, "party"), (contract_app, "contract"),
-                  (artefact_app, "artefact"), (receipt_app, "receipt")]:
+for sub, name in [
+    (keys_app, "keys"),
+    (party_app, "party"),
+    (contract_app, "contract"),
+    (artefact_app, "artefact"),
+    (receipt_app, "receipt"),
+]:
     app.add_typer(sub, name=name)
 
 out = Console(emoji=False, soft_wrap=True)
@@ -67,8 +72,9 @@ def _show_receipt(receipt: Receipt, save: Path | None) -> None:
         out.print(f"receipt written to {save}")
 
 
-def _append(ledger: str, vkey: str | None, state: Path | None, key: Path, kind: str, body: Any,
-            save: Path | None) -> Receipt:
+def _append(
+    ledger: str, vkey: str | None, state: Path | None, key: Path, kind: str, body: Any, save: Path | None
+) -> Receipt:
     signer = Signer.load(key)
     with _client(ledger, vkey, state) as client:
         receipt = client.append(s.sign(signer, kind, body))
@@ -144,7 +150,11 @@ def _read_json(path: Path) -> Any:
 
 @contract_app.command("propose")
 def contract_propose(
-    file: Path, key: KeyOpt, ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None,
+    file: Path,
+    key: KeyOpt,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
     receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
 ) -> None:
     """Propose the contract in FILE (our schema, a superset of upstream contract.json)."""
@@ -190,7 +200,11 @@ def contract_import(
 
 @contract_app.command("sign")
 def contract_sign(
-    contract_id: str, key: KeyOpt, ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None,
+    contract_id: str,
+    key: KeyOpt,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
     receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
 ) -> None:
     """Sign a proposed contract as one of its named parties."""
@@ -199,7 +213,10 @@ def contract_sign(
 
 @contract_app.command("show")
 def contract_show(
-    contract_id: str, ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None,
+    contract_id: str,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a contract's state, parties and signatures."""
@@ -217,8 +234,10 @@ def contract_show(
         table.add_row(ref, f"entry {sig.seq} at {sig.logged_at:%Y-%m-%d %H:%M:%S}" if sig else "[red]not yet[/]")
     out.print(table)
     c = view.contract
-    out.print(f"purpose {c.get('purpose')}, {len(c.get('datasets', []))} datasets, "
-              f"valid {c.get('startTime')} to {c.get('expiryTime')}")
+    out.print(
+        f"purpose {c.get('purpose')}, {len(c.get('datasets', []))} datasets, "
+        f"valid {c.get('startTime')} to {c.get('expiryTime')}"
+    )
 
 
 @artefact_app.command("register")
@@ -237,8 +256,15 @@ def artefact_register(
 ) -> None:
     """Register a file or folder by its SHA-256 digest (a folder hashes as a sorted manifest)."""
     digest, size = artefact_digest(path)
-    body = {"digest": digest, "name": name or path.name, "kind": kind, "format": fmt, "size": size,
-            "derived_from": derived_from or None, "contract_id": contract}
+    body = {
+        "digest": digest,
+        "name": name or path.name,
+        "kind": kind,
+        "format": fmt,
+        "size": size,
+        "derived_from": derived_from or None,
+        "contract_id": contract,
+    }
     _append(ledger, vkey, state, key, "artefact.register", {k: v for k, v in body.items() if v is not None}, receipt)
     out.print(f"artefact [bold]{digest}[/]")
 
@@ -275,7 +301,9 @@ def render_lineage(lineage: Lineage) -> Tree:
 def lineage(
     digest: str,
     direction: Annotated[str, typer.Option(help="up, down or both")] = "both",
-    ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Show where an artefact came from and what was made from it."""
     if direction not in ("up", "down", "both"):
@@ -305,8 +333,10 @@ def receipt_verify(
         raise MalformedInput(f"cannot read {file}: {exc.strerror}") from exc
     cp, logged = Receipt.from_tlog_proof(text).verify(VerifierKey.parse(_vkey_text(vkey)))
     st = logged.statement
-    out.print(f"[green]verified[/]: entry {logged.seq} ({st.get('typ')} by {st.get('iss')}) "
-              f"is in {cp.origin} at size {cp.size}, logged at {logged.logged_at:%Y-%m-%dT%H:%M:%SZ}")
+    out.print(
+        f"[green]verified[/]: entry {logged.seq} ({st.get('typ')} by {st.get('iss')}) "
+        f"is in {cp.origin} at size {cp.size}, logged at {logged.logged_at:%Y-%m-%dT%H:%M:%SZ}"
+    )
 
 
 def main() -> None:

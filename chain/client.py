@@ -68,8 +68,9 @@ class LedgerClient:
 
     def append(self, signed: dict[str, Any]) -> Receipt:
         """Post a signed statement; return its receipt once verified against the pinned vkey."""
-        resp = self._request("POST", "/v1/statements", content=canonical(signed),
-                             headers={"content-type": "application/json"})
+        resp = self._request(
+            "POST", "/v1/statements", content=canonical(signed), headers={"content-type": "application/json"}
+        )
         receipt = Receipt.model_validate_json(resp.content)
         cp, logged = receipt.verify(self.vkey)
         if canonical(logged.statement) != canonical(signed):

@@ -1,9 +1,9 @@
 """The ledger's home folder: its keys, its settings and (by default) its SQLite database.
 
-    DIR/operator.pem     the operator's Ed25519 key (PKCS#8): signs party registrations
-    DIR/checkpoint.pem   the ledger's Ed25519 checkpoint key: its vkey is what clients pin
-    DIR/ledger.json      origin, operator DID, vkey, and the database URL if not the default
-    DIR/ledger.db        the SQLite database, unless DEPA_DATABASE_URL names another
+DIR/operator.pem     the operator's Ed25519 key (PKCS#8): signs party registrations
+DIR/checkpoint.pem   the ledger's Ed25519 checkpoint key: its vkey is what clients pin
+DIR/ledger.json      origin, operator DID, vkey, and the database URL if not the default
+DIR/ledger.db        the SQLite database, unless DEPA_DATABASE_URL names another
 """
 
 from __future__ import annotations

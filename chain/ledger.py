@@ -77,7 +77,9 @@ class Ledger:
         try:
             cp = verify_checkpoint(note, self.vkey)
         except DepaError as exc:
-            raise LedgerCorrupt(f"the last stored checkpoint does not verify with this ledger's key: {exc.detail}") from exc
+            raise LedgerCorrupt(
+                f"the last stored checkpoint does not verify with this ledger's key: {exc.detail}"
+            ) from exc
         if cp.size != tree.size or cp.root != tree.root():
             raise LedgerCorrupt(
                 f"the stored log (size {tree.size}, root {_b64(tree.root())}) does not match its last "

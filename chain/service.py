@@ -14,7 +14,16 @@ from chain.home import Settings
 from chain.ledger import Ledger
 from chain.receipt import MEDIA_TYPE, Receipt
 from chain.sequencer import Sequencer
-from chain.views import ArtefactView, ConsistencyProof, ContractView, Direction, InclusionProof, Lineage, LogInfo, PartyView
+from chain.views import (
+    ArtefactView,
+    ConsistencyProof,
+    ContractView,
+    Direction,
+    InclusionProof,
+    Lineage,
+    LogInfo,
+    PartyView,
+)
 from schemas import statement
 from schemas.errors import DepaError, TooLarge
 

@@ -67,7 +67,9 @@ class ContractView(BaseModel):
             proposed_seq=r.proposed_seq,
             proposed_at=r.proposed_at,
             signatures=[
-                SignatureView(party=by_key[k][0], name=by_key[k][1].name, did=sig.did, seq=sig.seq, logged_at=sig.logged_at)
+                SignatureView(
+                    party=by_key[k][0], name=by_key[k][1].name, did=sig.did, seq=sig.seq, logged_at=sig.logged_at
+                )
                 for k, sig in r.signatures.items()
             ],
             unsigned=r.unsigned(),

@@ -2,8 +2,11 @@
 
 import typer
 
-app = typer.Typer(help="depa-keys: release dataset keys only to attested clean rooms under active contracts. "
-                  "Its serve command arrives with the key-broker issue.", no_args_is_help=True)
+app = typer.Typer(
+    help="depa-keys: release dataset keys only to attested clean rooms under active contracts. "
+    "Its serve command arrives with the key-broker issue.",
+    no_args_is_help=True,
+)
 
 
 @app.callback()

@@ -52,19 +52,29 @@ def make_data(folder: Path, name: str, rows: int, seed: int) -> Path:
 def contract(parties: dict[str, tuple[Signer, str]], data: dict[str, Path]) -> dict:
     now = datetime.now(UTC)
     datasets = [
-        {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, name)), "name": path.name, "owner": name,
-         "provider": parties[name][0].did, "url": f"file://{path.name}", "key": {"type": "age"}}
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+            "name": path.name,
+            "owner": name,
+            "provider": parties[name][0].did,
+            "url": f"file://{path.name}",
+            "key": {"type": "age"},
+        }
         for name, path in data.items()
     ]
     return {
-        "id": str(uuid.uuid4()), "schemaVersion": "0.1",
+        "id": str(uuid.uuid4()),
+        "schemaVersion": "0.1",
         "startTime": now.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "expiryTime": (now + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        "tdc": parties["consumer"][0].did, "tdps": [parties["bank"][0].did, parties["bureau"][0].did],
-        "ccrp": parties["cloud"][0].did, "datasets": datasets, "purpose": "TRAINING",
-        "constraints": [{"privacy": [
-            {"dataset": d["id"], "epsilon_threshold": "7.5", "delta": "0.00001"} for d in datasets
-        ]}],
+        "tdc": parties["consumer"][0].did,
+        "tdps": [parties["bank"][0].did, parties["bureau"][0].did],
+        "ccrp": parties["cloud"][0].did,
+        "datasets": datasets,
+        "purpose": "TRAINING",
+        "constraints": [
+            {"privacy": [{"dataset": d["id"], "epsilon_threshold": "7.5", "delta": "0.00001"} for d in datasets]}
+        ],
         "terms": {"payment": {}, "revocation": {}},
         "recipients": [parties["consumer"][0].did],
     }
@@ -98,8 +108,12 @@ def main() -> None:
             for name, role in PARTIES:
                 signer, recipient = new_identity(keys, name)
                 parties[name] = (signer, recipient)
-                send(operator, "party.register", {"did": signer.did, "name": name, "roles": [role],
-                                                  "x25519": recipient}, f"party-{name}")
+                send(
+                    operator,
+                    "party.register",
+                    {"did": signer.did, "name": name, "roles": [role], "x25519": recipient},
+                    f"party-{name}",
+                )
                 progress.advance(task)
 
             data = {"bank": make_data(data_dir, "bank", 2000, 1), "bureau": make_data(data_dir, "bureau", 2000, 2)}
@@ -116,14 +130,36 @@ def main() -> None:
             for name, path in data.items():
                 digest, size = artefact_digest(path)
                 digests[name] = digest
-                send(parties[name][0], "artefact.register", {"digest": digest, "name": path.name, "kind": "dataset",
-                     "format": "csv", "size": size, "contract_id": cid}, f"dataset-{name}")
+                send(
+                    parties[name][0],
+                    "artefact.register",
+                    {
+                        "digest": digest,
+                        "name": path.name,
+                        "kind": "dataset",
+                        "format": "csv",
+                        "size": size,
+                        "contract_id": cid,
+                    },
+                    f"dataset-{name}",
+                )
             pipeline = data_dir / "pipeline_config.json"
             pipeline.write_text('{"pipeline": [{"name": "Join", "config": {"on": "customer_id"}}]}\n')
             digest, size = artefact_digest(pipeline)
-            send(parties["consumer"][0], "artefact.register", {"digest": digest, "name": pipeline.name,
-                 "kind": "config", "format": "json", "size": size, "contract_id": cid,
-                 "derived_from": list(digests.values())}, "pipeline")
+            send(
+                parties["consumer"][0],
+                "artefact.register",
+                {
+                    "digest": digest,
+                    "name": pipeline.name,
+                    "kind": "config",
+                    "format": "json",
+                    "size": size,
+                    "contract_id": cid,
+                    "derived_from": list(digests.values()),
+                },
+                "pipeline",
+            )
 
         view = client.contract(cid)
         table = Table(title=f"contract {cid[:23]}... is [bold green]{view.state}[/]")
@@ -146,7 +182,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    console.print(f"[bold]done.[/] Inspect it again: depa-chain serve --home {home.relative_to(Path.cwd()) if home.is_relative_to(Path.cwd()) else home}")
+    console.print(
+        f"[bold]done.[/] Inspect it again: depa-chain serve --home {home.relative_to(Path.cwd()) if home.is_relative_to(Path.cwd()) else home}"
+    )
 
 
 if __name__ == "__main__":

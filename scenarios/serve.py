@@ -21,7 +21,8 @@ def start(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).with_name("depa-chain")
     proc = subprocess.Popen(
         [str(exe), "serve", "--home", str(home), "--port", str(port)],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -22,7 +22,7 @@ def decode(did: str) -> bytes:
     if not isinstance(did, str) or not did.startswith(PREFIX):
         raise MalformedInput(f"{did!r} is not a did:key (want did:key:z6Mk...)")
     try:
-        raw = base58.b58decode(did[len(PREFIX):])
+        raw = base58.b58decode(did[len(PREFIX) :])
     except ValueError as exc:
         raise MalformedInput(f"{did!r} is not base58btc") from exc
     if raw[:2] != _ED25519_PUB or len(raw) != 34:

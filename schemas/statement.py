@@ -205,7 +205,9 @@ class Statement:
 def _schema_error(exc: ValidationError, where: str) -> SchemaViolation:
     first = exc.errors()[0]
     loc = ".".join(str(p) for p in (where, *first["loc"]) if p != "")
-    return SchemaViolation(f"{loc}: {first['msg']}" + (f" ({len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""))
+    return SchemaViolation(
+        f"{loc}: {first['msg']}" + (f" ({len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else "")
+    )
 
 
 def from_raw(raw: Any) -> Statement:

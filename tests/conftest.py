@@ -133,9 +133,9 @@ def contract_doc(tdc: Party, tdps: list[Party], ccrp: Party, **extra: Any) -> di
         "ccrp": ccrp.did,
         "datasets": datasets,
         "purpose": "TRAINING",
-        "constraints": [{"privacy": [
-            {"dataset": d["id"], "epsilon_threshold": "7.5", "delta": "0.00001"} for d in datasets
-        ]}],
+        "constraints": [
+            {"privacy": [{"dataset": d["id"], "epsilon_threshold": "7.5", "delta": "0.00001"} for d in datasets]}
+        ],
         "terms": {"payment": {}, "revocation": {}},
         **extra,
     }

@@ -25,8 +25,11 @@ def api(database_url, operator, checkpoint_key):
 
 
 def party(operator, name="bank", role="TDP"):
-    return s.sign(operator, "party.register",
-                  {"did": Signer.generate().did, "name": name, "roles": [role], "x25519": age_recipient()})
+    return s.sign(
+        operator,
+        "party.register",
+        {"did": Signer.generate().did, "name": name, "roles": [role], "x25519": age_recipient()},
+    )
 
 
 def post(api, raw, **headers):

@@ -14,8 +14,11 @@ from tests.conftest import ORIGIN, age_recipient
 
 
 def party(operator, name="p"):
-    return s.sign(operator, "party.register",
-                  {"did": Signer.generate().did, "name": name, "roles": ["TDP"], "x25519": age_recipient()})
+    return s.sign(
+        operator,
+        "party.register",
+        {"did": Signer.generate().did, "name": name, "roles": ["TDP"], "x25519": age_recipient()},
+    )
 
 
 @pytest.fixture

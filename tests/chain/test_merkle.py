@@ -132,7 +132,9 @@ def test_any_flipped_bit_in_an_inclusion_proof_fails(data, n):
     bad = bytearray(proof[i])
     bad[bit // 8] ^= 1 << (bit % 8)
     with pytest.raises(merkle.VerificationError):
-        merkle.verify_inclusion(m, n, merkle.leaf_hash(LEAVES[m]), [*proof[:i], bytes(bad), *proof[i + 1 :]], tree.root())
+        merkle.verify_inclusion(
+            m, n, merkle.leaf_hash(LEAVES[m]), [*proof[:i], bytes(bad), *proof[i + 1 :]], tree.root()
+        )
 
 
 def test_proofs_read_only_log_n_nodes():

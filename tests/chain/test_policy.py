@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chain.ledger import Ledger
-from chain.store import MemoryStore
 from schemas import statement as s
 from schemas.errors import BadSignature, Conflict, NotAllowed, NotFound, Unprocessable
 from schemas.keys import Signer
@@ -33,8 +32,11 @@ def test_registering_a_did_twice_is_a_conflict(collab):
 
 
 def test_replaying_a_statement_returns_the_same_receipt(ledger, operator):
-    raw = s.sign(operator, "party.register",
-                 {"did": Signer.generate().did, "name": "a", "roles": ["TDC"], "x25519": age_recipient()})
+    raw = s.sign(
+        operator,
+        "party.register",
+        {"did": Signer.generate().did, "name": "a", "roles": ["TDC"], "x25519": age_recipient()},
+    )
     first, new1 = ledger.append(s.from_raw(raw))
     again, new2 = ledger.append(s.from_raw(raw))
     assert (new1, new2) == (True, False)
@@ -42,8 +44,11 @@ def test_replaying_a_statement_returns_the_same_receipt(ledger, operator):
 
 
 def test_a_statement_with_a_bad_signature_is_refused_and_not_logged(ledger, operator):
-    raw = s.sign(operator, "party.register",
-                 {"did": Signer.generate().did, "name": "a", "roles": ["TDC"], "x25519": age_recipient()})
+    raw = s.sign(
+        operator,
+        "party.register",
+        {"did": Signer.generate().did, "name": "a", "roles": ["TDC"], "x25519": age_recipient()},
+    )
     raw["body"]["name"] = "b"
     with pytest.raises(BadSignature):
         ledger.append(s.from_raw(raw))
@@ -118,8 +123,13 @@ def test_a_party_named_in_the_wrong_role_is_refused(collab):
 def test_parties_are_matched_by_alias(ledger, operator):
     from tests.conftest import Collab, contract_doc
 
-    c = Collab(ledger, operator, register(ledger, operator, "tdc", "TDC", aliases=["did:web:tdc.example"]),
-               register(ledger, operator, "tdp", "TDP"), register(ledger, operator, "ccrp", "CCRP"))
+    c = Collab(
+        ledger,
+        operator,
+        register(ledger, operator, "tdc", "TDC", aliases=["did:web:tdc.example"]),
+        register(ledger, operator, "tdp", "TDP"),
+        register(ledger, operator, "ccrp", "CCRP"),
+    )
     doc = contract_doc(c.tdc, [c.tdp], c.ccrp)
     doc["tdc"] = "did:web:tdc.example"
     c.send(c.tdc.key, "contract.propose", {"contract": doc})
@@ -149,8 +159,11 @@ def test_a_revoked_party_cannot_sign(collab):
 
 def test_artefacts_record_lineage_both_ways(collab):
     collab.send(collab.tdp.key, "artefact.register", {"digest": DIGEST_A, "name": "raw.csv", "kind": "dataset"})
-    collab.send(collab.tdp.key, "artefact.register",
-                {"digest": DIGEST_B, "name": "clean.csv", "kind": "dataset", "derived_from": [DIGEST_A]})
+    collab.send(
+        collab.tdp.key,
+        "artefact.register",
+        {"digest": DIGEST_B, "name": "clean.csv", "kind": "dataset", "derived_from": [DIGEST_A]},
+    )
     down = collab.ledger.lineage(DIGEST_A, "down")
     assert [(e.parent, e.child) for e in down.edges] == [(DIGEST_A, DIGEST_B)]
     up = collab.ledger.lineage(DIGEST_B, "up")
@@ -160,8 +173,11 @@ def test_artefacts_record_lineage_both_ways(collab):
 
 def test_an_artefact_derived_from_an_unknown_parent_is_refused(collab):
     with pytest.raises(Unprocessable, match="unregistered"):
-        collab.send(collab.tdp.key, "artefact.register",
-                    {"digest": DIGEST_B, "name": "x", "kind": "model", "derived_from": [DIGEST_A]})
+        collab.send(
+            collab.tdp.key,
+            "artefact.register",
+            {"digest": DIGEST_B, "name": "x", "kind": "model", "derived_from": [DIGEST_A]},
+        )
 
 
 def test_an_unregistered_key_cannot_register_artefacts(collab):
@@ -178,13 +194,32 @@ def test_registering_a_digest_twice_is_a_conflict(collab):
 @pytest.mark.parametrize("kind", ["attestation.report", "run.start", "budget.reserve", "key.release"])
 def test_types_without_their_checks_yet_are_refused_with_422(collab, kind):
     bodies = {
-        "attestation.report": {"run_id": "r", "contract_id": DIGEST_A, "evidence": {"type": "simulated", "report": "AA=="},
-                               "binding": {"receipt_key": collab.tdc.did, "x25519": collab.tdc.x25519,
-                                           "contract_id": DIGEST_A, "run_id": "r", "nonce": "n"}},
-        "run.start": {"run_id": "r", "contract_id": DIGEST_A, "attestation": DIGEST_A, "inputs": [],
-                      "pipeline_digest": DIGEST_A},
-        "budget.reserve": {"run_id": "r", "contract_id": DIGEST_A, "dataset": "d", "delta": 1e-5,
-                           "segments": [{"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 10}]},
+        "attestation.report": {
+            "run_id": "r",
+            "contract_id": DIGEST_A,
+            "evidence": {"type": "simulated", "report": "AA=="},
+            "binding": {
+                "receipt_key": collab.tdc.did,
+                "x25519": collab.tdc.x25519,
+                "contract_id": DIGEST_A,
+                "run_id": "r",
+                "nonce": "n",
+            },
+        },
+        "run.start": {
+            "run_id": "r",
+            "contract_id": DIGEST_A,
+            "attestation": DIGEST_A,
+            "inputs": [],
+            "pipeline_digest": DIGEST_A,
+        },
+        "budget.reserve": {
+            "run_id": "r",
+            "contract_id": DIGEST_A,
+            "dataset": "d",
+            "delta": 1e-5,
+            "segments": [{"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 10}],
+        },
         "key.release": {"run_id": "r", "contract_id": DIGEST_A, "dataset": "d", "recipient": collab.tdc.x25519},
     }
     with pytest.raises(Unprocessable, match="not accepted yet"):
@@ -192,10 +227,16 @@ def test_types_without_their_checks_yet_are_refused_with_422(collab, kind):
 
 
 def test_a_refused_statement_in_a_batch_does_not_stop_the_others(ledger, operator):
-    good = s.sign(operator, "party.register",
-                  {"did": Signer.generate().did, "name": "a", "roles": ["TDC"], "x25519": age_recipient()})
-    bad = s.sign(Signer.generate(), "party.register",
-                 {"did": Signer.generate().did, "name": "b", "roles": ["TDC"], "x25519": age_recipient()})
+    good = s.sign(
+        operator,
+        "party.register",
+        {"did": Signer.generate().did, "name": "a", "roles": ["TDC"], "x25519": age_recipient()},
+    )
+    bad = s.sign(
+        Signer.generate(),
+        "party.register",
+        {"did": Signer.generate().did, "name": "b", "roles": ["TDC"], "x25519": age_recipient()},
+    )
     outcomes = ledger.integrate([s.from_raw(good), s.from_raw(bad), s.from_raw(good)])
     assert isinstance(outcomes[1][0], NotAllowed)
     assert outcomes[0][0].seq == outcomes[2][0].seq == 0 and (outcomes[0][1], outcomes[2][1]) == (True, False)

@@ -13,8 +13,13 @@ from tests.conftest import ORIGIN, age_recipient
 
 
 def _party(operator):
-    return s.from_raw(s.sign(operator, "party.register",
-                             {"did": Signer.generate().did, "name": "p", "roles": ["TDP"], "x25519": age_recipient()}))
+    return s.from_raw(
+        s.sign(
+            operator,
+            "party.register",
+            {"did": Signer.generate().did, "name": "p", "roles": ["TDP"], "x25519": age_recipient()},
+        )
+    )
 
 
 def _fill(ledger, operator, n):

@@ -35,7 +35,11 @@ def test_filling_parties_keeps_everything_else():
     assert {k: v for k, v in filled.items() if k not in ("tdc", "tdps", "ccrp")} == {
         k: v for k, v in raw.items() if k not in ("tdc", "tdps", "ccrp")
     }
-    assert Contract.model_validate(filled).named_parties() == {"did:web:c": "CCRP", "did:web:tdc": "TDC", "did:web:a": "TDP"}
+    assert Contract.model_validate(filled).named_parties() == {
+        "did:web:c": "CCRP",
+        "did:web:tdc": "TDC",
+        "did:web:a": "TDP",
+    }
 
 
 def test_expiry_before_start_is_refused():

@@ -93,9 +93,20 @@ def test_missing_iat_timezone_is_refused(signer):
 
 def test_every_type_has_a_body_model():
     assert set(s.KINDS.values()) == {
-        "party.register", "party.rotate", "party.revoke", "contract.propose", "contract.sign",
-        "contract.revoke", "artefact.register", "attestation.report", "run.start", "run.complete",
-        "budget.reserve", "budget.commit", "budget.abort", "key.release",
+        "party.register",
+        "party.rotate",
+        "party.revoke",
+        "contract.propose",
+        "contract.sign",
+        "contract.revoke",
+        "artefact.register",
+        "attestation.report",
+        "run.start",
+        "run.complete",
+        "budget.reserve",
+        "budget.commit",
+        "budget.abort",
+        "key.release",
     }
 
 
