@@ -102,7 +102,8 @@ class LedgerClient:
                 merkle.verify_consistency(old.size, new.size, old.root, new.root, proof)
         except VerificationError as exc:
             raise ForkError(
-                f"checkpoint of size {cp.size} is not consistent with the remembered one of size {last.size}: {exc.detail}",
+                f"checkpoint of size {cp.size} is not consistent with the remembered one "
+                f"of size {last.size}: {exc.detail}",
                 old=self.last,
                 new=note,
             ) from exc

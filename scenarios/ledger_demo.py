@@ -182,9 +182,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    console.print(
-        f"[bold]done.[/] Inspect it again: depa-chain serve --home {home.relative_to(Path.cwd()) if home.is_relative_to(Path.cwd()) else home}"
-    )
+    console.print(f"[bold]done.[/] Inspect it again: depa-chain serve --home {home}")
 
 
 if __name__ == "__main__":
