@@ -19,7 +19,7 @@ from chain.store import MemoryStore, Store
 from schemas import statement as s
 from schemas.keys import Signer
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+SHARED = Path(os.environ.get("DEPA_SHARED_TESTDATA", Path(__file__).resolve().parents[2] / "shared" / "testdata"))
 ORIGIN = "ledger.test/depa"
 
 
@@ -28,6 +28,14 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared test data {path} is not present")
     return path
+
+
+def shared_files(*parts: str, pattern: str) -> list[Any]:
+    """Parameters for each shared test file, or one skipped parameter saying what is missing."""
+    folder = SHARED.joinpath(*parts)
+    if not folder.exists():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"shared test data {folder} is not present"))]
+    return sorted(folder.glob(pattern))
 
 
 def _postgres_url() -> str:
