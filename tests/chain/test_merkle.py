@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from chain import merkle
 from chain.tree import Tree
 from tests.chain import naive_tree
-from tests.conftest import shared_files
+from tests.conftest import SHARED, shared_files
 
 
 def _b(x: str) -> bytes:
@@ -16,11 +16,11 @@ def _b(x: str) -> bytes:
 
 
 def _vectors(kind: str) -> list:
-    return shared_files("merkle", kind, pattern="*/*.json")
+    return shared_files("merkle", kind, pattern="**/*.json")
 
 
 def _id(path) -> str:
-    return f"{path.parent.name}/{path.stem}" if path else "missing"
+    return str(path.relative_to(SHARED / "merkle")) if path else "missing"
 
 
 @pytest.mark.parametrize("path", _vectors("inclusion"), ids=_id)
