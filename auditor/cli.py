@@ -1,20 +1,9 @@
 """`depa-audit`: independent verification of a depa-chain ledger."""
 
-import typer
+from chain.placeholder import placeholder_app
 
-app = typer.Typer(
-    help="depa-audit: verify a depa-chain ledger end to end, independently. The verify command "
-    "arrives with the auditor issue; until then use `depa-chain receipt verify`.",
-    no_args_is_help=True,
+app = placeholder_app(
+    "depa-audit",
+    "verify a depa-chain ledger end to end, independently (until then: depa-chain receipt verify).",
+    "the auditor issue",
 )
-
-
-@app.callback()
-def _group() -> None:
-    pass
-
-
-@app.command()
-def version() -> None:
-    """Print the version."""
-    typer.echo("depa-audit 0.1.0")

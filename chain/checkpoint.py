@@ -3,8 +3,6 @@ witness cosignatures (c2sp.org/tlog-cosignature, cosignature/v1), with Ed25519 k
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import struct
 from dataclasses import dataclass, field
@@ -12,6 +10,7 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from schemas.encoding import b64, unb64
 from schemas.errors import MalformedInput, VerificationError
 from schemas.keys import Signer
 
@@ -19,17 +18,6 @@ ED25519 = 0x01
 COSIGNATURE_V1 = 0x04
 _DASH = "\u2014 "
 MAX_SIGNATURES = 100
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _unb64(text: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
-        raise MalformedInput(f"{what} is not base64") from exc
 
 
 def _valid_name(name: str) -> bool:
@@ -59,7 +47,7 @@ class VerifierKey:
         parts = text.strip().split("+", 2)
         if len(parts) != 3 or not _valid_name(parts[0]) or len(parts[1]) != 8:
             raise MalformedInput(f"{text.strip()!r} is not a C2SP vkey (name+keyid+key)")
-        raw = _unb64(parts[2], "vkey key")
+        raw = unb64(parts[2], "vkey key")
         if len(raw) != 33 or raw[0] not in (ED25519, COSIGNATURE_V1):
             raise MalformedInput("vkey is not an Ed25519 (0x01) or cosignature/v1 (0x04) key")
         vkey = cls(parts[0], raw[0], raw[1:])
@@ -68,7 +56,7 @@ class VerifierKey:
         return vkey
 
     def __str__(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([self.sig_type]) + self.public_key)}"
+        return f"{self.name}+{self.key_id.hex()}+{b64(bytes([self.sig_type]) + self.public_key)}"
 
     def check(self, message: bytes, signature: bytes) -> None:
         try:
@@ -90,7 +78,7 @@ class NoteSignature:
     signature: bytes
 
     def line(self) -> str:
-        return f"{_DASH}{self.name} {_b64(self.key_id + self.signature)}\n"
+        return f"{_DASH}{self.name} {b64(self.key_id + self.signature)}\n"
 
 
 @dataclass(frozen=True)
@@ -120,7 +108,7 @@ def parse_note(data: str) -> Note:
         if not line.startswith(_DASH):
             raise MalformedInput(f"signature line does not start with an em dash: {line[:40]!r}")
         name, _, b64 = line[len(_DASH) :].partition(" ")
-        raw = _unb64(b64, "signature")
+        raw = unb64(b64, "signature")
         if not _valid_name(name) or len(raw) < 5:
             raise MalformedInput(f"malformed signature line: {line[:60]!r}")
         sigs.append(NoteSignature(name, raw[:4], raw[4:]))
@@ -157,7 +145,7 @@ class Checkpoint:
     extensions: tuple[str, ...] = ()
 
     def text(self) -> str:
-        return f"{self.origin}\n{self.size}\n{_b64(self.root)}\n" + "".join(e + "\n" for e in self.extensions)
+        return f"{self.origin}\n{self.size}\n{b64(self.root)}\n" + "".join(e + "\n" for e in self.extensions)
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
@@ -167,7 +155,7 @@ class Checkpoint:
         origin, size, root, *ext = lines[:-1]
         if not size.isdigit() or (size != "0" and size.startswith("0")):
             raise MalformedInput(f"checkpoint size {size!r} is not a decimal number")
-        raw_root = _unb64(root, "checkpoint root")
+        raw_root = unb64(root, "checkpoint root")
         if len(raw_root) != 32:
             raise MalformedInput("checkpoint root is not 32 bytes")
         return cls(origin, int(size), raw_root, tuple(ext))

@@ -18,7 +18,7 @@ from chain.receipt import Receipt
 from chain.views import Lineage
 from schemas import statement as s
 from schemas.canonical import parse_json
-from schemas.contract import Contract, fill_parties
+from schemas.contract import Contract, contract_id, fill_parties
 from schemas.digest import artefact_digest
 from schemas.errors import DepaError, MalformedInput, SchemaViolation
 from schemas.keys import Signer, new_identity
@@ -49,6 +49,7 @@ StateOpt = Annotated[
     Path | None, typer.Option("--state", envvar="DEPA_STATE", help="File remembering the last checkpoint seen.")
 ]
 KeyOpt = Annotated[Path, typer.Option("--key", envvar="DEPA_KEY", help="Signing key (Ed25519 PKCS#8 PEM).")]
+ReceiptOpt = Annotated[Path | None, typer.Option("--receipt", help="Write the tlog-proof receipt here.")]
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
@@ -73,9 +74,10 @@ def _show_receipt(receipt: Receipt, save: Path | None) -> None:
 
 
 def _append(
-    ledger: str, vkey: str | None, state: Path | None, key: Path, kind: str, body: Any, save: Path | None
+    ledger: str, vkey: str | None, state: Path | None, key: Path, kind: str, body: dict[str, Any], save: Path | None
 ) -> Receipt:
     signer = Signer.load(key)
+    body = {k: v for k, v in body.items() if v is not None}  # optional fields left out, not null
     with _client(ledger, vkey, state) as client:
         receipt = client.append(s.sign(signer, kind, body))
     _show_receipt(receipt, save)
@@ -134,11 +136,11 @@ def party_register(
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
-    receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
+    receipt: ReceiptOpt = None,
 ) -> None:
     """Register a party (signed by the operator's key)."""
     body = {"did": did, "name": name, "roles": role, "x25519": x25519, "aliases": alias or None}
-    _append(ledger, vkey, state, key, "party.register", {k: v for k, v in body.items() if v is not None}, receipt)
+    _append(ledger, vkey, state, key, "party.register", body, receipt)
 
 
 def _read_json(path: Path) -> Any:
@@ -155,18 +157,12 @@ def contract_propose(
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
-    receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
+    receipt: ReceiptOpt = None,
 ) -> None:
     """Propose the contract in FILE (our schema, a superset of upstream contract.json)."""
     raw = _read_json(file)
     _append(ledger, vkey, state, key, "contract.propose", {"contract": raw}, receipt)
-    out.print(f"contract id [bold]{_contract_id(raw)}[/]")
-
-
-def _contract_id(raw: Any) -> str:
-    from schemas.canonical import canonical, sha256_digest
-
-    return sha256_digest(canonical(raw))
+    out.print(f"contract id [bold]{contract_id(raw)}[/]")
 
 
 @contract_app.command("import")
@@ -189,13 +185,13 @@ def contract_import(
         raise SchemaViolation(f"{file} is not a DEPA contract: {exc}") from exc
     with _client(ledger, vkey, state) as client:
         known = {ref for p in client.parties() if p.revoked_at is None for ref in (p.did, *p.aliases)}
-    missing = contract.missing_parties(lambda ref: ref if ref in known else None)
+    missing = contract.missing_parties(known.__contains__)
     if missing:
         raise MalformedInput("cannot import: " + "; ".join(missing))
     if output is not None:
         output.write_text(json.dumps(raw, indent=2) + "\n")
     _append(ledger, vkey, state, key, "contract.propose", {"contract": raw}, None)
-    out.print(f"contract id [bold]{_contract_id(raw)}[/]")
+    out.print(f"contract id [bold]{contract_id(raw)}[/]")
 
 
 @contract_app.command("sign")
@@ -205,7 +201,7 @@ def contract_sign(
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
-    receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
+    receipt: ReceiptOpt = None,
 ) -> None:
     """Sign a proposed contract as one of its named parties."""
     _append(ledger, vkey, state, key, "contract.sign", {"contract_id": contract_id}, receipt)
@@ -252,7 +248,7 @@ def artefact_register(
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
-    receipt: Annotated[Path | None, typer.Option(help="Write the tlog-proof receipt here.")] = None,
+    receipt: ReceiptOpt = None,
 ) -> None:
     """Register a file or folder by its SHA-256 digest (a folder hashes as a sorted manifest)."""
     digest, size = artefact_digest(path)
@@ -265,7 +261,7 @@ def artefact_register(
         "derived_from": derived_from or None,
         "contract_id": contract,
     }
-    _append(ledger, vkey, state, key, "artefact.register", {k: v for k, v in body.items() if v is not None}, receipt)
+    _append(ledger, vkey, state, key, "artefact.register", body, receipt)
     out.print(f"artefact [bold]{digest}[/]")
 
 

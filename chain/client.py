@@ -3,7 +3,6 @@ returned, and every checkpoint it sees must be consistent with the last one it r
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
 from chain.receipt import Receipt
 from chain.views import ArtefactView, ConsistencyProof, ContractView, Direction, InclusionProof, Lineage, PartyView
 from schemas.canonical import canonical
-from schemas.errors import DepaError, ForkError, MalformedInput, Unreachable, VerificationError, error_for_problem
+from schemas.encoding import unb64
+from schemas.errors import DepaError, ForkError, Unreachable, VerificationError, error_for_problem
 
 
 class LedgerClient:
@@ -33,9 +33,10 @@ class LedgerClient:
         self.state_file = state_file
         self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout)
         self.last: str | None = None
+        self._last_cp: Checkpoint | None = None
         if state_file is not None and state_file.exists():
-            self.last = json.loads(state_file.read_text())["checkpoint"]
-            verify_checkpoint(self.last, self.vkey)
+            note = json.loads(state_file.read_text())["checkpoint"]
+            self.last, self._last_cp = note, verify_checkpoint(note, self.vkey)
 
     def close(self) -> None:
         self._http.close()
@@ -88,10 +89,10 @@ class LedgerClient:
 
     def observe(self, note: str, cp: Checkpoint) -> None:
         """Check a verified checkpoint against the remembered one; remember the newer."""
-        if self.last is None:
-            self._remember(note)
+        last = self._last_cp
+        if last is None:
+            self._remember(note, cp)
             return
-        last = verify_checkpoint(self.last, self.vkey)
         old, new = (last, cp) if last.size <= cp.size else (cp, last)
         try:
             if old.size == 0:
@@ -108,10 +109,10 @@ class LedgerClient:
                 new=note,
             ) from exc
         if cp.size > last.size:
-            self._remember(note)
+            self._remember(note, cp)
 
-    def _remember(self, note: str) -> None:
-        self.last = note
+    def _remember(self, note: str, cp: Checkpoint) -> None:
+        self.last, self._last_cp = note, cp
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             self.state_file.write_text(json.dumps({"checkpoint": note}))
@@ -120,7 +121,7 @@ class LedgerClient:
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         found = ConsistencyProof.model_validate(self._get_json("/v1/proofs/consistency", first=first, second=second))
-        return [_unb64(p) for p in found.proof]
+        return [unb64(p, "consistency proof hash") for p in found.proof]
 
     def inclusion(self, seq: int, size: int) -> InclusionProof:
         return InclusionProof.model_validate(self._get_json("/v1/proofs/inclusion", seq=seq, size=size))
@@ -139,13 +140,6 @@ class LedgerClient:
 
     def lineage(self, digest: str, direction: Direction = "both") -> Lineage:
         return Lineage.model_validate(self._get_json(f"/v1/artefacts/{digest}/lineage", direction=direction))
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except ValueError as exc:
-        raise MalformedInput("ledger sent a hash that is not base64") from exc
 
 
 def fetch_vkey(url: str) -> str:

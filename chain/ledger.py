@@ -8,7 +8,6 @@ one transaction, and only then hand out receipts.
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -31,15 +30,12 @@ from chain.views import (
     PartyView,
 )
 from schemas import statement as s
+from schemas.encoding import b64
 from schemas.errors import DepaError, LedgerCorrupt, MalformedInput, NotFound, Unavailable
 from schemas.keys import Signer
 
 Clock = Callable[[], datetime]
 Outcome = Receipt | DepaError
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 class Ledger:
@@ -82,8 +78,8 @@ class Ledger:
             ) from exc
         if cp.size != tree.size or cp.root != tree.root():
             raise LedgerCorrupt(
-                f"the stored log (size {tree.size}, root {_b64(tree.root())}) does not match its last "
-                f"signed checkpoint (size {cp.size}, root {_b64(cp.root)})"
+                f"the stored log (size {tree.size}, root {b64(tree.root())}) does not match its last "
+                f"signed checkpoint (size {cp.size}, root {b64(cp.root)})"
             )
         if tree.size and merkle.root(tree.size, self.store.read_nodes) != cp.root:
             raise LedgerCorrupt("the stored subtree hashes do not match the signed root")
@@ -102,19 +98,20 @@ class Ledger:
     def integrate(self, batch: Sequence[s.Statement]) -> list[tuple[Outcome, bool]]:
         """Admit a batch of signature-checked statements; one outcome each, in order."""
         with self._lock:
+            # The registry keeps the time as logged (milliseconds), so a replay on restart agrees.
             now = self._clock()
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
             logged_at = entry.timestamp(now)
-            now = datetime.fromisoformat(logged_at.replace("Z", "+00:00"))
             ids = [bytes.fromhex(st.id[7:]) for st in batch]
             known = self.store.seqs_of(ids)
-            outcomes: list[Outcome | int] = []
+            outcomes: list[DepaError | tuple[int, bool]] = []  # refusal, or (seq, new)
             admitted: dict[bytes, int] = {}
             first = self._tree.size
             leaves: list[bytes] = []
             for st, sid in zip(batch, ids, strict=True):
                 seq = known.get(sid, admitted.get(sid))
                 if seq is not None:
-                    outcomes.append(-1 - seq)  # a replay: answered with the existing entry
+                    outcomes.append((seq, False))  # a replay: answered with the existing entry
                     continue
                 try:
                     self.registry.admit(st, now)
@@ -125,7 +122,7 @@ class Ledger:
                 self.registry.apply(st, seq, now)
                 admitted[sid] = seq
                 leaves.append(entry.encode(seq, logged_at, st.raw))
-                outcomes.append(seq)
+                outcomes.append((seq, True))
             if leaves:
                 self._commit(first, leaves, list(admitted))
             return [self._outcome(o, st, first, leaves) for o, st in zip(outcomes, batch, strict=True)]
@@ -140,10 +137,12 @@ class Ledger:
             raise Unavailable(f"the log could not be written: {exc}") from exc
         self._note = note
 
-    def _outcome(self, o: Outcome | int, st: s.Statement, first: int, leaves: list[bytes]) -> tuple[Outcome, bool]:
+    def _outcome(
+        self, o: DepaError | tuple[int, bool], st: s.Statement, first: int, leaves: list[bytes]
+    ) -> tuple[Outcome, bool]:
         if isinstance(o, DepaError):
             return o, False
-        seq, new = (o, True) if o >= 0 else (-1 - o, False)
+        seq, new = o
         leaf = leaves[seq - first] if seq >= first else self.leaf(seq)
         proof = merkle.inclusion_proof(seq, self._tree.size, self._tree.read)
         return build(seq, leaf, proof, self._note, st.id), new
@@ -172,13 +171,13 @@ class Ledger:
             raise NotFound(f"no entry {seq} in a tree of size {size} (the log has {self._tree.size})")
         proof = merkle.inclusion_proof(seq, size, self.store.read_nodes)
         leaf_hash = self.store.read_nodes([(0, seq)])[0]
-        return InclusionProof(seq=seq, size=size, leaf_hash=_b64(leaf_hash), proof=[_b64(p) for p in proof])
+        return InclusionProof(seq=seq, size=size, leaf_hash=b64(leaf_hash), proof=[b64(p) for p in proof])
 
     def consistency(self, first: int, second: int) -> ConsistencyProof:
         if not 0 < first <= second <= self._tree.size:
             raise NotFound(f"no consistency proof from {first} to {second} (the log has {self._tree.size})")
         proof = merkle.consistency_proof(first, second, self.store.read_nodes)
-        return ConsistencyProof(first=first, second=second, proof=[_b64(p) for p in proof])
+        return ConsistencyProof(first=first, second=second, proof=[b64(p) for p in proof])
 
     def parties(self) -> list[PartyView]:
         with self._lock:

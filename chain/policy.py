@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from schemas import statement as s
-from schemas.canonical import canonical, sha256_digest
-from schemas.contract import Contract
+from schemas.contract import Contract, contract_id
 from schemas.errors import Conflict, NotAllowed, NotFound, Unprocessable
 
 ContractState = Literal["pending", "active", "closed"]
@@ -170,11 +169,11 @@ class Registry:
             raise Conflict(f"{party.name} is already revoked")
 
     def _admit_contract_propose(self, st: s.Statement, body: s.ContractPropose, now: datetime) -> None:
-        contract_id = contract_id_of(st)
-        if contract_id in self.contracts:
-            raise Conflict(f"contract {contract_id} was already proposed")
+        cid = contract_id(st.raw["body"]["contract"])
+        if cid in self.contracts:
+            raise Conflict(f"contract {cid} was already proposed")
         c = body.contract
-        missing = c.missing_parties(lambda ref: None if self.resolve(ref) is None else ref)
+        missing = c.missing_parties(lambda ref: self.resolve(ref) is not None)
         if missing:
             raise Unprocessable("contract parties are not resolved: " + "; ".join(missing))
         for ref, role in c.named_parties().items():
@@ -250,8 +249,8 @@ class Registry:
 
     def _apply_contract_propose(self, st: s.Statement, b: s.ContractPropose, seq: int, at: datetime) -> None:
         named = {ref: self.resolve(ref) for ref in b.contract.named_parties()}
-        cid = contract_id_of(st)
         raw = st.raw["body"]["contract"]
+        cid = contract_id(raw)
         self.contracts[cid] = ContractRecord(cid, b.contract, st.iss, seq, at, named, raw)  # type: ignore[arg-type]
 
     def _apply_contract_sign(self, st: s.Statement, b: s.ContractSign, seq: int, at: datetime) -> None:
@@ -266,8 +265,3 @@ class Registry:
         self.artefacts[b.digest] = Artefact(b, st.iss, seq, at)
         for parent in b.derived_from or []:
             self.artefacts[parent].children.append(b.digest)
-
-
-def contract_id_of(st: s.Statement) -> str:
-    """`sha256:<hex>` of the JCS bytes of the contract exactly as proposed."""
-    return sha256_digest(canonical(st.raw["body"]["contract"]))

@@ -3,15 +3,13 @@ portable as a C2SP tlog-proof@v1 file (c2sp.org/tlog-proof) that verifies with t
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from pydantic import BaseModel, ConfigDict
 
 from chain import entry, merkle
 from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
-from schemas.canonical import canonical, sha256_digest
+from schemas.encoding import b64, unb64
 from schemas.errors import MalformedInput, VerificationError
+from schemas.statement import statement_id
 
 HEADER = "c2sp.org/tlog-proof@v1"
 MEDIA_TYPE = "text/x.tlog-proof"
@@ -44,11 +42,11 @@ class Receipt(BaseModel):
         if extra is None or index is None or not index.isdigit():
             raise MalformedInput("tlog-proof needs an 'extra' line with the leaf and an 'index' line")
         proof = [ln for ln in lines[1:] if not ln.startswith(("extra ", "index "))]
-        leaf = _unb64(extra)
+        leaf = unb64(extra, "tlog-proof extra line")
         return cls(
             seq=int(index),
-            statement_id=_statement_id(leaf),
-            leaf_hash=_b64(merkle.leaf_hash(leaf)),
+            statement_id=statement_id(entry.decode(leaf).statement),
+            leaf_hash=b64(merkle.leaf_hash(leaf)),
             leaf=extra,
             proof=proof,
             checkpoint=note,
@@ -57,41 +55,25 @@ class Receipt(BaseModel):
     def verify(self, vkey: VerifierKey, origin: str | None = None) -> tuple[Checkpoint, entry.Entry]:
         """Check the whole receipt offline; return the checkpoint and the logged entry."""
         cp = verify_checkpoint(self.checkpoint, vkey, origin)
-        leaf = _unb64(self.leaf)
+        leaf = unb64(self.leaf, "receipt leaf")
         calculated = merkle.leaf_hash(leaf)
-        if _b64(calculated) != self.leaf_hash:
+        if b64(calculated) != self.leaf_hash:
             raise VerificationError("leaf hash does not match the leaf bytes")
         logged = entry.decode(leaf)
         if logged.seq != self.seq:
             raise VerificationError(f"leaf says seq {logged.seq}, receipt says {self.seq}")
-        if _statement_id(leaf) != self.statement_id:
+        if statement_id(entry.decode(leaf).statement) != self.statement_id:
             raise VerificationError("statement id does not match the logged statement")
-        merkle.verify_inclusion(self.seq, cp.size, calculated, [_unb64(p) for p in self.proof], cp.root)
+        merkle.verify_inclusion(self.seq, cp.size, calculated, [unb64(p, "proof hash") for p in self.proof], cp.root)
         return cp, logged
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
-        raise MalformedInput("receipt field is not base64") from exc
-
-
-def _statement_id(leaf: bytes) -> str:
-    statement = entry.decode(leaf).statement
-    return sha256_digest(canonical({k: v for k, v in statement.items() if k != "sig"}))
 
 
 def build(seq: int, leaf: bytes, proof: list[bytes], checkpoint: str, statement_id: str) -> Receipt:
     return Receipt(
         seq=seq,
         statement_id=statement_id,
-        leaf_hash=_b64(merkle.leaf_hash(leaf)),
-        leaf=_b64(leaf),
-        proof=[_b64(p) for p in proof],
+        leaf_hash=b64(merkle.leaf_hash(leaf)),
+        leaf=b64(leaf),
+        proof=[b64(p) for p in proof],
         checkpoint=checkpoint,
     )

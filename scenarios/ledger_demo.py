@@ -28,7 +28,8 @@ from chain.home import init_home  # noqa: E402
 from chain.receipt import Receipt  # noqa: E402
 from scenarios.serve import free_port, start  # noqa: E402
 from schemas import statement as s  # noqa: E402
-from schemas.canonical import canonical, sha256_digest  # noqa: E402
+from schemas.canonical import canonical  # noqa: E402
+from schemas.contract import contract_id  # noqa: E402
 from schemas.digest import artefact_digest  # noqa: E402
 from schemas.keys import Signer, new_identity  # noqa: E402
 
@@ -119,7 +120,7 @@ def main() -> None:
             data = {"bank": make_data(data_dir, "bank", 2000, 1), "bureau": make_data(data_dir, "bureau", 2000, 2)}
             doc = contract(parties, data)
             (ROOT / "contract.json").write_text(canonical(doc).decode())
-            cid = sha256_digest(canonical(doc))
+            cid = contract_id(doc)
             send(parties["consumer"][0], "contract.propose", {"contract": doc}, "propose")
             task = progress.add_task("collecting signatures", total=len(PARTIES))
             for name, _ in PARTIES:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-Role = str  # one of TDP, TDC, CCRP, AUDITOR, OPERATOR (schemas.statement.Role)
+from schemas.canonical import canonical, sha256_digest
 
 
 class _Model(BaseModel):
@@ -78,15 +78,15 @@ class Contract(_Model):
     def privacy(self) -> list[PrivacyConstraint]:
         return [p for c in self.constraints for p in c.privacy]
 
-    def named_parties(self) -> dict[str, Role]:
+    def named_parties(self) -> dict[str, str]:
         """Every party that must sign, by the DID or alias the contract names, with its role."""
-        named: dict[str, Role] = {}
+        named: dict[str, str] = {}
         for ref, role in [(self.ccrp, "CCRP"), (self.tdc, "TDC"), *((t, "TDP") for t in self.tdps)]:
             if ref:
                 named.setdefault(ref, role)
         return named
 
-    def missing_parties(self, resolve: Callable[[str], str | None]) -> list[str]:
+    def missing_parties(self, is_known: Callable[[str], bool]) -> list[str]:
         """What stops the parties from being resolved: empty slots and unknown DIDs or aliases."""
         problems = []
         if not self.tdc:
@@ -95,7 +95,7 @@ class Contract(_Model):
             problems.append("tdps is empty")
         if not self.ccrp:
             problems.append("ccrp is empty")
-        problems += [f"{ref} is not a registered party" for ref in self.named_parties() if resolve(ref) is None]
+        problems += [f"{ref} is not a registered party" for ref in self.named_parties() if not is_known(ref)]
         return problems
 
 
@@ -114,3 +114,8 @@ def fill_parties(
     if ccrp:
         filled["ccrp"] = ccrp
     return filled
+
+
+def contract_id(raw: dict[str, Any]) -> str:
+    """`sha256:<hex>` of the contract's RFC 8785 bytes, exactly as proposed."""
+    return sha256_digest(canonical(raw))

@@ -107,8 +107,6 @@ def error_for_problem(status: int, slug: str, detail: str) -> DepaError:
         by_slug.setdefault(cls.slug, cls)
         todo += cls.__subclasses__()
     cls = by_slug.get(slug.rsplit(":", 1)[-1])
-    if cls is None or cls is ForkError:
-        err = DepaError(detail)
-        err.status = status
-        return err
+    if cls is None or cls is ForkError:  # a fork needs both checkpoints; a service never sends one
+        return DepaError(f"{status}: {detail}")
     return cls(detail)

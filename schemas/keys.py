@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -67,19 +66,6 @@ def verify(did: str, message: bytes, signature: bytes) -> None:
         raise BadSignature(f"signature does not verify under {did}") from exc
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_decode(text: str) -> bytes:
-    if not isinstance(text, str) or "=" in text:
-        raise MalformedInput("signature must be unpadded base64url")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except ValueError as exc:
-        raise MalformedInput("signature is not base64url") from exc
-
-
 def age_recipient(recipient: str) -> str:
     """Validate an age X25519 recipient (`age1...`)."""
     try:
@@ -112,15 +98,3 @@ def new_identity(directory: Path, name: str) -> tuple[Signer, str]:
     write_secret(pem_path, signer.pem())
     write_secret(age_path, f"# public key: {recipient}\n{identity}\n".encode())
     return signer, recipient
-
-
-def load_age_recipient(path: Path) -> str:
-    """The recipient of an age identity file as age-keygen writes it."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise MalformedInput(f"cannot read age identity {path}: {exc.strerror}") from exc
-    secret = next((line for line in lines if line.startswith("AGE-SECRET-KEY-1")), None)
-    if secret is None:
-        raise MalformedInput(f"{path} holds no AGE-SECRET-KEY-1 identity")
-    return str(pyrage.x25519.Identity.from_str(secret).to_public())

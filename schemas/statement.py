@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from schemas import didkey, keys
 from schemas.canonical import canonical, parse_json, sha256_digest
 from schemas.contract import Contract
+from schemas.encoding import b64url, b64url_decode
 from schemas.errors import MalformedInput, SchemaViolation, TooLarge
 
 MAX_STATEMENT_BYTES = 64 * 1024
@@ -199,7 +200,7 @@ class Statement:
 
     def verify(self) -> None:
         """Raise BadSignature unless `sig` is the issuer's signature over `signed_bytes`."""
-        keys.verify(self.iss, self.signed_bytes, keys.b64url_decode(self.raw["sig"]))
+        keys.verify(self.iss, self.signed_bytes, b64url_decode(self.raw["sig"]))
 
 
 def _schema_error(exc: ValidationError, where: str) -> SchemaViolation:
@@ -223,8 +224,18 @@ def from_raw(raw: Any) -> Statement:
         body = BODIES[kind].model_validate(env.body)
     except ValidationError as exc:
         raise _schema_error(exc, "body") from exc
-    signed = canonical({k: v for k, v in raw.items() if k != "sig"})
+    signed = signed_bytes(raw)
     return Statement(raw, kind, env.iss, env.iat, body, signed, sha256_digest(signed))
+
+
+def signed_bytes(raw: dict[str, Any]) -> bytes:
+    """What the signature covers: the RFC 8785 bytes of the statement without `sig`."""
+    return canonical({k: v for k, v in raw.items() if k != "sig"})
+
+
+def statement_id(raw: dict[str, Any]) -> str:
+    """`sha256:<hex>` of the signed bytes: the same statement always has the same id."""
+    return sha256_digest(signed_bytes(raw))
 
 
 def parse(data: bytes) -> Statement:
@@ -243,4 +254,4 @@ def sign(signer: keys.Signer, kind: str, body: Body | dict[str, Any], iat: str |
     if isinstance(body, Body):
         body = body.model_dump(mode="json", exclude_none=True)
     unsigned = {"typ": typ_of(kind), "iss": signer.did, "iat": iat or now_rfc3339(), "body": body}
-    return {**unsigned, "sig": keys.b64url(signer.sign(canonical(unsigned)))}
+    return {**unsigned, "sig": b64url(signer.sign(canonical(unsigned)))}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +17,7 @@ from chain.ledger import Ledger
 from chain.sqlstore import SqlStore
 from chain.store import MemoryStore, Store
 from schemas import statement as s
+from schemas.contract import contract_id
 from schemas.keys import Signer
 
 SHARED = Path(os.environ.get("DEPA_SHARED_TESTDATA", Path(__file__).resolve().parents[2] / "shared" / "testdata"))
@@ -165,9 +166,7 @@ class Collab:
     def propose(self, **extra: Any) -> str:
         doc = contract_doc(self.tdc, [self.tdp], self.ccrp, **extra)
         self.send(self.tdc.key, "contract.propose", {"contract": doc})
-        from schemas.canonical import canonical, sha256_digest
-
-        return sha256_digest(canonical(doc))
+        return contract_id(doc)
 
     def sign_all(self, contract_id: str) -> None:
         for p in (self.tdc, self.tdp, self.ccrp):
@@ -183,6 +182,3 @@ def collab(ledger: Ledger, operator: Signer) -> Collab:
         register(ledger, operator, "bank", "TDP"),
         register(ledger, operator, "cloud", "CCRP"),
     )
-
-
-Factory = Callable[..., Any]

@@ -6,6 +6,7 @@ import pytest
 
 from chain.ledger import Ledger
 from schemas import statement as s
+from schemas.contract import contract_id
 from schemas.errors import BadSignature, Conflict, NotAllowed, NotFound, Unprocessable
 from schemas.keys import Signer
 from tests.conftest import ORIGIN, age_recipient, register
@@ -133,9 +134,7 @@ def test_parties_are_matched_by_alias(ledger, operator):
     doc = contract_doc(c.tdc, [c.tdp], c.ccrp)
     doc["tdc"] = "did:web:tdc.example"
     c.send(c.tdc.key, "contract.propose", {"contract": doc})
-    from schemas.canonical import canonical, sha256_digest
-
-    cid = sha256_digest(canonical(doc))
+    cid = contract_id(doc)
     c.sign_all(cid)
     assert ledger.contract(cid).state == "active"
 

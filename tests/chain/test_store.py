@@ -7,6 +7,7 @@ from chain import merkle
 from chain.ledger import Ledger
 from chain.sqlstore import SqlStore
 from schemas import statement as s
+from schemas.encoding import unb64
 from schemas.errors import LedgerCorrupt
 from schemas.keys import Signer
 from tests.conftest import ORIGIN, age_recipient
@@ -56,9 +57,7 @@ def test_stored_proofs_match_the_tree(store, operator, checkpoint_key):
     root = merkle.root(13, store.read_nodes)
     for seq in range(13):
         p = ledger.inclusion(seq, 13)
-        import base64
-
-        merkle.verify_inclusion(seq, 13, base64.b64decode(p.leaf_hash), [base64.b64decode(h) for h in p.proof], root)
+        merkle.verify_inclusion(seq, 13, unb64(p.leaf_hash), [unb64(h) for h in p.proof], root)
 
 
 def _tamper(database_url, sql):

@@ -25,7 +25,7 @@ def test_upstream_scenario_contracts_parse(scenario):
 
 def test_an_upstream_template_names_exactly_which_parties_are_missing():
     raw = json.loads(shared("upstream", "credit-risk", "contract.json").read_text())
-    missing = Contract.model_validate(raw).missing_parties(lambda ref: None)
+    missing = Contract.model_validate(raw).missing_parties(lambda ref: False)
     assert missing == ["tdc is empty", "tdps is empty", "did:web:$CCRP_USERNAME.github.io is not a registered party"]
 
 

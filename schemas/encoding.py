@@ -1,0 +1,33 @@
+"""Base64 as the wire formats use it: standard with padding (C2SP, receipts), url-safe unpadded (signatures)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from schemas.errors import MalformedInput
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(text: str, what: str = "value") -> bytes:
+    """Strict standard base64; anything else is malformed."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedInput(f"{what} is not base64") from exc
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str, what: str = "signature") -> bytes:
+    if not isinstance(text, str) or "=" in text:
+        raise MalformedInput(f"{what} must be unpadded base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedInput(f"{what} is not base64url") from exc
