@@ -1,7 +1,7 @@
 """The ledger: admits signed statements, integrates them in batches, answers with receipts.
 
-The append path (docs/append-path.md): parse and verify the signature (caller), then, in
-one batch under one lock: drop replays, admit each statement against the registry, build
+The append path (docs/ledger.md): the caller parses; then, in one batch under one lock:
+check each signature, drop replays, admit each statement against the registry, build
 the leaves, extend the tree, sign one checkpoint, write entries, nodes and checkpoint in
 one transaction, and only then hand out receipts.
 """
@@ -88,15 +88,14 @@ class Ledger:
     # --- the append path ------------------------------------------------------------
 
     def append(self, st: s.Statement) -> tuple[Receipt, bool]:
-        """Verify and integrate one statement alone; return its receipt and whether it is new."""
-        st.verify()
+        """Integrate one statement alone; return its receipt and whether it is new."""
         outcome, new = self.integrate([st])[0]
         if isinstance(outcome, DepaError):
             raise outcome
         return outcome, new
 
     def integrate(self, batch: Sequence[s.Statement]) -> list[tuple[Outcome, bool]]:
-        """Admit a batch of signature-checked statements; one outcome each, in order."""
+        """Admit a batch of parsed statements; one outcome each, in order."""
         with self._lock:
             # The registry keeps the time as logged (milliseconds), so a replay on restart agrees.
             now = self._clock()
@@ -109,6 +108,11 @@ class Ledger:
             first = self._tree.size
             leaves: list[bytes] = []
             for st, sid in zip(batch, ids, strict=True):
+                try:
+                    st.verify()  # libsodium releases the GIL: the event loop parses meanwhile
+                except DepaError as exc:
+                    outcomes.append(exc)
+                    continue
                 seq = known.get(sid, admitted.get(sid))
                 if seq is not None:
                     outcomes.append((seq, False))  # a replay: answered with the existing entry
@@ -121,7 +125,7 @@ class Ledger:
                 seq = first + len(leaves)
                 self.registry.apply(st, seq, now)
                 admitted[sid] = seq
-                leaves.append(entry.encode(seq, logged_at, st.raw))
+                leaves.append(entry.encode(seq, logged_at, st.canonical()))
                 outcomes.append((seq, True))
             if leaves:
                 self._commit(first, leaves, list(admitted))
@@ -192,7 +196,7 @@ class Ledger:
             found = self.registry.artefacts.get(digest)
             if found is None:
                 raise NotFound(f"no artefact {digest}")
-            return ArtefactView.of(found)
+            return ArtefactView.of(found, self.registry.derived.get(digest, ()))
 
     def lineage(self, digest: str, direction: Direction) -> Lineage:
         """Every artefact reachable from `digest` through derived_from (up) or its inverse (down)."""
@@ -205,9 +209,9 @@ class Ledger:
                 d = todo.pop()
                 steps = []
                 if direction in ("up", "both"):
-                    steps += [(p, d) for p in arts[d].body.derived_from or []]
+                    steps += [(p, d) for p in arts[d].derived_from]
                 if direction in ("down", "both"):
-                    steps += [(d, c) for c in arts[d].children]
+                    steps += [(d, c) for c in self.registry.derived.get(d, ())]
                 for parent, child in steps:
                     edges.add((parent, child))
                     other = parent if child == d else child
@@ -217,6 +221,9 @@ class Ledger:
             return Lineage(
                 root=digest,
                 direction=direction,
-                artefacts=[ArtefactView.of(arts[d]) for d in sorted(seen, key=lambda d: arts[d].seq)],
+                artefacts=[
+                    ArtefactView.of(arts[d], self.registry.derived.get(d, ()))
+                    for d in sorted(seen, key=lambda d: arts[d].seq)
+                ],
                 edges=[LineageEdge(parent=p, child=c) for p, c in sorted(edges)],
             )

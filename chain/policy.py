@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from schemas import statement as s
 from schemas.contract import Contract, contract_id
@@ -86,13 +86,22 @@ class ContractRecord:
         return "active" if activated is not None and at >= activated else "pending"
 
 
-@dataclass
-class Artefact:
-    body: s.ArtefactRegister
+class Artefact(NamedTuple):
+    """One registered artefact. A tuple of plain values: the garbage collector skips it, so a
+    registry of millions of artefacts adds nothing to its pauses."""
+
+    digest: str
+    name: str
+    kind: str
+    format: str | None
+    size: int | None
+    encrypted_digest: str | None
+    derived_from: tuple[str, ...]
+    produced_by: str | None
+    contract_id: str | None
     owner: str
     seq: int
     logged_at: datetime
-    children: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +111,7 @@ class Registry:
     aliases: dict[str, Party] = field(default_factory=dict)
     contracts: dict[str, ContractRecord] = field(default_factory=dict)
     artefacts: dict[str, Artefact] = field(default_factory=dict)
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> children
 
     def resolve(self, ref: str) -> Party | None:
         """The party a contract names, by any DID it had or by alias."""
@@ -262,6 +272,10 @@ class Registry:
         record.revoked_at, record.revoked_by, record.revoke_reason = at, st.iss, b.reason
 
     def _apply_artefact_register(self, st: s.Statement, b: s.ArtefactRegister, seq: int, at: datetime) -> None:
-        self.artefacts[b.digest] = Artefact(b, st.iss, seq, at)
-        for parent in b.derived_from or []:
-            self.artefacts[parent].children.append(b.digest)
+        parents = tuple(b.derived_from or ())
+        self.artefacts[b.digest] = Artefact(
+            b.digest, b.name, b.kind, b.format, b.size, b.encrypted_digest, parents,
+            b.produced_by, b.contract_id, st.iss, seq, at,
+        )  # fmt: skip
+        for parent in parents:
+            self.derived[parent] = (*self.derived.get(parent, ()), b.digest)

@@ -95,23 +95,8 @@ class ArtefactView(BaseModel):
     logged_at: datetime
 
     @classmethod
-    def of(cls, a: Artefact) -> ArtefactView:
-        b = a.body
-        return cls(
-            digest=b.digest,
-            name=b.name,
-            kind=b.kind,
-            format=b.format,
-            size=b.size,
-            encrypted_digest=b.encrypted_digest,
-            derived_from=list(b.derived_from or []),
-            derived=list(a.children),
-            produced_by=b.produced_by,
-            contract_id=b.contract_id,
-            owner=a.owner,
-            seq=a.seq,
-            logged_at=a.logged_at,
-        )
+    def of(cls, a: Artefact, derived: tuple[str, ...]) -> ArtefactView:
+        return cls(**a._asdict(), derived=list(derived))
 
 
 Direction = Literal["up", "down", "both"]

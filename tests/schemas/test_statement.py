@@ -128,3 +128,10 @@ def test_artefact_body_round_trips_through_json_and_canonical_bytes(name, size):
 def test_integers_beyond_the_json_safe_range_have_no_canonical_form():
     with pytest.raises(MalformedInput, match="safe integer"):
         canonical({"n": 2**53})
+
+
+@given(name=st.text(min_size=1, max_size=40), alias=st.text(max_size=20))
+def test_a_statements_canonical_bytes_are_those_of_its_json(name, alias):
+    signer = Signer.generate()
+    raw = s.sign(signer, "party.register", {**party_body(signer), "name": name, "aliases": [alias]})
+    assert s.from_raw(raw).canonical() == canonical(raw)
