@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import base58
 
 from schemas.errors import MalformedInput
@@ -19,7 +21,14 @@ def encode(public_key: bytes) -> str:
 
 def decode(did: str) -> bytes:
     """The 32-byte Ed25519 public key of a did:key; anything else is rejected."""
-    if not isinstance(did, str) or not did.startswith(PREFIX):
+    if not isinstance(did, str):
+        raise MalformedInput(f"{did!r} is not a did:key (want did:key:z6Mk...)")
+    return _decode(did)
+
+
+@lru_cache(maxsize=65536)  # every statement names its issuer, and parties are few
+def _decode(did: str) -> bytes:
+    if not did.startswith(PREFIX):
         raise MalformedInput(f"{did!r} is not a did:key (want did:key:z6Mk...)")
     try:
         raw = base58.b58decode(did[len(PREFIX) :])
