@@ -52,6 +52,7 @@ async def _read_limited(request: Request) -> bytes:
 
 
 def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
+    """The service for `ledger`; it closes the ledger's store when it shuts down."""
     settings = settings or Settings()
     sequencer = Sequencer(ledger, settings.max_batch, settings.max_pending)
 
@@ -64,6 +65,9 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         sequencer.start()
         yield
         await sequencer.stop()
+        # Closed here, not after uvicorn returns: on SIGTERM uvicorn re-raises the signal once the
+        # app has shut down. On the last close SQLite folds its write-ahead log into the database.
+        ledger.store.close()
 
     app = FastAPI(
         title="depa-chain ledger",
