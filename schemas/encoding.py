@@ -25,9 +25,10 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str, what: str = "signature") -> bytes:
-    if not isinstance(text, str) or "=" in text:
-        raise MalformedInput(f"{what} must be unpadded base64url")
+    """Base64url, with or without its padding (encoders differ; the bytes do not)."""
+    if not isinstance(text, str):
+        raise MalformedInput(f"{what} must be base64url text")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4))
     except (binascii.Error, ValueError) as exc:
         raise MalformedInput(f"{what} is not base64url") from exc

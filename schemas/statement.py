@@ -183,7 +183,7 @@ class Envelope(BaseModel):
     iss: DidKey
     iat: AwareDatetime
     body: dict[str, Any]
-    sig: str = Field(pattern=r"^[A-Za-z0-9_-]{86}$")
+    sig: str = Field(pattern=r"^[A-Za-z0-9_-]{86}(==)?$")  # base64url; padding tolerated
 
 
 @dataclass(frozen=True)

@@ -135,3 +135,17 @@ def test_a_statements_canonical_bytes_are_those_of_its_json(name, alias):
     signer = Signer.generate()
     raw = s.sign(signer, "party.register", {**party_body(signer), "name": name, "aliases": [alias]})
     assert s.from_raw(raw).canonical() == canonical(raw)
+
+
+def test_a_padded_base64url_signature_verifies_with_the_same_id(signer):
+    raw = s.sign(signer, "party.register", party_body(signer))
+    padded = {**raw, "sig": raw["sig"] + "=="}
+    st = s.parse(wire(padded))
+    st.verify()
+    assert st.id == s.parse(wire(raw)).id
+
+
+def test_a_signature_in_standard_base64_is_a_schema_violation(signer):
+    raw = s.sign(signer, "party.register", party_body(signer))
+    with pytest.raises(SchemaViolation, match="sig"):
+        s.parse(wire({**raw, "sig": raw["sig"].replace("_", "/").replace("-", "+") + "/"}))
