@@ -1,0 +1,102 @@
+"""What a verifier demands of a clean room beyond genuine hardware: the contract's `ccr` terms, plus report_data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chain.attestation.result import Check, check, not_checked
+from schemas.contract import CcrPolicy
+
+Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]*$")]
+TCB_FIELDS = ("fmc", "bootloader", "tee", "snp", "microcode")
+
+
+class AttestationPolicy(BaseModel):
+    """Empty lists and None mean "not demanded": the check is then reported as not-checked, never as passed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_debug: bool = False
+    max_vmpl: int | None = Field(default=None, ge=0, le=3)
+    min_tcb: dict[str, int] | None = None
+    measurements: list[Hex] = []
+    host_data: list[Hex] = []
+    report_data: Hex | None = None
+
+    @field_validator("measurements", "host_data")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return [v.lower() for v in values]
+
+    @field_validator("report_data")
+    @classmethod
+    def _lower_one(cls, value: str | None) -> str | None:
+        return value.lower() if value is not None else None
+
+    @field_validator("min_tcb")
+    @classmethod
+    def _known_fields(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        unknown = set(value or {}) - set(TCB_FIELDS)
+        if unknown:
+            raise ValueError(f"min_tcb knows {', '.join(TCB_FIELDS)}; not {', '.join(sorted(unknown))}")
+        return value
+
+    @classmethod
+    def from_contract(cls, ccr: CcrPolicy, report_data: bytes | None = None) -> AttestationPolicy:
+        return cls(
+            measurements=ccr.measurements, host_data=ccr.host_data, min_tcb=ccr.min_tcb, max_vmpl=0,
+            report_data=report_data.hex() if report_data is not None else None,
+        )
+
+
+def evaluate(
+    policy: AttestationPolicy,
+    *,
+    debug: bool,
+    vmpl: int | None,
+    tcb: dict[str, int] | None,
+    measurement: bytes,
+    host_data: bytes,
+    report_data: bytes,
+    host_data_name: str = "HOST_DATA",
+) -> list[Check]:
+    """One check per demand, each with its own reason."""
+    checks = [
+        check("debug", not debug or policy.allow_debug,
+              "debugging is off" if not debug else "debugging is on, and the policy allows it",
+              "debugging is on: the host can read the guest's memory"),
+    ]
+    if vmpl is not None:
+        checks.append(
+            not_checked("vmpl", f"VMPL {vmpl}; the policy sets no maximum") if policy.max_vmpl is None else
+            check("vmpl", vmpl <= policy.max_vmpl, f"VMPL {vmpl} (at most {policy.max_vmpl})",
+                  f"VMPL {vmpl} is above the allowed {policy.max_vmpl}")
+        )
+    checks.append(_min_tcb(policy.min_tcb, tcb))
+    checks.append(_allowlisted("measurement", "measurement", measurement.hex(), policy.measurements))
+    checks.append(_allowlisted("host-data", host_data_name, host_data.hex(), policy.host_data))
+    if policy.report_data is None:
+        checks.append(not_checked("report-data", "no expected REPORT_DATA (binding document) was given"))
+    else:
+        checks.append(check("report-data", report_data.hex() == policy.report_data,
+                            "REPORT_DATA equals the hash of the binding document",
+                            "REPORT_DATA does not equal the hash of the binding document"))
+    return checks
+
+
+def _allowlisted(name: str, label: str, value: str, allowed: list[str]) -> Check:
+    if not allowed:
+        return not_checked(name, f"the policy allows any {label}")
+    return check(name, value in allowed, f"{label} {value[:16]}... is allowed",
+                 f"{label} {value[:16]}... is not among the {len(allowed)} allowed")
+
+
+def _min_tcb(minimum: dict[str, int] | None, tcb: dict[str, int] | None) -> Check:
+    if not minimum:
+        return not_checked("min-tcb", "the policy sets no minimum TCB")
+    if tcb is None:
+        return not_checked("min-tcb", "this evidence carries no comparable TCB without the vendor's collateral")
+    low = [f"{field} {tcb.get(field)} < {level}" for field, level in minimum.items() if tcb.get(field, -1) < level]
+    return check("min-tcb", not low, "reported TCB meets the minimum", "TCB below the minimum: " + ", ".join(low))
