@@ -199,3 +199,8 @@ def _hwid(cert: x509.Certificate) -> bytes | None:
         return cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(f"{_OID}.4")).value.value
     except x509.ExtensionNotFound:
         return None
+
+
+def simulated_root(ark: x509.Certificate) -> Root:
+    """Trust a locally generated ARK on purpose: everything verified under it is labelled insecure-simulated."""
+    return Root(product=common_name(ark).removeprefix("ARK-"), sha256=fingerprint(ark), insecure=True)

@@ -10,8 +10,9 @@ SIGNED_SIZE = 0x2A0  # the signature covers bytes 0x000-0x29F
 ECDSA_P384_SHA384 = 1
 SIGNING_KEYS = {0: "vcek", 1: "vlek", 7: "none"}
 
-_LAYOUT = struct.Struct("<IIQ16s16sIIQQII64s48s32s48s48s32s32sQBBB21x64sQBBBxBBBxQ168x72s72s")
-assert _LAYOUT.size == REPORT_SIZE - 512 + 144
+# Every field up to the signature's r and s; the rest of the 512-byte signature area is reserved.
+LAYOUT = struct.Struct("<IIQ16s16sIIQQII64s48s32s48s48s32s32sQBBB21x64sQBBBxBBBxQ168x72s72s")
+assert LAYOUT.size == REPORT_SIZE - 512 + 144
 
 
 class ReportFormatError(ValueError):
@@ -145,7 +146,7 @@ def parse_report(data: bytes) -> SnpReport:
         _reserved, report_data, measurement, host_data, id_key_digest, author_key_digest, report_id, report_id_ma,
         reported_tcb, cpuid_fam, cpuid_mod, cpuid_step, chip_id, committed_tcb,
         cur_build, cur_minor, cur_major, com_build, com_minor, com_major, launch_tcb, sig_r, sig_s,
-    ) = _LAYOUT.unpack_from(data)
+    ) = LAYOUT.unpack_from(data)
     if version < 2:
         raise ReportFormatError(f"SEV-SNP report version {version} is not supported (2 and later are)")
     has_cpuid = version >= 3

@@ -1,0 +1,68 @@
+"""Verify the evidence of an `attestation.report` statement, the one entry point for ledger, brokers and auditor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cryptography import x509
+
+from chain.attestation.amd import AMD_ROOTS, Root
+from chain.attestation.binding import report_data_for
+from chain.attestation.policy import AttestationPolicy
+from chain.attestation.result import AttestationResult, Claims, check, failed
+from chain.attestation.snp import verify_snp
+from chain.attestation.tdx import verify_tdx
+from schemas.contract import CcrPolicy
+from schemas.encoding import unb64
+from schemas.errors import MalformedInput
+from schemas.statement import AttestationReport, Evidence
+
+
+def verify_evidence(
+    evidence: Evidence,
+    policy: AttestationPolicy,
+    *,
+    at: datetime | None = None,
+    simulated_roots: tuple[Root, ...] = (),
+) -> AttestationResult:
+    """Hardware evidence chains only to the vendors' pinned roots; simulated evidence only to roots given on purpose."""
+    try:
+        report = unb64(evidence.report, "evidence.report")
+        certs = [c for pem in evidence.certs or [] for c in x509.load_pem_x509_certificates(pem.encode())]
+    except (MalformedInput, ValueError) as exc:
+        return AttestationResult.of(evidence.type, _security(evidence), [failed("evidence-format", str(exc))],
+                                    Claims())
+    if evidence.type == "tdx":
+        return verify_tdx(report, policy=policy, at=at)
+    if evidence.type == "simulated" and not simulated_roots:
+        return AttestationResult.of("simulated", "insecure-simulated", [failed(
+            "simulated-root", "no simulated root is configured: simulated evidence is accepted only under a root "
+            "given on purpose")], Claims())
+    roots = simulated_roots if evidence.type == "simulated" else AMD_ROOTS
+    return verify_snp(report, certs, policy=policy, at=at, roots=roots, evidence_type=evidence.type)
+
+
+def verify_attestation(
+    body: AttestationReport,
+    ccr: CcrPolicy,
+    *,
+    at: datetime | None = None,
+    simulated_roots: tuple[Root, ...] = (),
+) -> AttestationResult:
+    """The statement's evidence under the contract's clean-room terms, with REPORT_DATA bound to its binding document."""
+    policy = AttestationPolicy.from_contract(ccr, report_data_for(body.binding))
+    result = verify_evidence(body.evidence, policy, at=at, simulated_roots=simulated_roots)
+    extra = [
+        check("binding-matches", body.binding.run_id == body.run_id and body.binding.contract_id == body.contract_id,
+              "the binding document names this run and contract",
+              "the binding document names another run or contract than the statement"),
+    ]
+    if result.security == "insecure-simulated":
+        extra.append(check("simulated-allowed", ccr.allow_simulated, "the contract allows a simulated TEE (INSECURE)",
+                           "simulated evidence, and the contract does not allow a simulated TEE"))
+    return AttestationResult.of(result.evidence_type, result.security, [*result.checks, *extra], result.claims,
+                                result.source)
+
+
+def _security(evidence: Evidence) -> str:
+    return "insecure-simulated" if evidence.type == "simulated" else "hardware"

@@ -1,0 +1,170 @@
+"""Verify an Intel TDX quote: PCK chain to the pinned Intel SGX root, QE report, its binding, the quote signature.
+
+TCB-info and QE-identity collateral (Intel PCS) are not fetched: the result says so in two not-checked checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from chain.attestation import der
+from chain.attestation.amd import common_name, fingerprint
+from chain.attestation.policy import AttestationPolicy, evaluate
+from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked, passed
+from chain.attestation.tdx_quote import QuoteFormatError, TdxQuote, parse_quote
+
+# SHA-256 of the DER of the Intel SGX Root CA (shared/testdata/README.md).
+INTEL_SGX_ROOT = "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
+_SGX_EXTENSIONS = x509.ObjectIdentifier("1.2.840.113741.1.13.1")
+_PPID, _FMSPC = "1.2.840.113741.1.13.1.1", "1.2.840.113741.1.13.1.4"
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+@dataclass(frozen=True, slots=True)
+class PckChain:
+    pck_key: ec.EllipticCurvePublicKey | None
+    checks: tuple[Check, ...]
+    windows: tuple[tuple[str, datetime, datetime], ...]
+    platform: dict[str, str]
+
+
+def verify_tdx(
+    quote: bytes, *, policy: AttestationPolicy = AttestationPolicy(), at: datetime | None = None, source: str = ""
+) -> AttestationResult:
+    try:
+        parsed = parse_quote(quote)
+    except QuoteFormatError as exc:
+        return AttestationResult.of("tdx", "hardware", [failed("quote-format", str(exc))], Claims(), source)
+    checks = [passed("quote-format", f"TDX quote v{parsed.version}, ECDSA P-256 attestation key")]
+    try:
+        chain = _pck_chain(parsed.pck_chain_pem)
+    except ValueError as exc:
+        chain = PckChain(pck_key=None, checks=(failed("pck-chain", str(exc)),), windows=(), platform={})
+    checks += chain.checks
+    if chain.windows:
+        checks.append(_valid_at(chain.windows, at or datetime.now(UTC)))
+    checks += [
+        _signed(chain.pck_key, parsed.qe_report_signature, parsed.qe_report.raw, "qe-report-signature",
+                "the QE report is signed by the PCK key", "the QE report's signature does not verify under the PCK key"),
+        _qe_binding(parsed),
+        _signed(_attestation_key(parsed.attestation_key), parsed.signature, parsed.signed_bytes, "quote-signature",
+                "the quote is signed by the attestation key the QE vouches for",
+                "the quote's signature does not verify under its attestation key"),
+        not_checked("tcb-info", "TCB-info collateral was not checked: whether this platform's TCB is up to date "
+                    "is unknown (needs Intel PCS collateral)"),
+        not_checked("qe-identity", "QE-identity collateral was not checked: the Quoting Enclave's identity and "
+                    "TCB are not compared with Intel's (needs Intel PCS collateral)"),
+    ]
+    td = parsed.report
+    checks += evaluate(
+        policy, debug=td.debug, vmpl=None, tcb=None, measurement=td.mrtd, host_data=td.mrconfigid,
+        report_data=td.report_data, host_data_name="MRCONFIGID",
+    )
+    return AttestationResult.of("tdx", "hardware", checks, _claims(parsed, chain.platform), source)
+
+
+def _signed(key: ec.EllipticCurvePublicKey | None, raw_sig: bytes, data: bytes, name: str, good: str, bad: str):
+    """ECDSA P-256 over SHA-256, the signature as 32-byte big-endian r then s."""
+    if key is None:
+        return failed(name, "no usable key to check this signature with")
+    signature = encode_dss_signature(int.from_bytes(raw_sig[:32], "big"), int.from_bytes(raw_sig[32:], "big"))
+    try:
+        key.verify(signature, data, _ECDSA_SHA256)
+    except InvalidSignature:
+        return failed(name, bad)
+    return passed(name, good)
+
+
+def _attestation_key(raw: bytes) -> ec.EllipticCurvePublicKey | None:
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + raw)
+    except ValueError:
+        return None
+
+
+def _qe_binding(parsed: TdxQuote) -> Check:
+    """The QE vouches for the attestation key: its REPORT_DATA is SHA-256(key || QE auth data), then zeros."""
+    expected = hashlib.sha256(parsed.attestation_key + parsed.qe_auth_data).digest() + bytes(32)
+    return check("qe-report-binding", parsed.qe_report.report_data == expected,
+                 "the QE report binds the attestation key", "the QE report does not bind the attestation key")
+
+
+@lru_cache(maxsize=64)
+def _pck_chain(pem: bytes) -> PckChain:
+    try:
+        certs = x509.load_pem_x509_certificates(pem)
+    except ValueError as exc:
+        raise ValueError(f"the PCK certificate chain does not parse: {exc}") from exc
+    if len(certs) != 3:
+        raise ValueError(f"the PCK chain has {len(certs)} certificates, not PCK, intermediate CA and root")
+    pck, ca, root = certs
+    pin = fingerprint(root)
+    key = pck.public_key()
+    checks = (
+        check("root-pinned", pin == INTEL_SGX_ROOT, f"{common_name(root)} is the pinned Intel SGX root",
+              f"{common_name(root)} (SHA-256 {pin[:16]}...) is not the pinned Intel SGX Root CA"),
+        _issued("root-self-signed", root, root),
+        _issued("intermediate-signed", ca, root),
+        _issued("pck-signed", pck, ca),
+    )
+    platform = _platform(pck)
+    return PckChain(
+        pck_key=key if isinstance(key, ec.EllipticCurvePublicKey) else None,
+        checks=checks,
+        windows=tuple((common_name(c), c.not_valid_before_utc, c.not_valid_after_utc) for c in certs),
+        platform=platform,
+    )
+
+
+def _issued(name: str, cert: x509.Certificate, issuer: x509.Certificate) -> Check:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return failed(name, f"{common_name(cert)} is not signed by {common_name(issuer)}")
+    return passed(name, f"{common_name(cert)} is signed by {common_name(issuer)}")
+
+
+def _valid_at(windows: tuple[tuple[str, datetime, datetime], ...], at: datetime) -> Check:
+    for name, not_before, not_after in windows:
+        if not not_before <= at <= not_after:
+            return failed("certificates-valid", f"{name} is valid {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}, "
+                          f"not at {at:%Y-%m-%d} (verify at the time the evidence was made)")
+    return passed("certificates-valid", f"every certificate is valid at {at:%Y-%m-%d %H:%M}Z")
+
+
+def _platform(pck: x509.Certificate) -> dict[str, str]:
+    """PPID and FMSPC from Intel's SGX extension: a SEQUENCE of (OID, value) pairs."""
+    try:
+        raw = pck.extensions.get_extension_for_oid(_SGX_EXTENSIONS).value.value
+        found = {}
+        for _, item in der.children(der.expect(raw, der.SEQUENCE)):
+            (oid_tag, oid_value), (tag, value) = list(der.children(item))[:2]
+            if oid_tag == der.OID and tag == der.OCTET_STRING:
+                found[der.oid(oid_value)] = value.hex()
+    except (x509.ExtensionNotFound, der.DerError, ValueError):
+        return {}
+    return {name: found[oid] for name, oid in (("ppid", _PPID), ("fmspc", _FMSPC)) if oid in found}
+
+
+def _claims(parsed: TdxQuote, platform: dict[str, str]) -> Claims:
+    td = parsed.report
+    return Claims(
+        product=f"TDX (quote v{parsed.version})", version=parsed.version, measurement=td.mrtd.hex(),
+        host_data=td.mrconfigid.hex(), report_data=td.report_data.hex(), platform_id=platform.get("ppid"),
+        debug=td.debug, rtmrs=[r.hex() for r in td.rtmrs],
+        extra={
+            "mrseam": td.mrseam.hex(), "mrsignerseam": td.mrsignerseam.hex(), "mrowner": td.mrowner.hex(),
+            "mrownerconfig": td.mrownerconfig.hex(), "td_attributes": f"{td.td_attributes:#018x}",
+            "xfam": td.xfam.hex(), "tee_tcb_svn": td.tee_tcb_svn.hex(), "qe_mrsigner": parsed.qe_report.mrsigner.hex(),
+            "qe_isv_svn": str(parsed.qe_report.isv_svn), **platform,
+        },
+    )
