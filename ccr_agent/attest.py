@@ -43,8 +43,9 @@ class Producer:
 
 def binding_for(keys: AgentKeys, contract_id: str, run_id: str, nonce: str) -> Binding:
     """The nonce is the ledger's current checkpoint root, so the evidence cannot predate it."""
-    return Binding(receipt_key=keys.signer.did, x25519=keys.recipient, contract_id=contract_id, run_id=run_id,
-                   nonce=nonce)
+    return Binding(
+        receipt_key=keys.signer.did, x25519=keys.recipient, contract_id=contract_id, run_id=run_id, nonce=nonce
+    )
 
 
 def produce_evidence(report_data: bytes, producer: Producer, *, allow_simulated: bool) -> Evidence:
@@ -60,8 +61,9 @@ def produce_evidence(report_data: bytes, producer: Producer, *, allow_simulated:
         raise TeeUnavailable(f"no TEE found ({', '.join(tried)}) and the contract does not allow a simulated one")
     if producer.simulator is None:
         raise TeeUnavailable(f"no TEE found ({', '.join(tried)}) and no simulator folder was given")
-    return Evidence(type="simulated", report=b64(producer.simulator.report(report_data)),
-                    certs=producer.simulator.chain_pem)
+    return Evidence(
+        type="simulated", report=b64(producer.simulator.report(report_data)), certs=producer.simulator.chain_pem
+    )
 
 
 def attest(

@@ -18,8 +18,12 @@ _RESPONSE_SIZE = 4000
 
 
 class _GuestRequest(ctypes.Structure):
-    _fields_ = [("msg_version", ctypes.c_uint8), ("req_data", ctypes.c_uint64), ("resp_data", ctypes.c_uint64),
-                ("exitinfo2", ctypes.c_uint64)]
+    _fields_ = [
+        ("msg_version", ctypes.c_uint8),
+        ("req_data", ctypes.c_uint64),
+        ("resp_data", ctypes.c_uint64),
+        ("exitinfo2", ctypes.c_uint64),
+    ]
 
 
 # _IOWR('S', 0x0, struct snp_guest_request_ioctl)

@@ -54,8 +54,12 @@ class SimulatedTee:
         if not key_file.exists():
             folder.mkdir(parents=True, exist_ok=True)
             made = cls.generate()
-            write_secret(key_file, made.vcek_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            write_secret(
+                key_file,
+                made.vcek_key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                ),
+            )
             chain_file.write_text("".join(made.chain_pem))
             chip_file.write_text(made.chip_id.hex())
             return made
@@ -73,12 +77,18 @@ class SimulatedTee:
         vcek_key = ec.generate_private_key(ec.SECP384R1())
         ark = _certificate(f"ARK-{PRODUCT}", f"ARK-{PRODUCT}", ark_key.public_key(), ark_key, ca=True)
         ask = _certificate(f"SEV-{PRODUCT}", f"ARK-{PRODUCT}", ask_key.public_key(), ark_key, ca=True)
-        vcek = _certificate("SEV-VCEK", f"SEV-{PRODUCT}", vcek_key.public_key(), ask_key, ca=False,
-                            extensions=_vcek_extensions(chip_id))
+        vcek = _certificate(
+            "SEV-VCEK", f"SEV-{PRODUCT}", vcek_key.public_key(), ask_key, ca=False, extensions=_vcek_extensions(chip_id)
+        )
         return cls(vcek_key=vcek_key, chain=(vcek, ask, ark), chip_id=chip_id)
 
     def report(
-        self, report_data: bytes, *, measurement: bytes = bytes(48), host_data: bytes = bytes(32), vmpl: int = 0,
+        self,
+        report_data: bytes,
+        *,
+        measurement: bytes = bytes(48),
+        host_data: bytes = bytes(32),
+        vmpl: int = 0,
         debug: bool = False,
     ) -> bytes:
         """A version 3 SEV-SNP report carrying report_data, signed by the simulated VCEK."""
@@ -87,9 +97,39 @@ class SimulatedTee:
         tcb = int.from_bytes(bytes([TCB["bootloader"], TCB["tee"], 0, 0, 0, 0, TCB["snp"], TCB["microcode"]]), "little")
         policy = _GUEST_POLICY | (1 << 19 if debug else 0)
         fields = (
-            3, 0, policy, bytes(16), bytes(16), vmpl, 1, tcb, 0, 0, 0, report_data, measurement, host_data,
-            bytes(48), bytes(48), hashlib.sha256(report_data).digest(), bytes(32), tcb, 0, 0, 0, self.chip_id, tcb,
-            0, 55, 1, 0, 55, 1, tcb, bytes(72), bytes(72),
+            3,
+            0,
+            policy,
+            bytes(16),
+            bytes(16),
+            vmpl,
+            1,
+            tcb,
+            0,
+            0,
+            0,
+            report_data,
+            measurement,
+            host_data,
+            bytes(48),
+            bytes(48),
+            hashlib.sha256(report_data).digest(),
+            bytes(32),
+            tcb,
+            0,
+            0,
+            0,
+            self.chip_id,
+            tcb,
+            0,
+            55,
+            1,
+            0,
+            55,
+            1,
+            tcb,
+            bytes(72),
+            bytes(72),
         )
         body = LAYOUT.pack(*fields)[:SIGNED_SIZE]
         r, s = decode_dss_signature(self.vcek_key.sign(body, ec.ECDSA(hashes.SHA384())))
@@ -97,16 +137,31 @@ class SimulatedTee:
         return body + signature + bytes(REPORT_SIZE - SIGNED_SIZE - len(signature))
 
 
-def _certificate(subject: str, issuer: str, public_key, signing_key: rsa.RSAPrivateKey, *, ca: bool,
-                 extensions: list[x509.ExtensionType] = ()) -> x509.Certificate:
+def _certificate(
+    subject: str,
+    issuer: str,
+    public_key,
+    signing_key: rsa.RSAPrivateKey,
+    *,
+    ca: bool,
+    extensions: list[x509.ExtensionType] = (),
+) -> x509.Certificate:
     def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "depa-chain INSECURE simulated TEE")])
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "depa-chain INSECURE simulated TEE"),
+            ]
+        )
 
     now = datetime.now(UTC)
     builder = (
-        x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer)).public_key(public_key)
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name(subject))
+        .issuer_name(name(issuer))
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
 from chain.checkpoint import VerifierKey
 from chain.client import LedgerClient, fetch_vkey
+from chain.console import err, out, run
 from chain.receipt import Receipt
 from chain.views import Lineage
 from schemas import statement as s
 from schemas.canonical import parse_json
 from schemas.contract import Contract, contract_id, fill_parties
 from schemas.digest import artefact_digest
-from schemas.errors import DepaError, MalformedInput, SchemaViolation
+from schemas.errors import MalformedInput, SchemaViolation
 from schemas.keys import Signer, new_identity
 
 app = typer.Typer(help="depa-chain: the signed-statement Merkle ledger of DEPA-Training.", no_args_is_help=True)
@@ -38,8 +37,6 @@ for sub, name in [
 ]:
     app.add_typer(sub, name=name)
 
-out = Console(emoji=False, soft_wrap=True)
-err = Console(stderr=True, emoji=False, soft_wrap=True)
 
 LedgerUrl = Annotated[str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger base URL.")]
 VkeyOpt = Annotated[
@@ -337,18 +334,4 @@ def receipt_verify(
 
 def main() -> None:
     """Entry point: every error becomes one line on stderr and a non-zero exit."""
-    try:
-        code = app(standalone_mode=False)
-    except DepaError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(code if isinstance(code, int) else 0)
+    run(app)

@@ -6,6 +6,7 @@ Formats from AMD's "Versioned Chip Endorsement Key (VCEK) Certificate and KDS In
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -16,6 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 from chain.attestation import der
@@ -30,8 +32,11 @@ PINNED_ARKS = {
 
 _OID = "1.3.6.1.4.1.3704.1"
 _SPL_OIDS = {
-    f"{_OID}.3.1": "bootloader", f"{_OID}.3.2": "tee", f"{_OID}.3.3": "snp",
-    f"{_OID}.3.8": "microcode", f"{_OID}.3.9": "fmc",
+    f"{_OID}.3.1": "bootloader",
+    f"{_OID}.3.2": "tee",
+    f"{_OID}.3.3": "snp",
+    f"{_OID}.3.8": "microcode",
+    f"{_OID}.3.9": "fmc",
 }
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=48)
 
@@ -48,6 +53,15 @@ class Root:
 AMD_ROOTS: tuple[Root, ...] = tuple(Root(product, pin) for product, pin in PINNED_ARKS.items())
 
 
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """PEM (one or many) or DER; AMD issues VCEKs with serial number 0, which cryptography loads with a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
 
@@ -62,9 +76,7 @@ def shipped_certificates() -> tuple[x509.Certificate, ...]:
     """AMD's ARK, ASK and ASVK certificates shipped with the package, so a VCEK alone is enough evidence."""
     folder = resources.files("chain.attestation") / "certs"
     return tuple(
-        cert
-        for name in ("amd_milan.pem", "amd_genoa.pem")
-        for cert in x509.load_pem_x509_certificates((folder / name).read_bytes())
+        cert for name in ("amd_milan.pem", "amd_genoa.pem") for cert in load_certificates((folder / name).read_bytes())
     )
 
 
@@ -149,28 +161,55 @@ def verify_chain(
     key = leaf.public_key()
     is_p384 = isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP384R1)
     checks = [
-        check("ark-pinned", root is not None, f"{ark_name} is the pinned {product} root",
-              f"{ark_name} (SHA-256 {pin[:16]}...) is not a trusted root; trusted: {pinned}"),
-        check("ark-self-signed", _pss_signed_by(ark, ark), f"{ark_name} signs itself (RSA-PSS, SHA-384)",
-              f"{ark_name} does not carry a valid RSA-PSS self-signature"),
-        check("intermediate-signed", _pss_signed_by(intermediate, ark), f"{mid_name} is signed by {ark_name}",
-              f"{mid_name} is not signed by {ark_name}"),
-        check("endorsement-signed", _pss_signed_by(leaf, intermediate), f"{leaf_name} is signed by {mid_name}",
-              f"{leaf_name} is not signed by {mid_name}"),
+        check(
+            "ark-pinned",
+            root is not None,
+            f"{ark_name} is the pinned {product} root",
+            f"{ark_name} (SHA-256 {pin[:16]}...) is not a trusted root; trusted: {pinned}",
+        ),
+        check(
+            "ark-self-signed",
+            _pss_signed_by(ark, ark),
+            f"{ark_name} signs itself (RSA-PSS, SHA-384)",
+            f"{ark_name} does not carry a valid RSA-PSS self-signature",
+        ),
+        check(
+            "intermediate-signed",
+            _pss_signed_by(intermediate, ark),
+            f"{mid_name} is signed by {ark_name}",
+            f"{mid_name} is not signed by {ark_name}",
+        ),
+        check(
+            "endorsement-signed",
+            _pss_signed_by(leaf, intermediate),
+            f"{leaf_name} is signed by {mid_name}",
+            f"{leaf_name} is not signed by {mid_name}",
+        ),
         *format_check,
         check(
             "product",
-            ark_name == f"ARK-{product}" and mid_name in (f"SEV-{product}", f"SEV-VLEK-{product}")
+            ark_name == f"ARK-{product}"
+            and mid_name in (f"SEV-{product}", f"SEV-VLEK-{product}")
             and info.product == product,
             f"{leaf_name}, {mid_name} and {ark_name} are all {product}",
             f"product mismatch: {leaf_name} says {info.product or 'nothing'!r}, chain is {mid_name} / {ark_name}",
         ),
-        check("endorsement-key", is_p384, f"{leaf_name} holds an ECDSA P-384 key",
-              f"{leaf_name} does not hold an ECDSA P-384 key"),
+        check(
+            "endorsement-key",
+            is_p384,
+            f"{leaf_name} holds an ECDSA P-384 key",
+            f"{leaf_name} does not hold an ECDSA P-384 key",
+        ),
     ]
     windows = tuple((common_name(c), c.not_valid_before_utc, c.not_valid_after_utc) for c in (leaf, intermediate, ark))
-    return Chain(root=root, product=product, endorsement=info, public_key=key if is_p384 else None,
-                 checks=tuple(checks), windows=windows)
+    return Chain(
+        root=root,
+        product=product,
+        endorsement=info,
+        public_key=key if is_p384 else None,
+        checks=tuple(checks),
+        windows=windows,
+    )
 
 
 def select_chain(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from cryptography import x509
 
-from chain.attestation.amd import AMD_ROOTS, Root
+from chain.attestation.amd import AMD_ROOTS, Root, load_certificates
 from chain.attestation.binding import report_data_for
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.result import AttestationResult, Claims, check, failed
@@ -24,21 +25,35 @@ def verify_evidence(
     *,
     at: datetime | None = None,
     simulated_roots: tuple[Root, ...] = (),
+    extra_certs: Sequence[x509.Certificate] = (),
 ) -> AttestationResult:
-    """Hardware evidence chains only to the vendors' pinned roots; simulated evidence only to roots given on purpose."""
+    """Hardware evidence chains only to the vendors' pinned roots; simulated evidence only to roots given on purpose.
+
+    extra_certs are certificates from elsewhere (a VCEK fetched from AMD's KDS, a chain file).
+    """
     try:
         report = unb64(evidence.report, "evidence.report")
-        certs = [c for pem in evidence.certs or [] for c in x509.load_pem_x509_certificates(pem.encode())]
+        certs = [c for pem in evidence.certs or [] for c in load_certificates(pem.encode())]
+        certs += extra_certs
     except (MalformedInput, ValueError) as exc:
-        return AttestationResult.of(evidence.type, _security(evidence), [failed("evidence-format", str(exc))],
-                                    Claims())
+        return AttestationResult.of(evidence.type, _security(evidence), [failed("evidence-format", str(exc))], Claims())
     if evidence.type == "tdx":
         return verify_tdx(report, policy=policy, at=at)
     if evidence.type == "simulated" and not simulated_roots:
-        return AttestationResult.of("simulated", "insecure-simulated", [failed(
-            "simulated-root", "no simulated root is configured: simulated evidence is accepted only under a root "
-            "given on purpose")], Claims())
-    roots = simulated_roots if evidence.type == "simulated" else AMD_ROOTS
+        return AttestationResult.of(
+            "simulated",
+            "insecure-simulated",
+            [
+                failed(
+                    "simulated-root",
+                    "no simulated root is configured: simulated evidence is accepted only under a root "
+                    "given on purpose",
+                )
+            ],
+            Claims(),
+        )
+    # A simulated root given on purpose also serves evidence labelled sev-snp; the result says insecure-simulated.
+    roots = simulated_roots if evidence.type == "simulated" else AMD_ROOTS + simulated_roots
     return verify_snp(report, certs, policy=policy, at=at, roots=roots, evidence_type=evidence.type)
 
 
@@ -49,19 +64,29 @@ def verify_attestation(
     at: datetime | None = None,
     simulated_roots: tuple[Root, ...] = (),
 ) -> AttestationResult:
-    """The statement's evidence under the contract's clean-room terms, with REPORT_DATA bound to its binding document."""
+    """The statement's evidence under the contract's clean-room terms, REPORT_DATA bound to its binding document."""
     policy = AttestationPolicy.from_contract(ccr, report_data_for(body.binding))
     result = verify_evidence(body.evidence, policy, at=at, simulated_roots=simulated_roots)
     extra = [
-        check("binding-matches", body.binding.run_id == body.run_id and body.binding.contract_id == body.contract_id,
-              "the binding document names this run and contract",
-              "the binding document names another run or contract than the statement"),
+        check(
+            "binding-matches",
+            body.binding.run_id == body.run_id and body.binding.contract_id == body.contract_id,
+            "the binding document names this run and contract",
+            "the binding document names another run or contract than the statement",
+        ),
     ]
     if result.security == "insecure-simulated":
-        extra.append(check("simulated-allowed", ccr.allow_simulated, "the contract allows a simulated TEE (INSECURE)",
-                           "simulated evidence, and the contract does not allow a simulated TEE"))
-    return AttestationResult.of(result.evidence_type, result.security, [*result.checks, *extra], result.claims,
-                                result.source)
+        extra.append(
+            check(
+                "simulated-allowed",
+                ccr.allow_simulated,
+                "the contract allows a simulated TEE (INSECURE)",
+                "simulated evidence, and the contract does not allow a simulated TEE",
+            )
+        )
+    return AttestationResult.of(
+        result.evidence_type, result.security, [*result.checks, *extra], result.claims, result.source
+    )
 
 
 def _security(evidence: Evidence) -> str:

@@ -26,8 +26,12 @@ class HclReport:
         """REPORT_DATA must begin with the hash of the runtime data (the vTPM key and VM configuration)."""
         digest = _HASHES[self.hash_type](self.runtime_data).digest()
         bound = report_data[: len(digest)] == digest and not any(report_data[len(digest) :])
-        return check("hcl-runtime-data", bound, "REPORT_DATA is the hash of the HCL runtime data",
-                     "REPORT_DATA is not the hash of the HCL runtime data")
+        return check(
+            "hcl-runtime-data",
+            bound,
+            "REPORT_DATA is the hash of the HCL runtime data",
+            "REPORT_DATA is not the hash of the HCL runtime data",
+        )
 
 
 def is_hcl(data: bytes) -> bool:

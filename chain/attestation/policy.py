@@ -46,9 +46,15 @@ class AttestationPolicy(BaseModel):
     @classmethod
     def from_contract(cls, ccr: CcrPolicy, report_data: bytes | None = None) -> AttestationPolicy:
         return cls(
-            measurements=ccr.measurements, host_data=ccr.host_data, min_tcb=ccr.min_tcb, max_vmpl=0,
+            measurements=ccr.measurements,
+            host_data=ccr.host_data,
+            min_tcb=ccr.min_tcb,
+            max_vmpl=0,
             report_data=report_data.hex() if report_data is not None else None,
         )
+
+
+DEFAULT_POLICY = AttestationPolicy()
 
 
 def evaluate(
@@ -64,15 +70,23 @@ def evaluate(
 ) -> list[Check]:
     """One check per demand, each with its own reason."""
     checks = [
-        check("debug", not debug or policy.allow_debug,
-              "debugging is off" if not debug else "debugging is on, and the policy allows it",
-              "debugging is on: the host can read the guest's memory"),
+        check(
+            "debug",
+            not debug or policy.allow_debug,
+            "debugging is off" if not debug else "debugging is on, and the policy allows it",
+            "debugging is on: the host can read the guest's memory",
+        ),
     ]
     if vmpl is not None:
         checks.append(
-            not_checked("vmpl", f"VMPL {vmpl}; the policy sets no maximum") if policy.max_vmpl is None else
-            check("vmpl", vmpl <= policy.max_vmpl, f"VMPL {vmpl} (at most {policy.max_vmpl})",
-                  f"VMPL {vmpl} is above the allowed {policy.max_vmpl}")
+            not_checked("vmpl", f"VMPL {vmpl}; the policy sets no maximum")
+            if policy.max_vmpl is None
+            else check(
+                "vmpl",
+                vmpl <= policy.max_vmpl,
+                f"VMPL {vmpl} (at most {policy.max_vmpl})",
+                f"VMPL {vmpl} is above the allowed {policy.max_vmpl}",
+            )
         )
     checks.append(_min_tcb(policy.min_tcb, tcb))
     checks.append(_allowlisted("measurement", "measurement", measurement.hex(), policy.measurements))
@@ -80,17 +94,26 @@ def evaluate(
     if policy.report_data is None:
         checks.append(not_checked("report-data", "no expected REPORT_DATA (binding document) was given"))
     else:
-        checks.append(check("report-data", report_data.hex() == policy.report_data,
-                            "REPORT_DATA equals the hash of the binding document",
-                            "REPORT_DATA does not equal the hash of the binding document"))
+        checks.append(
+            check(
+                "report-data",
+                report_data.hex() == policy.report_data,
+                "REPORT_DATA equals the hash of the binding document",
+                "REPORT_DATA does not equal the hash of the binding document",
+            )
+        )
     return checks
 
 
 def _allowlisted(name: str, label: str, value: str, allowed: list[str]) -> Check:
     if not allowed:
         return not_checked(name, f"the policy allows any {label}")
-    return check(name, value in allowed, f"{label} {value[:16]}... is allowed",
-                 f"{label} {value[:16]}... is not among the {len(allowed)} allowed")
+    return check(
+        name,
+        value in allowed,
+        f"{label} {value[:16]}... is allowed",
+        f"{label} {value[:16]}... is not among the {len(allowed)} allowed",
+    )
 
 
 def _min_tcb(minimum: dict[str, int] | None, tcb: dict[str, int] | None) -> Check:

@@ -76,8 +76,12 @@ class AttestationResult(BaseModel):
     def of(cls, evidence_type: str, security: Security, checks: list[Check], claims: Claims, source: str = ""):
         verified = bool(checks) and all(c.status != Status.FAIL for c in checks)
         return cls(
-            evidence_type=evidence_type, source=source, verified=verified, security=security,
-            checks=checks, claims=claims,
+            evidence_type=evidence_type,
+            source=source,
+            verified=verified,
+            security=security,
+            checks=checks,
+            claims=claims,
         )
 
     @property

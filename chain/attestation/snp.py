@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from chain.attestation.amd import AMD_ROOTS, Chain, Root, select_chain, verify_chain
 from chain.attestation.hcl import HclReport, is_hcl, parse_hcl
-from chain.attestation.policy import AttestationPolicy, evaluate
+from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked
 from chain.attestation.snp_report import ECDSA_P384_SHA384, ReportFormatError, SnpReport, parse_report
 
@@ -24,7 +24,7 @@ def verify_snp(
     report: bytes,
     certs: Sequence[x509.Certificate] = (),
     *,
-    policy: AttestationPolicy = AttestationPolicy(),
+    policy: AttestationPolicy = DEFAULT_POLICY,
     at: datetime | None = None,
     roots: tuple[Root, ...] = AMD_ROOTS,
     evidence_type: str = "sev-snp",
@@ -41,9 +41,12 @@ def verify_snp(
         security = "insecure-simulated" if evidence_type == "simulated" else "hardware"
         return AttestationResult.of(evidence_type, security, [failed("report-format", str(exc))], Claims(), source)
     checks: list[Check] = [
-        check("report-format", parsed.signature_algo == ECDSA_P384_SHA384,
-              f"SEV-SNP report version {parsed.version}, signed with ECDSA P-384",
-              f"signature algorithm {parsed.signature_algo} is not ECDSA P-384 with SHA-384 (1)"),
+        check(
+            "report-format",
+            parsed.signature_algo == ECDSA_P384_SHA384,
+            f"SEV-SNP report version {parsed.version}, signed with ECDSA P-384",
+            f"signature algorithm {parsed.signature_algo} is not ECDSA P-384 with SHA-384 (1)",
+        ),
     ]
     try:
         chain = verify_chain(*select_chain(tuple(certs), parsed.signer_info.signing_key, parsed.chip_id), roots)
@@ -60,8 +63,13 @@ def verify_snp(
         checks.append(hcl.binding_check(parsed.report_data))
     tcb = parsed.reported_tcb(product).as_dict()
     checks += evaluate(
-        policy, debug=parsed.policy.debug, vmpl=parsed.vmpl, tcb=tcb, measurement=parsed.measurement,
-        host_data=parsed.host_data, report_data=parsed.report_data,
+        policy,
+        debug=parsed.policy.debug,
+        vmpl=parsed.vmpl,
+        tcb=tcb,
+        measurement=parsed.measurement,
+        host_data=parsed.host_data,
+        report_data=parsed.report_data,
     )
     insecure = evidence_type == "simulated" or bool(chain and chain.root and chain.root.insecure)
     return AttestationResult.of(
@@ -85,31 +93,61 @@ def _endorsement_checks(parsed: SnpReport, chain: Chain) -> list[Check]:
     checks = []
     cpuid = parsed.product_from_cpuid
     if cpuid is not None:
-        checks.append(check("report-product", cpuid == chain.product, f"the report's CPUID says {cpuid}",
-                            f"the report's CPUID says {cpuid}, the certificates are {chain.product}"))
+        checks.append(
+            check(
+                "report-product",
+                cpuid == chain.product,
+                f"the report's CPUID says {cpuid}",
+                f"the report's CPUID says {cpuid}, the certificates are {chain.product}",
+            )
+        )
     expected_key = parsed.signer_info.signing_key
-    checks.append(check("signing-key", info.kind == expected_key, f"signed by a {expected_key.upper()}",
-                        f"the report says {expected_key.upper()}, the certificate is a {info.kind.upper()}"))
+    checks.append(
+        check(
+            "signing-key",
+            info.kind == expected_key,
+            f"signed by a {expected_key.upper()}",
+            f"the report says {expected_key.upper()}, the certificate is a {info.kind.upper()}",
+        )
+    )
     if info.kind == "vlek":
         checks.append(not_checked("chip-id", "a VLEK is issued to a cloud provider, not bound to one chip"))
     elif parsed.signer_info.mask_chip_id:
         checks.append(not_checked("chip-id", "the guest masked CHIP_ID (MASK_CHIP_ID is set)"))
     else:
-        checks.append(check("chip-id", info.hwid == parsed.chip_id, "the VCEK's HWID is the report's CHIP_ID",
-                            "the VCEK's HWID is not the report's CHIP_ID: a VCEK of another chip"))
+        checks.append(
+            check(
+                "chip-id",
+                info.hwid == parsed.chip_id,
+                "the VCEK's HWID is the report's CHIP_ID",
+                "the VCEK's HWID is not the report's CHIP_ID: a VCEK of another chip",
+            )
+        )
     reported = parsed.reported_tcb(chain.product).as_dict()
     differ = [f"{k} {v} (VCEK {info.spl.get(k)})" for k, v in reported.items() if info.spl.get(k) != v]
-    checks.append(check("tcb", not differ, "every TCB level in the certificate equals REPORTED_TCB",
-                        "REPORTED_TCB differs from the certificate: " + ", ".join(differ)))
+    checks.append(
+        check(
+            "tcb",
+            not differ,
+            "every TCB level in the certificate equals REPORTED_TCB",
+            "REPORTED_TCB differs from the certificate: " + ", ".join(differ),
+        )
+    )
     return checks
 
 
 def claims(parsed: SnpReport, product: str | None) -> Claims:
     return Claims(
-        product=product, version=parsed.version, measurement=parsed.measurement.hex(),
-        host_data=parsed.host_data.hex(), report_data=parsed.report_data.hex(),
-        tcb=parsed.reported_tcb(product).as_dict(), platform_id=parsed.chip_id.hex(), debug=parsed.policy.debug,
-        vmpl=parsed.vmpl, signing_key=parsed.signer_info.signing_key,
+        product=product,
+        version=parsed.version,
+        measurement=parsed.measurement.hex(),
+        host_data=parsed.host_data.hex(),
+        report_data=parsed.report_data.hex(),
+        tcb=parsed.reported_tcb(product).as_dict(),
+        platform_id=parsed.chip_id.hex(),
+        debug=parsed.policy.debug,
+        vmpl=parsed.vmpl,
+        signing_key=parsed.signer_info.signing_key,
         extra={
             "guest_svn": str(parsed.guest_svn),
             "policy": f"{parsed.policy.raw:#x}",
@@ -128,8 +166,11 @@ def claims(parsed: SnpReport, product: str | None) -> Claims:
             "id_key_digest": parsed.id_key_digest.hex(),
             "author_key_digest": parsed.author_key_digest.hex(),
             "report_id": parsed.report_id.hex(),
-            **({"cpuid": f"{parsed.cpuid_family:#x}/{parsed.cpuid_model:#x}/{parsed.cpuid_stepping:#x}"}
-               if parsed.cpuid_family is not None else {}),
+            **(
+                {"cpuid": f"{parsed.cpuid_family:#x}/{parsed.cpuid_model:#x}/{parsed.cpuid_stepping:#x}"}
+                if parsed.cpuid_family is not None
+                else {}
+            ),
         },
     )
 

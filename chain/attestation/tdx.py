@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from chain.attestation import der
 from chain.attestation.amd import common_name, fingerprint
-from chain.attestation.policy import AttestationPolicy, evaluate
+from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked, passed
 from chain.attestation.tdx_quote import QuoteFormatError, TdxQuote, parse_quote
 
@@ -38,7 +38,7 @@ class PckChain:
 
 
 def verify_tdx(
-    quote: bytes, *, policy: AttestationPolicy = AttestationPolicy(), at: datetime | None = None, source: str = ""
+    quote: bytes, *, policy: AttestationPolicy = DEFAULT_POLICY, at: datetime | None = None, source: str = ""
 ) -> AttestationResult:
     try:
         parsed = parse_quote(quote)
@@ -53,21 +53,44 @@ def verify_tdx(
     if chain.windows:
         checks.append(_valid_at(chain.windows, at or datetime.now(UTC)))
     checks += [
-        _signed(chain.pck_key, parsed.qe_report_signature, parsed.qe_report.raw, "qe-report-signature",
-                "the QE report is signed by the PCK key", "the QE report's signature does not verify under the PCK key"),
+        _signed(
+            chain.pck_key,
+            parsed.qe_report_signature,
+            parsed.qe_report.raw,
+            "qe-report-signature",
+            "the QE report is signed by the PCK key",
+            "the QE report's signature does not verify under the PCK key",
+        ),
         _qe_binding(parsed),
-        _signed(_attestation_key(parsed.attestation_key), parsed.signature, parsed.signed_bytes, "quote-signature",
-                "the quote is signed by the attestation key the QE vouches for",
-                "the quote's signature does not verify under its attestation key"),
-        not_checked("tcb-info", "TCB-info collateral was not checked: whether this platform's TCB is up to date "
-                    "is unknown (needs Intel PCS collateral)"),
-        not_checked("qe-identity", "QE-identity collateral was not checked: the Quoting Enclave's identity and "
-                    "TCB are not compared with Intel's (needs Intel PCS collateral)"),
+        _signed(
+            _attestation_key(parsed.attestation_key),
+            parsed.signature,
+            parsed.signed_bytes,
+            "quote-signature",
+            "the quote is signed by the attestation key the QE vouches for",
+            "the quote's signature does not verify under its attestation key",
+        ),
+        not_checked(
+            "tcb-info",
+            "TCB-info collateral was not checked: whether this platform's TCB is up to date "
+            "is unknown (needs Intel PCS collateral)",
+        ),
+        not_checked(
+            "qe-identity",
+            "QE-identity collateral was not checked: the Quoting Enclave's identity and "
+            "TCB are not compared with Intel's (needs Intel PCS collateral)",
+        ),
     ]
     td = parsed.report
     checks += evaluate(
-        policy, debug=td.debug, vmpl=None, tcb=None, measurement=td.mrtd, host_data=td.mrconfigid,
-        report_data=td.report_data, host_data_name="MRCONFIGID",
+        policy,
+        debug=td.debug,
+        vmpl=None,
+        tcb=None,
+        measurement=td.mrtd,
+        host_data=td.mrconfigid,
+        report_data=td.report_data,
+        host_data_name="MRCONFIGID",
     )
     return AttestationResult.of("tdx", "hardware", checks, _claims(parsed, chain.platform), source)
 
@@ -94,8 +117,12 @@ def _attestation_key(raw: bytes) -> ec.EllipticCurvePublicKey | None:
 def _qe_binding(parsed: TdxQuote) -> Check:
     """The QE vouches for the attestation key: its REPORT_DATA is SHA-256(key || QE auth data), then zeros."""
     expected = hashlib.sha256(parsed.attestation_key + parsed.qe_auth_data).digest() + bytes(32)
-    return check("qe-report-binding", parsed.qe_report.report_data == expected,
-                 "the QE report binds the attestation key", "the QE report does not bind the attestation key")
+    return check(
+        "qe-report-binding",
+        parsed.qe_report.report_data == expected,
+        "the QE report binds the attestation key",
+        "the QE report does not bind the attestation key",
+    )
 
 
 @lru_cache(maxsize=64)
@@ -110,8 +137,12 @@ def _pck_chain(pem: bytes) -> PckChain:
     pin = fingerprint(root)
     key = pck.public_key()
     checks = (
-        check("root-pinned", pin == INTEL_SGX_ROOT, f"{common_name(root)} is the pinned Intel SGX root",
-              f"{common_name(root)} (SHA-256 {pin[:16]}...) is not the pinned Intel SGX Root CA"),
+        check(
+            "root-pinned",
+            pin == INTEL_SGX_ROOT,
+            f"{common_name(root)} is the pinned Intel SGX root",
+            f"{common_name(root)} (SHA-256 {pin[:16]}...) is not the pinned Intel SGX Root CA",
+        ),
         _issued("root-self-signed", root, root),
         _issued("intermediate-signed", ca, root),
         _issued("pck-signed", pck, ca),
@@ -136,8 +167,11 @@ def _issued(name: str, cert: x509.Certificate, issuer: x509.Certificate) -> Chec
 def _valid_at(windows: tuple[tuple[str, datetime, datetime], ...], at: datetime) -> Check:
     for name, not_before, not_after in windows:
         if not not_before <= at <= not_after:
-            return failed("certificates-valid", f"{name} is valid {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}, "
-                          f"not at {at:%Y-%m-%d} (verify at the time the evidence was made)")
+            return failed(
+                "certificates-valid",
+                f"{name} is valid {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}, "
+                f"not at {at:%Y-%m-%d} (verify at the time the evidence was made)",
+            )
     return passed("certificates-valid", f"every certificate is valid at {at:%Y-%m-%d %H:%M}Z")
 
 
@@ -158,13 +192,24 @@ def _platform(pck: x509.Certificate) -> dict[str, str]:
 def _claims(parsed: TdxQuote, platform: dict[str, str]) -> Claims:
     td = parsed.report
     return Claims(
-        product=f"TDX (quote v{parsed.version})", version=parsed.version, measurement=td.mrtd.hex(),
-        host_data=td.mrconfigid.hex(), report_data=td.report_data.hex(), platform_id=platform.get("ppid"),
-        debug=td.debug, rtmrs=[r.hex() for r in td.rtmrs],
+        product=f"TDX (quote v{parsed.version})",
+        version=parsed.version,
+        measurement=td.mrtd.hex(),
+        host_data=td.mrconfigid.hex(),
+        report_data=td.report_data.hex(),
+        platform_id=platform.get("ppid"),
+        debug=td.debug,
+        rtmrs=[r.hex() for r in td.rtmrs],
         extra={
-            "mrseam": td.mrseam.hex(), "mrsignerseam": td.mrsignerseam.hex(), "mrowner": td.mrowner.hex(),
-            "mrownerconfig": td.mrownerconfig.hex(), "td_attributes": f"{td.td_attributes:#018x}",
-            "xfam": td.xfam.hex(), "tee_tcb_svn": td.tee_tcb_svn.hex(), "qe_mrsigner": parsed.qe_report.mrsigner.hex(),
-            "qe_isv_svn": str(parsed.qe_report.isv_svn), **platform,
+            "mrseam": td.mrseam.hex(),
+            "mrsignerseam": td.mrsignerseam.hex(),
+            "mrowner": td.mrowner.hex(),
+            "mrownerconfig": td.mrownerconfig.hex(),
+            "td_attributes": f"{td.td_attributes:#018x}",
+            "xfam": td.xfam.hex(),
+            "tee_tcb_svn": td.tee_tcb_svn.hex(),
+            "qe_mrsigner": parsed.qe_report.mrsigner.hex(),
+            "qe_isv_svn": str(parsed.qe_report.isv_svn),
+            **platform,
         },
     )

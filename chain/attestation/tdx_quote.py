@@ -104,21 +104,54 @@ def parse_quote(data: bytes) -> TdxQuote:
         raise QuoteFormatError(f"inner certification data type {chain_type} is not a PCK chain ({CERT_DATA_PCK_CHAIN})")
     chain = _take(qe, 456 + auth_size, chain_size, "PCK certificate chain")
     return TdxQuote(
-        version=version, attestation_key_type=key_type, tee_type=tee_type, qe_vendor_id=vendor, body_type=body_type,
-        report=report, signed_bytes=data[:signed_end], signature=signature, attestation_key=attestation_key,
-        qe_report=QeReport(qe_report), qe_report_signature=qe_signature, qe_auth_data=auth,
+        version=version,
+        attestation_key_type=key_type,
+        tee_type=tee_type,
+        qe_vendor_id=vendor,
+        body_type=body_type,
+        report=report,
+        signed_bytes=data[:signed_end],
+        signature=signature,
+        attestation_key=attestation_key,
+        qe_report=QeReport(qe_report),
+        qe_report_signature=qe_signature,
+        qe_auth_data=auth,
         pck_chain_pem=chain.rstrip(b"\0"),
     )
 
 
 def _td_report(body: bytes) -> TdReport:
     fields = _BODY.unpack_from(body)
-    (tcb_svn, mrseam, mrsignerseam, seam_attr, td_attr, xfam, mrtd, mrconfigid, mrowner, mrownerconfig,
-     r0, r1, r2, r3, report_data) = fields
+    (
+        tcb_svn,
+        mrseam,
+        mrsignerseam,
+        seam_attr,
+        td_attr,
+        xfam,
+        mrtd,
+        mrconfigid,
+        mrowner,
+        mrownerconfig,
+        r0,
+        r1,
+        r2,
+        r3,
+        report_data,
+    ) = fields
     return TdReport(
-        tee_tcb_svn=tcb_svn, mrseam=mrseam, mrsignerseam=mrsignerseam, seam_attributes=seam_attr,
-        td_attributes=int.from_bytes(td_attr, "little"), xfam=xfam, mrtd=mrtd, mrconfigid=mrconfigid,
-        mrowner=mrowner, mrownerconfig=mrownerconfig, rtmrs=(r0, r1, r2, r3), report_data=report_data,
+        tee_tcb_svn=tcb_svn,
+        mrseam=mrseam,
+        mrsignerseam=mrsignerseam,
+        seam_attributes=seam_attr,
+        td_attributes=int.from_bytes(td_attr, "little"),
+        xfam=xfam,
+        mrtd=mrtd,
+        mrconfigid=mrconfigid,
+        mrowner=mrowner,
+        mrownerconfig=mrownerconfig,
+        rtmrs=(r0, r1, r2, r3),
+        report_data=report_data,
     )
 
 
