@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from auditor.evidence_files import load
+from auditor.evidence_files import REMEDY, load
 from chain.attestation.amd import load_certificates, simulated_root
 from chain.attestation.binding import report_data_for
 from chain.attestation.evidence import verify_evidence
@@ -21,7 +21,7 @@ def load_policy(path: Path | None) -> AttestationPolicy:
     try:
         return AttestationPolicy.model_validate(parse_json(path.read_bytes()))
     except OSError as exc:
-        raise MalformedInput(f"cannot read policy {path}: {exc.strerror}") from exc
+        raise MalformedInput(f"cannot read policy {path}: {exc.strerror}", remedy=REMEDY) from exc
     except ValueError as exc:
         raise SchemaViolation(f"policy {path}: {str(exc).splitlines()[0]}") from exc
 
@@ -33,7 +33,9 @@ def load_simulated_roots(paths: list[Path]) -> tuple:
         try:
             roots += [simulated_root(c) for c in load_certificates(path.read_bytes()) if c.issuer == c.subject]
         except (OSError, ValueError) as exc:
-            raise MalformedInput(f"cannot read a simulated root from {path}: {exc}") from exc
+            raise MalformedInput(
+                f"cannot read a simulated root from {path}: {exc}".splitlines()[0], remedy=REMEDY
+            ) from exc
     return tuple(roots)
 
 
@@ -43,7 +45,7 @@ def verify_files(
     """Certificates among the files serve every report; an attestation.report body also binds REPORT_DATA."""
     files = load(paths)
     if not files.items:
-        raise MalformedInput("no report or quote among the files (only certificates)")
+        raise MalformedInput("no report or quote among the files, only certificates", remedy=REMEDY)
     results = []
     for item in files.items:
         wanted = policy

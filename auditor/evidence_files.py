@@ -17,6 +17,8 @@ from schemas.encoding import b64
 from schemas.errors import MalformedInput
 from schemas.statement import AttestationReport, Evidence
 
+REMEDY = "pass reports, quotes, certificates or evidence JSON as the vendors write them"
+
 
 @dataclass
 class EvidenceItem:
@@ -38,29 +40,32 @@ def load(paths: list[Path]) -> EvidenceFiles:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise MalformedInput(f"cannot read {path}: {exc.strerror}") from exc
+            raise _unreadable(f"cannot read {path}: {exc.strerror}") from exc
         _classify(str(path), data, found)
     return found
 
 
 def _classify(source: str, data: bytes, found: EvidenceFiles) -> None:
-    text = data.lstrip()
-    if b"-----BEGIN CERTIFICATE-----" in data:
-        found.certs += load_certificates(data)
-    elif text.startswith(b"{"):
+    """Binary layouts first: a TDX quote embeds PEM, and vendor JSON embeds PEM in strings."""
+    if data.lstrip().startswith(b"{"):
         _json(source, data, found)
     elif _is_snp(data) or is_hcl(data):
         found.items.append(EvidenceItem(source, Evidence(type="sev-snp", report=b64(data))))
     elif _is_tdx(data):
         found.items.append(EvidenceItem(source, Evidence(type="tdx", report=b64(data))))
-    elif data[:1] == b"\x30" and (cert := _der_certificate(data)) is not None:
-        found.certs.append(cert)
+    elif b"-----BEGIN CERTIFICATE-----" in data or data[:1] == b"\x30":
+        try:
+            found.certs += load_certificates(data)
+        except ValueError as exc:
+            raise _unreadable(f"{source}: a certificate that does not parse ({exc})".splitlines()[0]) from exc
     elif (decoded := _hex(data)) is not None:
         _classify(source, decoded, found)
     else:
-        raise MalformedInput(
-            f"{source}: not an SEV-SNP report, Azure HCL report, TDX quote, certificate or evidence JSON"
-        )
+        raise _unreadable(f"{source}: not an SEV-SNP report, Azure HCL report, TDX quote, certificate or evidence JSON")
+
+
+def _unreadable(detail: str) -> MalformedInput:
+    return MalformedInput(detail, remedy=REMEDY)
 
 
 def _is_snp(data: bytes) -> bool:
@@ -75,13 +80,6 @@ def _is_tdx(data: bytes) -> bool:
     )
 
 
-def _der_certificate(data: bytes) -> x509.Certificate | None:
-    try:
-        return load_certificates(data)[0]
-    except ValueError:
-        return None
-
-
 def _hex(data: bytes) -> bytes | None:
     try:
         return bytes.fromhex(data.decode("ascii").replace("\n", "").replace(" ", "").strip())
@@ -94,9 +92,9 @@ def _json(source: str, data: bytes, found: EvidenceFiles) -> None:
     try:
         doc = json.loads(data)
     except ValueError as exc:
-        raise MalformedInput(f"{source}: not valid JSON: {exc}") from exc
+        raise _unreadable(f"{source}: not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
-        raise MalformedInput(f"{source}: a JSON evidence file is an object")
+        raise _unreadable(f"{source}: a JSON evidence file is an object")
     try:
         if "evidence" in doc and "binding" in doc:
             body = AttestationReport.model_validate(doc)
@@ -110,6 +108,6 @@ def _json(source: str, data: bytes, found: EvidenceFiles) -> None:
             pem = doc["vcekCert"] + doc.get("certificateChain", "")
             found.certs += load_certificates(pem.encode())
         else:
-            raise MalformedInput(f"{source}: JSON with neither evidence nor certificates in a known layout")
+            raise _unreadable(f"{source}: JSON with neither evidence nor certificates in a known layout")
     except (ValueError, TypeError) as exc:
-        raise MalformedInput(f"{source}: {exc}".splitlines()[0]) from exc
+        raise _unreadable(f"{source}: {exc}".splitlines()[0]) from exc
