@@ -13,6 +13,7 @@ from typing import Any
 import pyrage
 import pytest
 
+from ccr_agent.simulated import SimulatedTee
 from chain.ledger import Ledger
 from chain.sqlstore import SqlStore
 from chain.store import MemoryStore, Store
@@ -182,3 +183,9 @@ def collab(ledger: Ledger, operator: Signer) -> Collab:
         register(ledger, operator, "bank", "TDP"),
         register(ledger, operator, "cloud", "CCRP"),
     )
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> SimulatedTee:
+    """One simulated SEV-SNP TEE per test process (two RSA-4096 keys take a second to make)."""
+    return SimulatedTee.open(tmp_path_factory.mktemp("simulated-tee"))

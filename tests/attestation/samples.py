@@ -1,0 +1,49 @@
+"""The public SEV-SNP and TDX samples in shared/testdata, by set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+
+from chain.attestation.amd import load_certificates
+from tests.conftest import shared
+
+# A time inside every sample certificate's validity (the trustee VLEK expired on 2025-12-10).
+SAMPLE_TIME = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Sample:
+    report: bytes
+    certs: list[x509.Certificate]
+
+
+SNP_SETS = {
+    "go-sev-guest_milan": ("report.bin", ["vcek.der", "ask_ark_milan.pem"]),
+    "virtee-sev_milan": ("report.bin", ["vcek.der", "cert_chain_milan.pem"]),
+    "trustee_milan": ("test-report.bin", ["test-vcek.der"]),
+    "trustee_milan_vlek": ("test-vlek-report.bin", ["test-vlek.der", "milan_ask_ark_asvk.pem"]),
+    "sidecar_aci_milan": ("snp_report.bin", ["uvm_host_amd_certificate.pem"]),
+    "trustee_azure_genoa": ("hcl-report-genoa.bin", ["vcek-genoa.pem", "ask_ark_genoa.pem"]),
+    "trustee_azure_milan": ("hcl-report-milan.bin", ["vcek-milan-chain-azure.pem"]),
+}
+_FOLDERS = {"trustee_milan_vlek": "trustee_milan", "trustee_azure_milan": "trustee_azure_genoa"}
+
+
+def snp_folder(name: str) -> Path:
+    return shared("attestation", "sev-snp", _FOLDERS.get(name, name))
+
+
+def snp_sample(name: str) -> Sample:
+    report, certs = SNP_SETS[name]
+    folder = snp_folder(name)
+    return Sample(
+        (folder / report).read_bytes(), [c for f in certs for c in load_certificates((folder / f).read_bytes())]
+    )
+
+
+def tdx_quote(version: int) -> bytes:
+    return shared("attestation", "tdx", f"trustee_tdx_quote_{version}.dat").read_bytes()

@@ -1,0 +1,61 @@
+"""An attestation.report is bound to its run: REPORT_DATA is SHA-512 of the binding document's JCS bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ccr_agent.attest import AgentKeys, Producer, attest
+from ccr_agent.simulated import SimulatedTee
+from chain.attestation.binding import report_data_for
+from chain.attestation.evidence import verify_attestation
+from schemas.canonical import canonical
+from schemas.contract import CcrPolicy
+from schemas.statement import AttestationReport
+
+CONTRACT = "sha256:" + "ab" * 32
+NO_TEE = {"tsm_root": Path("/nonexistent/tsm"), "sev_device": Path("/nonexistent/sev-guest")}
+
+
+def simulated_report(simulator: SimulatedTee, run_id: str = "run-1") -> AttestationReport:
+    producer = Producer(**NO_TEE, simulator=simulator)
+    return attest(AgentKeys.generate(), CONTRACT, run_id, "root-hash", producer, allow_simulated=True)
+
+
+def test_report_data_is_sha512_of_the_canonical_binding(simulator: SimulatedTee) -> None:
+    body = simulated_report(simulator)
+    expected = hashlib.sha512(canonical(body.binding.model_dump(mode="json"))).digest()
+    assert report_data_for(body.binding) == expected
+
+
+def test_a_bound_simulated_report_verifies_where_the_contract_allows_simulation(simulator: SimulatedTee) -> None:
+    result = verify_attestation(
+        simulated_report(simulator), CcrPolicy(allow_simulated=True), simulated_roots=(simulator.root,)
+    )
+    assert result.verified
+    assert result.security == "insecure-simulated"
+
+
+def test_a_contract_that_does_not_allow_simulation_refuses_it(simulator: SimulatedTee) -> None:
+    result = verify_attestation(simulated_report(simulator), CcrPolicy(), simulated_roots=(simulator.root,))
+    assert [c.name for c in result.failures] == ["simulated-allowed"]
+
+
+def test_a_binding_swapped_for_another_fails_report_data(simulator: SimulatedTee) -> None:
+    body = simulated_report(simulator)
+    other = simulated_report(simulator).binding
+    forged = body.model_copy(update={"binding": other})
+    result = verify_attestation(forged, CcrPolicy(allow_simulated=True), simulated_roots=(simulator.root,))
+    assert [c.name for c in result.failures] == ["report-data"]
+
+
+def test_a_binding_naming_another_run_fails(simulator: SimulatedTee) -> None:
+    body = simulated_report(simulator, run_id="run-1").model_copy(update={"run_id": "run-2"})
+    result = verify_attestation(body, CcrPolicy(allow_simulated=True), simulated_roots=(simulator.root,))
+    assert [c.name for c in result.failures] == ["binding-matches"]
+
+
+def test_the_contract_measurement_allowlist_applies(simulator: SimulatedTee) -> None:
+    ccr = CcrPolicy(allow_simulated=True, measurements=["ff" * 48])
+    result = verify_attestation(simulated_report(simulator), ccr, simulated_roots=(simulator.root,))
+    assert [c.name for c in result.failures] == ["measurement"]

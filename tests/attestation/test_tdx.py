@@ -1,0 +1,125 @@
+"""TDX DCAP quotes verify to the pinned Intel SGX root; collateral left unchecked is said plainly."""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime
+
+import pytest
+
+from chain.attestation.policy import AttestationPolicy
+from chain.attestation.result import AttestationResult, Status
+from chain.attestation.tdx import verify_tdx
+from chain.attestation.tdx_quote import QuoteFormatError, parse_quote
+from tests.attestation.samples import tdx_quote
+
+ALLOW_DEBUG = AttestationPolicy(allow_debug=True)
+
+
+def failures(result: AttestationResult) -> set[str]:
+    return {c.name for c in result.failures}
+
+
+def flip(data: bytes, offset: int) -> bytes:
+    out = bytearray(data)
+    out[offset] ^= 0x01
+    return bytes(out)
+
+
+def test_the_v4_sample_verifies() -> None:
+    result = verify_tdx(tdx_quote(4), policy=ALLOW_DEBUG)
+    assert result.verified, [c.reason for c in result.failures]
+
+
+def test_the_v4_sample_is_a_debug_td() -> None:
+    assert failures(verify_tdx(tdx_quote(4))) == {"debug"}
+
+
+def test_the_v5_sample_verifies() -> None:
+    result = verify_tdx(tdx_quote(5))
+    assert result.verified, [c.reason for c in result.failures]
+    assert result.claims.product == "TDX (quote v5)"
+
+
+def test_the_result_says_plainly_that_collateral_was_not_checked() -> None:
+    checks = {c.name: c for c in verify_tdx(tdx_quote(4), policy=ALLOW_DEBUG).checks}
+    assert checks["tcb-info"].status == Status.NOT_CHECKED
+    assert "TCB-info collateral was not checked" in checks["tcb-info"].reason
+    assert checks["qe-identity"].status == Status.NOT_CHECKED
+    assert "QE-identity collateral was not checked" in checks["qe-identity"].reason
+
+
+def test_the_quote_body_is_parsed() -> None:
+    quote = parse_quote(tdx_quote(4))
+    body = tdx_quote(4)[48 : 48 + 584]
+    assert quote.report.mrtd == body[136:184]
+    assert quote.report.rtmrs[3] == body[472:520]
+    assert quote.report.report_data == body[520:584]
+
+
+def test_the_claims_carry_the_platform_from_the_pck_certificate() -> None:
+    claims = verify_tdx(tdx_quote(4), policy=ALLOW_DEBUG).claims
+    assert claims.platform_id is not None and len(claims.platform_id) == 32
+    assert len(claims.extra["fmspc"]) == 12
+    assert len(claims.rtmrs) == 4
+
+
+# Offsets in the v4 sample and the checks a flipped bit there must fail.
+_SIG = 48 + 584 + 4
+_QE = _SIG + 128 + 6
+REGIONS = {
+    "header": (10, {"quote-signature"}),
+    "mrtd": (48 + 136, {"quote-signature"}),
+    "report_data": (48 + 520, {"quote-signature"}),
+    "quote_signature": (_SIG, {"quote-signature"}),
+    "attestation_key": (_SIG + 64, {"qe-report-binding", "quote-signature"}),
+    "qe_report": (_QE + 10, {"qe-report-signature"}),
+    "qe_report_data": (_QE + 320, {"qe-report-signature", "qe-report-binding"}),
+    "qe_report_signature": (_QE + 384, {"qe-report-signature"}),
+    "qe_auth_data": (_QE + 450, {"qe-report-binding"}),
+}
+
+
+@pytest.mark.parametrize("region", sorted(REGIONS))
+def test_a_bit_flip_fails_with_the_reason_named(region: str) -> None:
+    offset, expected = REGIONS[region]
+    result = verify_tdx(flip(tdx_quote(4), offset), policy=ALLOW_DEBUG)
+    assert failures(result) == expected
+
+
+def test_a_changed_pck_certificate_fails() -> None:
+    quote = tdx_quote(4)
+    at = quote.index(b"-----BEGIN CERTIFICATE-----") + 200
+    result = verify_tdx(flip(quote, at), policy=ALLOW_DEBUG)
+    assert not result.verified
+    assert failures(result) & {"pck-chain", "pck-signed", "qe-report-signature"}
+
+
+def test_expired_pck_certificates_fail() -> None:
+    result = verify_tdx(tdx_quote(4), policy=ALLOW_DEBUG, at=datetime(2031, 1, 1, tzinfo=UTC))
+    assert failures(result) == {"certificates-valid"}
+
+
+def test_an_unknown_quote_version_is_refused_by_name() -> None:
+    quote = bytearray(tdx_quote(4))
+    quote[0:2] = struct.pack("<H", 3)
+    with pytest.raises(QuoteFormatError, match="unsupported TDX quote version 3"):
+        parse_quote(bytes(quote))
+    assert "unsupported TDX quote version 3" in verify_tdx(bytes(quote)).failures[0].reason
+
+
+@pytest.mark.parametrize("size", [10, 48 + 100, 700, 4000])
+def test_a_truncated_quote_fails_the_format_check(size: int) -> None:
+    assert failures(verify_tdx(tdx_quote(4)[:size])) == {"quote-format"}
+
+
+def test_an_sgx_quote_is_not_a_tdx_quote() -> None:
+    quote = bytearray(tdx_quote(4))
+    quote[4:8] = struct.pack("<I", 0)
+    assert "is not TDX" in verify_tdx(bytes(quote)).failures[0].reason
+
+
+def test_mrtd_is_the_measurement_the_policy_allowlists() -> None:
+    mrtd = parse_quote(tdx_quote(5)).report.mrtd.hex()
+    assert verify_tdx(tdx_quote(5), policy=AttestationPolicy(measurements=[mrtd])).verified
+    assert failures(verify_tdx(tdx_quote(5), policy=AttestationPolicy(measurements=["00" * 48]))) == {"measurement"}
