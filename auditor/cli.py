@@ -50,7 +50,7 @@ def attestation_verify(
         list[Path] | None, typer.Option("--simulated-root", help="Trust this simulated ARK (results are INSECURE).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
-) -> int:
+) -> None:
     """Verify every report or quote among FILES; exit 0 only when every one verifies."""
     results = verify_files(
         [*files, *(vcek or []), *(chain or [])],
@@ -63,7 +63,8 @@ def attestation_verify(
     else:
         for result in results:
             out.print(attestation_result(result))
-    return 0 if all(r.verified for r in results) else 1
+    if not all(r.verified for r in results):
+        raise typer.Exit(1)
 
 
 def main() -> None:

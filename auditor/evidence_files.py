@@ -53,7 +53,7 @@ def _classify(source: str, data: bytes, found: EvidenceFiles) -> None:
         found.items.append(EvidenceItem(source, Evidence(type="sev-snp", report=b64(data))))
     elif _is_tdx(data):
         found.items.append(EvidenceItem(source, Evidence(type="tdx", report=b64(data))))
-    elif b"-----BEGIN CERTIFICATE-----" in data or data[:1] == b"\x30":
+    elif b"-----BEGIN CERTIFICATE-----" in data or data[:2] == b"\x30\x82":  # DER certificates are over 255 bytes
         try:
             found.certs += load_certificates(data)
         except ValueError as exc:

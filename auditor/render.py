@@ -41,8 +41,8 @@ def attestation_result(result: AttestationResult) -> Panel:
     verdict = Text(
         "VERIFIED" if result.verified else "NOT VERIFIED", style="bold green" if result.verified else "bold red"
     )
-    title = Text.assemble(f"{result.source or 'evidence'}  {result.evidence_type}  ", verdict)
+    title = Text.assemble(verdict, f"  {result.evidence_type} {result.claims.product or ''}")
     parts = [claims, checks]
     if result.security == "insecure-simulated":
         parts.insert(0, Text("INSECURE: simulated TEE evidence. It proves nothing about hardware.", style="bold red"))
-    return Panel(Group(*parts), title=title, title_align="left")
+    return Panel(Group(*parts), title=title, title_align="left", subtitle=result.source or None, subtitle_align="left")
