@@ -212,6 +212,7 @@ def verify_chain(
     )
 
 
+@lru_cache(maxsize=512)
 def select_chain(
     certs: tuple[x509.Certificate, ...], signing_key: str, chip_id: bytes
 ) -> tuple[x509.Certificate, x509.Certificate, x509.Certificate]:
