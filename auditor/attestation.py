@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from auditor.evidence_files import REMEDY, load
-from chain.attestation.amd import load_certificates, simulated_root
+from chain.attestation.amd import fingerprint, load_certificates, simulated_root
 from chain.attestation.binding import report_data_for
 from chain.attestation.evidence import verify_evidence
 from chain.attestation.policy import AttestationPolicy
@@ -31,7 +31,9 @@ def load_simulated_roots(paths: list[Path]) -> tuple:
     roots = []
     for path in paths:
         try:
-            roots += [simulated_root(c) for c in load_certificates(path.read_bytes()) if c.issuer == c.subject]
+            roots += [
+                simulated_root(fingerprint(c)) for c in load_certificates(path.read_bytes()) if c.issuer == c.subject
+            ]
         except (OSError, ValueError) as exc:
             raise MalformedInput(
                 f"cannot read a simulated root from {path}: {exc}".splitlines()[0], remedy=REMEDY

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from chain.attestation.amd import Root, simulated_root
+from chain.attestation.amd import SIMULATED as PRODUCT
+from chain.attestation.amd import Root, fingerprint, simulated_root
 from chain.attestation.snp_report import LAYOUT, REPORT_SIZE, SIGNED_SIZE
 from schemas.keys import write_secret
 
-PRODUCT = "Simulated"
 # TCB levels the simulated VCEK certifies, in the Milan/Genoa layout.
 TCB = {"bootloader": 3, "tee": 0, "snp": 8, "microcode": 115}
 _AMD = "1.3.6.1.4.1.3704.1"
@@ -41,7 +41,7 @@ class SimulatedTee:
 
     @property
     def root(self) -> Root:
-        return simulated_root(self.chain[2])
+        return simulated_root(fingerprint(self.chain[2]))
 
     @property
     def chain_pem(self) -> list[str]:

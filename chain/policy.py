@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
+from chain.attestation.evidence import verify_attestation
 from schemas import statement as s
 from schemas.contract import Contract, contract_id
-from schemas.errors import Conflict, NotAllowed, NotFound, Unprocessable
+from schemas.errors import AttestationRejected, Conflict, NotAllowed, NotFound, Unprocessable
 
 ContractState = Literal["pending", "active", "closed"]
 PENDING_KINDS = {
-    "attestation.report": "the attestation issue",
     "run.start": "the clean-room issue",
     "run.complete": "the clean-room issue",
     "budget.reserve": "the privacy-budget issue",
@@ -104,6 +104,19 @@ class Artefact(NamedTuple):
     logged_at: datetime
 
 
+@dataclass(frozen=True)
+class Run:
+    """A clean-room run, from its attestation: the agent key bound in it signs everything else of the run."""
+
+    run_id: str
+    contract_id: str
+    agent: str
+    attestation: str
+    security: str
+    seq: int
+    logged_at: datetime
+
+
 @dataclass
 class Registry:
     operator: str
@@ -112,6 +125,7 @@ class Registry:
     contracts: dict[str, ContractRecord] = field(default_factory=dict)
     artefacts: dict[str, Artefact] = field(default_factory=dict)
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> children
+    runs: dict[str, Run] = field(default_factory=dict)
 
     def resolve(self, ref: str) -> Party | None:
         """The party a contract names, by any DID it had or by alias."""
@@ -235,6 +249,23 @@ class Registry:
             if signer.key not in {p.key for p in record.named.values()}:
                 raise NotAllowed(f"{signer.name} is not named in contract {record.id}")
 
+    def _admit_attestation_report(self, st: s.Statement, body: s.AttestationReport, now: datetime) -> None:
+        if st.iss != body.binding.receipt_key:
+            raise NotAllowed("attestation.report is signed by the receipt key its binding document names")
+        if body.run_id in self.runs:
+            raise Conflict(f"run {body.run_id} is already attested")
+        record = self.contract(body.contract_id)
+        state = record.state(now)
+        if state != "active":
+            raise Conflict(f"contract {record.id} is {state}; a run needs an active contract")
+        result = verify_attestation(body, record.contract.ccr, at=now)
+        if not result.verified:
+            raise AttestationRejected(
+                "the evidence does not verify: " + "; ".join(f"{c.name}: {c.reason}" for c in result.failures)
+            )
+        if result.security == "insecure-simulated" and body.evidence.type != "simulated":
+            raise AttestationRejected("evidence from a simulated TEE must say so: evidence.type is 'simulated'")
+
     # --- state -----------------------------------------------------------------------
 
     def apply(self, st: s.Statement, seq: int, logged_at: datetime) -> None:
@@ -270,6 +301,11 @@ class Registry:
     def _apply_contract_revoke(self, st: s.Statement, b: s.ContractRevoke, seq: int, at: datetime) -> None:
         record = self.contracts[b.contract_id]
         record.revoked_at, record.revoked_by, record.revoke_reason = at, st.iss, b.reason
+
+    def _apply_attestation_report(self, st: s.Statement, b: s.AttestationReport, seq: int, at: datetime) -> None:
+        # Replays do not re-verify: the evidence was checked when the log took it, and the auditor re-checks it.
+        security = "insecure-simulated" if b.evidence.type == "simulated" else "hardware"
+        self.runs[b.run_id] = Run(b.run_id, b.contract_id, st.iss, st.id, security, seq, at)
 
     def _apply_artefact_register(self, st: s.Statement, b: s.ArtefactRegister, seq: int, at: datetime) -> None:
         parents = tuple(b.derived_from or ())

@@ -7,7 +7,7 @@ Upstream numbers arrive as strings ("7.5") and are parsed; parties are DIDs or a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -46,6 +46,8 @@ class CcrPolicy(_Model):
     host_data: list[str] = []
     min_tcb: dict[str, int] | None = None
     allow_simulated: bool = False
+    # SHA-256 pins of the simulated ARKs admitted when allow_simulated is set (`depa-ccr simulator` prints one).
+    simulated_roots: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = []
 
 
 class Contract(_Model):

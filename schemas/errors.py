@@ -65,6 +65,11 @@ class Unprocessable(DepaError):
     status, slug = 422, "unprocessable"
 
 
+class AttestationRejected(DepaError):
+    status, slug = 403, "attestation-rejected"
+    remedy = "run the clean room on hardware the contract admits; the failed checks are named"
+
+
 class Unavailable(DepaError):
     status, slug = 503, "unavailable"
     remedy = "retry later"

@@ -30,6 +30,7 @@ PINNED_ARKS = {
     "Turin": "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a",
 }
 
+SIMULATED = "Simulated"  # the product name of simulated chains (ARK-Simulated, SEV-Simulated)
 _OID = "1.3.6.1.4.1.3704.1"
 _SPL_OIDS = {
     f"{_OID}.3.1": "bootloader",
@@ -241,6 +242,6 @@ def _hwid(cert: x509.Certificate) -> bytes | None:
         return None
 
 
-def simulated_root(ark: x509.Certificate) -> Root:
-    """Trust a locally generated ARK on purpose: everything verified under it is labelled insecure-simulated."""
-    return Root(product=common_name(ark).removeprefix("ARK-"), sha256=fingerprint(ark), insecure=True)
+def simulated_root(pin: str) -> Root:
+    """Trust a locally generated ARK, by SHA-256 pin, on purpose: what verifies under it is insecure-simulated."""
+    return Root(product=SIMULATED, sha256=pin, insecure=True)

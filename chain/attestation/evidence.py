@@ -7,7 +7,7 @@ from datetime import datetime
 
 from cryptography import x509
 
-from chain.attestation.amd import AMD_ROOTS, Root, load_certificates
+from chain.attestation.amd import AMD_ROOTS, Root, load_certificates, simulated_root
 from chain.attestation.binding import report_data_for
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.result import AttestationResult, Claims, check, failed
@@ -57,16 +57,14 @@ def verify_evidence(
     return verify_snp(report, certs, policy=policy, at=at, roots=roots, evidence_type=evidence.type)
 
 
-def verify_attestation(
-    body: AttestationReport,
-    ccr: CcrPolicy,
-    *,
-    at: datetime | None = None,
-    simulated_roots: tuple[Root, ...] = (),
-) -> AttestationResult:
-    """The statement's evidence under the contract's clean-room terms, REPORT_DATA bound to its binding document."""
+def verify_attestation(body: AttestationReport, ccr: CcrPolicy, *, at: datetime | None = None) -> AttestationResult:
+    """The statement's evidence under the contract's clean-room terms, REPORT_DATA bound to its binding document.
+
+    The contract is the whole configuration: simulated evidence verifies only under the simulated roots it pins.
+    """
     policy = AttestationPolicy.from_contract(ccr, report_data_for(body.binding))
-    result = verify_evidence(body.evidence, policy, at=at, simulated_roots=simulated_roots)
+    simulated = tuple(simulated_root(pin) for pin in ccr.simulated_roots) if ccr.allow_simulated else ()
+    result = verify_evidence(body.evidence, policy, at=at, simulated_roots=simulated)
     extra = [
         check(
             "binding-matches",

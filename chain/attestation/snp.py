@@ -18,6 +18,9 @@ from chain.attestation.result import AttestationResult, Check, Claims, check, fa
 from chain.attestation.snp_report import ECDSA_P384_SHA384, ReportFormatError, SnpReport, parse_report
 
 _ECDSA_SHA384 = ec.ECDSA(hashes.SHA384())
+_NO_REVOCATION = not_checked(
+    "revocation", "AMD's certificate revocation list (KDS /crl) was not checked: this verifier works offline"
+)
 
 
 def verify_snp(
@@ -50,13 +53,14 @@ def verify_snp(
     ]
     try:
         chain = verify_chain(*select_chain(tuple(certs), parsed.signer_info.signing_key, parsed.chip_id), roots)
-    except LookupError as exc:
+    except (LookupError, ValueError) as exc:  # ValueError: a certificate whose contents do not parse
         chain = None
-        checks.append(failed("certificate-chain", str(exc)))
+        checks.append(failed("certificate-chain", str(exc).splitlines()[0]))
     product = chain.product if chain else parsed.product_from_cpuid
     if chain:
         checks += chain.checks
         checks.append(chain.valid_at(at or datetime.now(UTC)))
+        checks.append(_NO_REVOCATION)
         checks += _endorsement_checks(parsed, chain)
     checks.append(report_signature(parsed, chain.public_key if chain else None))
     if hcl:

@@ -17,6 +17,11 @@ CONTRACT = "sha256:" + "ab" * 32
 NO_TEE = {"tsm_root": Path("/nonexistent/tsm"), "sev_device": Path("/nonexistent/sev-guest")}
 
 
+def admitting(simulator: SimulatedTee, **terms: object) -> CcrPolicy:
+    """Contract terms that admit this simulator (allow_simulated, and its root pinned)."""
+    return CcrPolicy(allow_simulated=True, simulated_roots=[simulator.root.sha256], **terms)
+
+
 def simulated_report(simulator: SimulatedTee, run_id: str = "run-1") -> AttestationReport:
     producer = Producer(**NO_TEE, simulator=simulator)
     return attest(AgentKeys.generate(), CONTRACT, run_id, "root-hash", producer, allow_simulated=True)
@@ -29,33 +34,37 @@ def test_report_data_is_sha512_of_the_canonical_binding(simulator: SimulatedTee)
 
 
 def test_a_bound_simulated_report_verifies_where_the_contract_allows_simulation(simulator: SimulatedTee) -> None:
-    result = verify_attestation(
-        simulated_report(simulator), CcrPolicy(allow_simulated=True), simulated_roots=(simulator.root,)
-    )
+    result = verify_attestation(simulated_report(simulator), admitting(simulator))
     assert result.verified
     assert result.security == "insecure-simulated"
 
 
 def test_a_contract_that_does_not_allow_simulation_refuses_it(simulator: SimulatedTee) -> None:
-    result = verify_attestation(simulated_report(simulator), CcrPolicy(), simulated_roots=(simulator.root,))
-    assert [c.name for c in result.failures] == ["simulated-allowed"]
+    terms = CcrPolicy(simulated_roots=[simulator.root.sha256])
+    result = verify_attestation(simulated_report(simulator), terms)
+    assert not result.verified
+    assert "simulated-allowed" in {c.name for c in result.failures}
 
 
 def test_a_binding_swapped_for_another_fails_report_data(simulator: SimulatedTee) -> None:
     body = simulated_report(simulator)
     other = simulated_report(simulator).binding
     forged = body.model_copy(update={"binding": other})
-    result = verify_attestation(forged, CcrPolicy(allow_simulated=True), simulated_roots=(simulator.root,))
+    result = verify_attestation(forged, admitting(simulator))
     assert [c.name for c in result.failures] == ["report-data"]
 
 
 def test_a_binding_naming_another_run_fails(simulator: SimulatedTee) -> None:
     body = simulated_report(simulator, run_id="run-1").model_copy(update={"run_id": "run-2"})
-    result = verify_attestation(body, CcrPolicy(allow_simulated=True), simulated_roots=(simulator.root,))
+    result = verify_attestation(body, admitting(simulator))
     assert [c.name for c in result.failures] == ["binding-matches"]
 
 
 def test_the_contract_measurement_allowlist_applies(simulator: SimulatedTee) -> None:
-    ccr = CcrPolicy(allow_simulated=True, measurements=["ff" * 48])
-    result = verify_attestation(simulated_report(simulator), ccr, simulated_roots=(simulator.root,))
+    result = verify_attestation(simulated_report(simulator), admitting(simulator, measurements=["ff" * 48]))
     assert [c.name for c in result.failures] == ["measurement"]
+
+
+def test_a_simulator_the_contract_does_not_pin_is_refused(simulator: SimulatedTee) -> None:
+    result = verify_attestation(simulated_report(simulator), CcrPolicy(allow_simulated=True))
+    assert [c.name for c in result.failures] == ["simulated-root"]

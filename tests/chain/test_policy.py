@@ -190,21 +190,9 @@ def test_registering_a_digest_twice_is_a_conflict(collab):
         collab.send(collab.tdc.key, "artefact.register", {"digest": DIGEST_A, "name": "y", "kind": "dataset"})
 
 
-@pytest.mark.parametrize("kind", ["attestation.report", "run.start", "budget.reserve", "key.release"])
+@pytest.mark.parametrize("kind", ["run.start", "budget.reserve", "key.release"])
 def test_types_without_their_checks_yet_are_refused_with_422(collab, kind):
     bodies = {
-        "attestation.report": {
-            "run_id": "r",
-            "contract_id": DIGEST_A,
-            "evidence": {"type": "simulated", "report": "AA=="},
-            "binding": {
-                "receipt_key": collab.tdc.did,
-                "x25519": collab.tdc.x25519,
-                "contract_id": DIGEST_A,
-                "run_id": "r",
-                "nonce": "n",
-            },
-        },
         "run.start": {
             "run_id": "r",
             "contract_id": DIGEST_A,

@@ -1,0 +1,128 @@
+"""The ledger takes an attestation.report only if its evidence verifies under the contract's clean-room terms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ccr_agent.attest import AgentKeys, Producer, attest
+from ccr_agent.simulated import SimulatedTee
+from chain.ledger import Ledger
+from chain.store import MemoryStore
+from schemas import statement as s
+from schemas.encoding import b64, unb64
+from schemas.errors import AttestationRejected, Conflict, NotAllowed
+from schemas.keys import Signer
+from tests.conftest import ORIGIN, Collab, register
+
+NO_TEE = Producer(tsm_root=Path("/nonexistent/tsm"), sev_device=Path("/nonexistent/sev-guest"))
+
+
+def admitting(simulator: SimulatedTee) -> dict:
+    return {"ccr": {"allow_simulated": True, "simulated_roots": [simulator.root.sha256]}}
+
+
+def active_contract(collab: Collab, **terms: object) -> str:
+    cid = collab.propose(**terms)
+    collab.sign_all(cid)
+    return cid
+
+
+def report(simulator: SimulatedTee, cid: str, run_id: str = "run-1", keys: AgentKeys | None = None):
+    keys = keys or AgentKeys.generate()
+    producer = Producer(tsm_root=NO_TEE.tsm_root, sev_device=NO_TEE.sev_device, simulator=simulator)
+    return keys, attest(keys, cid, run_id, "checkpoint-root", producer, allow_simulated=True)
+
+
+def send(collab: Collab, signer: Signer, body: s.AttestationReport):
+    return collab.send(signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
+
+
+def test_a_verified_simulated_attestation_is_admitted_and_starts_a_run(collab: Collab, simulator: SimulatedTee):
+    cid = active_contract(collab, **admitting(simulator))
+    keys, body = report(simulator, cid)
+    receipt, _ = send(collab, keys.signer, body)
+    run = collab.ledger.registry.runs["run-1"]
+    assert (run.contract_id, run.agent, run.security) == (cid, keys.signer.did, "insecure-simulated")
+    assert (run.seq, run.attestation) == (receipt.seq, receipt.statement_id)
+
+
+def test_it_must_be_signed_by_the_key_its_binding_names(collab: Collab, simulator: SimulatedTee):
+    cid = active_contract(collab, **admitting(simulator))
+    _, body = report(simulator, cid)
+    with pytest.raises(NotAllowed, match="receipt key its binding document names"):
+        send(collab, collab.ccrp.key, body)
+
+
+def test_a_run_is_attested_once(collab: Collab, simulator: SimulatedTee):
+    cid = active_contract(collab, **admitting(simulator))
+    keys, body = report(simulator, cid)
+    send(collab, keys.signer, body)
+    keys2, again = report(simulator, cid)
+    with pytest.raises(Conflict, match="already attested"):
+        send(collab, keys2.signer, again)
+
+
+def test_a_contract_not_yet_signed_by_all_refuses_runs(collab: Collab, simulator: SimulatedTee):
+    cid = collab.propose(**admitting(simulator))
+    keys, body = report(simulator, cid)
+    with pytest.raises(Conflict, match="is pending"):
+        send(collab, keys.signer, body)
+
+
+def test_a_contract_that_does_not_allow_simulation_refuses_simulated_evidence(collab: Collab, simulator: SimulatedTee):
+    cid = active_contract(collab)
+    keys, body = report(simulator, cid)
+    with pytest.raises(AttestationRejected, match="simulated-allowed"):
+        send(collab, keys.signer, body)
+
+
+def test_a_tampered_report_is_refused_with_the_failed_check_named(collab: Collab, simulator: SimulatedTee):
+    cid = active_contract(collab, **admitting(simulator))
+    keys, body = report(simulator, cid)
+    raw = bytearray(unb64(body.evidence.report))
+    raw[0x90] ^= 1
+    tampered = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(bytes(raw))})})
+    with pytest.raises(AttestationRejected, match="report-signature"):
+        send(collab, keys.signer, tampered)
+
+
+def test_evidence_bound_to_another_document_is_refused(collab: Collab, simulator: SimulatedTee):
+    cid = active_contract(collab, **admitting(simulator))
+    keys, body = report(simulator, cid)
+    other = body.binding.model_copy(update={"nonce": "another-root"})
+    with pytest.raises(AttestationRejected, match="report-data"):
+        send(collab, keys.signer, body.model_copy(update={"binding": other}))
+
+
+def test_a_measurement_outside_the_contracts_allowlist_is_refused(collab: Collab, simulator: SimulatedTee):
+    terms = admitting(simulator)
+    terms["ccr"]["measurements"] = ["ab" * 48]
+    cid = active_contract(collab, **terms)
+    keys, body = report(simulator, cid)
+    with pytest.raises(AttestationRejected, match="measurement"):
+        send(collab, keys.signer, body)
+
+
+def test_simulated_evidence_labelled_sev_snp_is_refused(collab: Collab, simulator: SimulatedTee):
+    cid = active_contract(collab, **admitting(simulator))
+    keys, body = report(simulator, cid)
+    relabelled = body.model_copy(update={"evidence": body.evidence.model_copy(update={"type": "sev-snp"})})
+    with pytest.raises(AttestationRejected, match="must say so"):
+        send(collab, keys.signer, relabelled)
+
+
+def test_runs_are_rebuilt_when_the_ledger_restarts(operator: Signer, checkpoint_key: Signer, simulator: SimulatedTee):
+    store = MemoryStore()
+    ledger = Ledger(store, ORIGIN, checkpoint_key, operator.did)
+    collab = Collab(
+        ledger,
+        operator,
+        *(register(ledger, operator, n, r) for n, r in [("consumer", "TDC"), ("bank", "TDP"), ("cloud", "CCRP")]),
+    )
+    cid = active_contract(collab, **admitting(simulator))
+    keys, body = report(simulator, cid)
+    send(collab, keys.signer, body)
+    reopened = Ledger(store, ORIGIN, checkpoint_key, operator.did)
+    assert reopened.registry.runs["run-1"].agent == keys.signer.did
