@@ -58,7 +58,7 @@ def produce_evidence(report_data: bytes, producer: Producer, *, allow_simulated:
         return Evidence(type="sev-snp", report=b64(sev_guest_report(report_data, device=producer.sev_device)))
     tried.append(f"no {producer.sev_device}")
     if not allow_simulated:
-        raise TeeUnavailable(f"no TEE found ({', '.join(tried)}) and the contract does not allow a simulated one")
+        raise TeeUnavailable(f"no TEE found ({', '.join(tried)}) and a simulated one is not allowed")
     if producer.simulator is None:
         raise TeeUnavailable(f"no TEE found ({', '.join(tried)}) and no simulator folder was given")
     return Evidence(

@@ -1,5 +1,65 @@
-"""`depa-ccr`: the clean-room agent (attest, fetch keys, train, post receipts)."""
+"""`depa-ccr`: the clean-room agent. Attestation commands now; the run itself arrives with the clean-room issue."""
 
-from chain.placeholder import placeholder_app
+from __future__ import annotations
 
-app = placeholder_app("depa-ccr", "the agent inside a confidential clean room.", "the clean-room issue")
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ccr_agent.attest import Producer, produce_evidence
+from ccr_agent.simulated import SimulatedTee
+from ccr_agent.tsm import TeeUnavailable
+from chain.console import out, run
+from schemas.errors import DepaError, MalformedInput
+
+app = typer.Typer(help="depa-ccr: the agent inside a confidential clean room.", no_args_is_help=True)
+simulator_app = typer.Typer(help="A simulated SEV-SNP TEE for machines without one (INSECURE).", no_args_is_help=True)
+app.add_typer(simulator_app, name="simulator")
+
+
+class NoTee(DepaError):
+    status, slug = 503, "no-tee"
+    remedy = "run inside an SEV-SNP or TDX guest, or pass --simulator where the contract allows a simulated TEE"
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo("depa-ccr 0.1.0")
+
+
+@simulator_app.command("init")
+def simulator_init(folder: Annotated[Path, typer.Argument(help="Where the simulator keeps its VCEK key and chain.")]):
+    """Create (or open) a simulator and print the ARK pin a contract puts in ccr.simulated_roots."""
+    sim = SimulatedTee.open(folder)
+    out.print(f"[bold red]INSECURE[/] simulated TEE in {folder}; whoever holds this folder can sign any report.")
+    out.print(f"chain: {folder / 'chain.pem'}")
+    out.print(f'contract terms: "ccr": {{"allow_simulated": true, "simulated_roots": ["{sim.root.sha256}"]}}')
+
+
+@app.command()
+def attest(
+    report_data: Annotated[str, typer.Option("--report-data", help="The 64 bytes of REPORT_DATA, in hex.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Write the evidence JSON here.")],
+    simulator: Annotated[Path | None, typer.Option("--simulator", help="Fall back to this simulator.")] = None,
+) -> None:
+    """Get evidence over REPORT_DATA from the TEE (configfs-tsm, then /dev/sev-guest, then the simulator)."""
+    try:
+        data = bytes.fromhex(report_data)
+    except ValueError as exc:
+        raise MalformedInput("--report-data is not hex", remedy="pass 128 hex digits") from exc
+    if len(data) != 64:
+        raise MalformedInput(f"--report-data is {len(data)} bytes", remedy="pass 128 hex digits (64 bytes)")
+    producer = Producer(simulator=SimulatedTee.open(simulator) if simulator else None)
+    try:
+        evidence = produce_evidence(data, producer, allow_simulated=simulator is not None)
+    except TeeUnavailable as exc:
+        raise NoTee(str(exc)) from exc
+    output.write_text(json.dumps(evidence.model_dump(mode="json", exclude_none=True), indent=2) + "\n")
+    out.print(f"{evidence.type} evidence written to {output}")
+
+
+def main() -> None:
+    run(app)

@@ -1,4 +1,5 @@
 """The ledger end to end on SQLite: parties, a contract signed by all, artefacts with lineage,
+a clean room's attestation (the simulated TEE the contract pins: INSECURE, and labelled so),
 receipts verified offline with nothing but the vkey. `make demo` runs it.
 
 It leaves its ledger home under .demo/ledger/ledger and the parties' keys beside it, so
@@ -22,6 +23,8 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ccr_agent.attest import AgentKeys, Producer, attest  # noqa: E402
+from ccr_agent.simulated import SimulatedTee  # noqa: E402
 from chain.checkpoint import VerifierKey  # noqa: E402
 from chain.client import LedgerClient  # noqa: E402
 from chain.home import init_home  # noqa: E402
@@ -31,6 +34,7 @@ from schemas import statement as s  # noqa: E402
 from schemas.canonical import canonical  # noqa: E402
 from schemas.contract import contract_id  # noqa: E402
 from schemas.digest import artefact_digest  # noqa: E402
+from schemas.encoding import b64  # noqa: E402
 from schemas.keys import Signer, new_identity  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1] / ".demo" / "ledger"
@@ -50,7 +54,7 @@ def make_data(folder: Path, name: str, rows: int, seed: int) -> Path:
     return path
 
 
-def contract(parties: dict[str, tuple[Signer, str]], data: dict[str, Path]) -> dict:
+def contract(parties: dict[str, tuple[Signer, str]], data: dict[str, Path], simulator: SimulatedTee) -> dict:
     now = datetime.now(UTC)
     datasets = [
         {
@@ -78,6 +82,8 @@ def contract(parties: dict[str, tuple[Signer, str]], data: dict[str, Path]) -> d
         ],
         "terms": {"payment": {}, "revocation": {}},
         "recipients": [parties["consumer"][0].did],
+        # No TEE on a demo machine: the parties opt in to this one simulator, by its root's pin.
+        "ccr": {"allow_simulated": True, "simulated_roots": [simulator.root.sha256]},
     }
 
 
@@ -118,7 +124,8 @@ def main() -> None:
                 progress.advance(task)
 
             data = {"bank": make_data(data_dir, "bank", 2000, 1), "bureau": make_data(data_dir, "bureau", 2000, 2)}
-            doc = contract(parties, data)
+            simulator = SimulatedTee.open(ROOT / "simulator")
+            doc = contract(parties, data, simulator)
             (ROOT / "contract.json").write_text(canonical(doc).decode())
             cid = contract_id(doc)
             send(parties["consumer"][0], "contract.propose", {"contract": doc}, "propose")
@@ -162,6 +169,14 @@ def main() -> None:
                 "pipeline",
             )
 
+            agent = AgentKeys.generate()
+            nonce = b64(client.checkpoint().root)
+            producer = Producer(tsm_root=ROOT / "no-tsm", sev_device=ROOT / "no-sev-guest", simulator=simulator)
+            body = attest(agent, cid, "demo-run-1", nonce, producer, allow_simulated=True)
+            attestation = ROOT / "attestation.json"
+            attestation.write_bytes(canonical(body.model_dump(mode="json", exclude_none=True)))
+            send(agent.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True), "attestation")
+
         view = client.contract(cid)
         table = Table(title=f"contract {cid[:23]}... is [bold green]{view.state}[/]")
         table.add_column("party")
@@ -177,6 +192,19 @@ def main() -> None:
         console.print(f"[green]verified offline[/]: {len(saved)} receipts in {receipts}, with the vkey alone")
         cli = str(Path(sys.executable).with_name("depa-chain"))
         subprocess.run([cli, "receipt", "verify", str(saved[-1]), "--vkey", config.vkey], check=True)
+        console.print("[bold]the run's attestation, re-verified by the auditor (simulated TEE: INSECURE)[/]")
+        audit = str(Path(sys.executable).with_name("depa-audit"))
+        subprocess.run(
+            [
+                audit,
+                "attestation",
+                "verify",
+                str(attestation),
+                "--simulated-root",
+                str(ROOT / "simulator" / "chain.pem"),
+            ],
+            check=True,
+        )
         console.print("[bold]lineage of the bank's dataset[/]")
         subprocess.run([cli, "lineage", digests["bank"], "--ledger", client.url, "--vkey", config.vkey], check=True)
         client.close()
