@@ -6,8 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 from auditor.evidence_files import REMEDY, load
-from chain.attestation.amd import fingerprint, load_certificates, simulated_root
+from chain.attestation.amd import simulated_root
 from chain.attestation.binding import report_data_for
+from chain.attestation.certificates import fingerprint, load_certificates
 from chain.attestation.evidence import verify_evidence
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.result import AttestationResult

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from chain.attestation.amd import load_certificates
+from chain.attestation.certificates import load_certificates
 from chain.attestation.hcl import is_hcl
 from chain.attestation.snp_report import REPORT_SIZE
 from chain.attestation.tdx_quote import TEE_TDX

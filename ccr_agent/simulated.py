@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from chain.attestation.amd import SIMULATED as PRODUCT
-from chain.attestation.amd import Root, fingerprint, simulated_root
+from chain.attestation.amd import Root, simulated_root
+from chain.attestation.certificates import fingerprint
 from chain.attestation.snp_report import LAYOUT, REPORT_SIZE, SIGNED_SIZE
 from schemas.keys import write_secret
 

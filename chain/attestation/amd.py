@@ -5,8 +5,6 @@ Formats from AMD's "Versioned Chip Endorsement Key (VCEK) Certificate and KDS In
 
 from __future__ import annotations
 
-import hashlib
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -16,12 +14,11 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+from cryptography.x509.oid import SignatureAlgorithmOID
 
 from chain.attestation import der
-from chain.attestation.result import Check, check, failed, passed
+from chain.attestation.certificates import Window, common_name, fingerprint, load_certificates, valid_at, windows
+from chain.attestation.result import Check, check, failed
 
 # SHA-256 of each ARK's DER, as published by AMD's KDS (shared/testdata/README.md).
 PINNED_ARKS = {
@@ -52,24 +49,6 @@ class Root:
 
 
 AMD_ROOTS: tuple[Root, ...] = tuple(Root(product, pin) for product, pin in PINNED_ARKS.items())
-
-
-def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """PEM (one or many) or DER; AMD issues VCEKs with serial number 0, which cryptography loads with a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-
-
-def fingerprint(cert: x509.Certificate) -> str:
-    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
-
-
-def common_name(cert: x509.Certificate) -> str:
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else ""
 
 
 @lru_cache(maxsize=1)
@@ -128,18 +107,10 @@ class Chain:
     endorsement: Endorsement
     public_key: ec.EllipticCurvePublicKey | None
     checks: tuple[Check, ...]
-    windows: tuple[tuple[str, datetime, datetime], ...]
+    windows: tuple[Window, ...]
 
     def valid_at(self, at: datetime) -> Check:
-        for name, not_before, not_after in self.windows:
-            if not not_before <= at <= not_after:
-                when = "before" if at < not_before else "after"
-                return failed(
-                    "certificates-valid",
-                    f"{name} is valid {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}; {at:%Y-%m-%d} is {when} that"
-                    " (verify at the time the evidence was made)",
-                )
-        return passed("certificates-valid", f"every certificate is valid at {at:%Y-%m-%d %H:%M}Z")
+        return valid_at(self.windows, at)
 
 
 @lru_cache(maxsize=512)
@@ -202,14 +173,13 @@ def verify_chain(
             f"{leaf_name} does not hold an ECDSA P-384 key",
         ),
     ]
-    windows = tuple((common_name(c), c.not_valid_before_utc, c.not_valid_after_utc) for c in (leaf, intermediate, ark))
     return Chain(
         root=root,
         product=product,
         endorsement=info,
         public_key=key if is_p384 else None,
         checks=tuple(checks),
-        windows=windows,
+        windows=windows([leaf, intermediate, ark]),
     )
 
 

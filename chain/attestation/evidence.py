@@ -7,8 +7,9 @@ from datetime import datetime
 
 from cryptography import x509
 
-from chain.attestation.amd import AMD_ROOTS, Root, load_certificates, simulated_root
+from chain.attestation.amd import AMD_ROOTS, Root, simulated_root
 from chain.attestation.binding import report_data_for
+from chain.attestation.certificates import load_certificates
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.result import AttestationResult, Claims, check, failed
 from chain.attestation.snp import verify_snp

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from chain.attestation import der
-from chain.attestation.amd import common_name, fingerprint
+from chain.attestation.certificates import Window, common_name, fingerprint, valid_at, windows
 from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked, passed
 from chain.attestation.tdx_quote import QuoteFormatError, TdxQuote, parse_quote
@@ -33,7 +33,7 @@ _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 class PckChain:
     pck_key: ec.EllipticCurvePublicKey | None
     checks: tuple[Check, ...]
-    windows: tuple[tuple[str, datetime, datetime], ...]
+    windows: tuple[Window, ...]
     platform: dict[str, str]
 
 
@@ -51,7 +51,7 @@ def verify_tdx(
         chain = PckChain(pck_key=None, checks=(failed("pck-chain", str(exc)),), windows=(), platform={})
     checks += chain.checks
     if chain.windows:
-        checks.append(_valid_at(chain.windows, at or datetime.now(UTC)))
+        checks.append(valid_at(chain.windows, at or datetime.now(UTC)))
     checks += [
         _signed(
             chain.pck_key,
@@ -151,7 +151,7 @@ def _pck_chain(pem: bytes) -> PckChain:
     return PckChain(
         pck_key=key if isinstance(key, ec.EllipticCurvePublicKey) else None,
         checks=checks,
-        windows=tuple((common_name(c), c.not_valid_before_utc, c.not_valid_after_utc) for c in certs),
+        windows=windows(certs),
         platform=platform,
     )
 
@@ -162,17 +162,6 @@ def _issued(name: str, cert: x509.Certificate, issuer: x509.Certificate) -> Chec
     except (ValueError, TypeError, InvalidSignature):
         return failed(name, f"{common_name(cert)} is not signed by {common_name(issuer)}")
     return passed(name, f"{common_name(cert)} is signed by {common_name(issuer)}")
-
-
-def _valid_at(windows: tuple[tuple[str, datetime, datetime], ...], at: datetime) -> Check:
-    for name, not_before, not_after in windows:
-        if not not_before <= at <= not_after:
-            return failed(
-                "certificates-valid",
-                f"{name} is valid {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}, "
-                f"not at {at:%Y-%m-%d} (verify at the time the evidence was made)",
-            )
-    return passed("certificates-valid", f"every certificate is valid at {at:%Y-%m-%d %H:%M}Z")
 
 
 def _platform(pck: x509.Certificate) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from chain.attestation.amd import load_certificates
+from chain.attestation.certificates import load_certificates
 from tests.conftest import shared
 
 # A time inside every sample certificate's validity (the trustee VLEK expired on 2025-12-10).

@@ -10,7 +10,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from chain.attestation.amd import PINNED_ARKS, fingerprint, load_certificates
+from chain.attestation.amd import PINNED_ARKS
+from chain.attestation.certificates import fingerprint, load_certificates
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.result import AttestationResult, Status
 from chain.attestation.snp import verify_snp

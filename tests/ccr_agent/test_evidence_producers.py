@@ -14,7 +14,7 @@ from ccr_agent.attest import Producer, produce_evidence
 from ccr_agent.sevguest import SNP_GET_REPORT, sev_guest_report
 from ccr_agent.simulated import SimulatedTee
 from ccr_agent.tsm import CERT_GUIDS, TeeUnavailable, cert_table, tsm_report
-from chain.attestation.amd import load_certificates
+from chain.attestation.certificates import load_certificates
 from chain.attestation.evidence import verify_evidence
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.snp import verify_snp
