@@ -41,7 +41,7 @@ from schemas.canonical import canonical  # noqa: E402
 from schemas.keys import Signer, verify  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / ".bench"
-console = Console(emoji=False)
+console = Console(emoji=False, width=120)
 DURATION = int(os.environ.get("DEPA_BENCH_SECONDS", "10"))
 PROOF_SIZE = int(os.environ.get("DEPA_BENCH_PROOF_SIZE", "1000000"))
 
