@@ -11,20 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from chain.attestation.evidence import verify_attestation
+from chain.budget import DatasetBudget
+from chain.run_policy import Run, RunRules
 from schemas import statement as s
 from schemas.contract import Contract, contract_id
-from schemas.errors import AttestationRejected, Conflict, NotAllowed, NotFound, Unprocessable
+from schemas.errors import Conflict, NotAllowed, NotFound, Unprocessable
 
 ContractState = Literal["pending", "active", "closed"]
-PENDING_KINDS = {
-    "run.start": "the clean-room issue",
-    "run.complete": "the clean-room issue",
-    "budget.reserve": "the privacy-budget issue",
-    "budget.commit": "the privacy-budget issue",
-    "budget.abort": "the privacy-budget issue",
-    "key.release": "the key-broker issue",
-}
 
 
 @dataclass
@@ -104,21 +97,8 @@ class Artefact(NamedTuple):
     logged_at: datetime
 
 
-@dataclass(frozen=True)
-class Run:
-    """A clean-room run, from its attestation: the agent key bound in it signs everything else of the run."""
-
-    run_id: str
-    contract_id: str
-    agent: str
-    attestation: str
-    security: str
-    seq: int
-    logged_at: datetime
-
-
 @dataclass
-class Registry:
+class Registry(RunRules):
     operator: str
     parties: dict[str, Party] = field(default_factory=dict)  # every DID a party ever had
     aliases: dict[str, Party] = field(default_factory=dict)
@@ -126,6 +106,7 @@ class Registry:
     artefacts: dict[str, Artefact] = field(default_factory=dict)
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> children
     runs: dict[str, Run] = field(default_factory=dict)
+    budgets: dict[tuple[str, str], DatasetBudget] = field(default_factory=dict)
 
     def resolve(self, ref: str) -> Party | None:
         """The party a contract names, by any DID it had or by alias."""
@@ -155,12 +136,7 @@ class Registry:
 
     def admit(self, st: s.Statement, now: datetime) -> None:
         """Raise the error that refuses `st` at time `now`, or return if the log takes it."""
-        check = getattr(self, "_admit_" + st.kind.replace(".", "_"), None)
-        if check is None:
-            raise Unprocessable(
-                f"{s.typ_of(st.kind)} is not accepted yet: its checks arrive with {PENDING_KINDS[st.kind]}"
-            )
-        check(st, st.body, now)
+        getattr(self, "_admit_" + st.kind.replace(".", "_"))(st, st.body, now)
 
     def _require_operator(self, st: s.Statement) -> None:
         if st.iss != self.operator:
@@ -234,13 +210,12 @@ class Registry:
             raise Conflict(f"contract {record.id} is already revoked")
 
     def _admit_artefact_register(self, st: s.Statement, body: s.ArtefactRegister, now: datetime) -> None:
-        signer = self.active_signer(st.iss)
-        if body.produced_by is not None:
-            raise Unprocessable(
-                "outputs of a run are registered by its attested agent; that check arrives with the clean-room issue"
-            )
         if body.digest in self.artefacts:
             raise Conflict(f"artefact {body.digest} is already registered")
+        if body.produced_by is not None:
+            self._admit_output(st, body, now)
+            return
+        signer = self.active_signer(st.iss)
         missing = [d for d in body.derived_from or [] if d not in self.artefacts]
         if missing:
             raise Unprocessable(f"derived_from names unregistered artefacts: {', '.join(missing)}")
@@ -248,23 +223,6 @@ class Registry:
             record = self.contract(body.contract_id)
             if signer.key not in {p.key for p in record.named.values()}:
                 raise NotAllowed(f"{signer.name} is not named in contract {record.id}")
-
-    def _admit_attestation_report(self, st: s.Statement, body: s.AttestationReport, now: datetime) -> None:
-        if st.iss != body.binding.receipt_key:
-            raise NotAllowed("attestation.report is signed by the receipt key its binding document names")
-        if body.run_id in self.runs:
-            raise Conflict(f"run {body.run_id} is already attested")
-        record = self.contract(body.contract_id)
-        state = record.state(now)
-        if state != "active":
-            raise Conflict(f"contract {record.id} is {state}; a run needs an active contract")
-        result = verify_attestation(body, record.contract.ccr, at=now)
-        if not result.verified:
-            raise AttestationRejected(
-                "the evidence does not verify: " + "; ".join(f"{c.name}: {c.reason}" for c in result.failures)
-            )
-        if result.security == "insecure-simulated" and body.evidence.type != "simulated":
-            raise AttestationRejected("evidence from a simulated TEE must say so: evidence.type is 'simulated'")
 
     # --- state -----------------------------------------------------------------------
 
@@ -301,11 +259,6 @@ class Registry:
     def _apply_contract_revoke(self, st: s.Statement, b: s.ContractRevoke, seq: int, at: datetime) -> None:
         record = self.contracts[b.contract_id]
         record.revoked_at, record.revoked_by, record.revoke_reason = at, st.iss, b.reason
-
-    def _apply_attestation_report(self, st: s.Statement, b: s.AttestationReport, seq: int, at: datetime) -> None:
-        # Replays do not re-verify: the evidence was checked when the log took it, and the auditor re-checks it.
-        security = "insecure-simulated" if b.evidence.type == "simulated" else "hardware"
-        self.runs[b.run_id] = Run(b.run_id, b.contract_id, st.iss, st.id, security, seq, at)
 
     def _apply_artefact_register(self, st: s.Statement, b: s.ArtefactRegister, seq: int, at: datetime) -> None:
         parents = tuple(b.derived_from or ())

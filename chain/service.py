@@ -97,7 +97,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(DepaError)
     async def _depa_error(_: Request, exc: DepaError) -> JSONResponse:
         extra = {"remedy": exc.remedy} if exc.remedy else {}
-        return problem(exc.status, exc.slug, type(exc).__name__, exc.detail, **extra)
+        return problem(exc.status, exc.slug, type(exc).__name__, exc.detail, **extra, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -72,13 +72,20 @@ class Contract(_Model):
         ids = [d.id for d in self.datasets]
         if len(set(ids)) != len(ids):
             raise ValueError("dataset ids must be unique")
-        unknown = {p.dataset for p in self.privacy()} - set(ids)
+        capped = [p.dataset for p in self.privacy()]
+        if len(set(capped)) != len(capped):
+            raise ValueError("a dataset has at most one privacy constraint")
+        unknown = set(capped) - set(ids)
         if unknown:
             raise ValueError(f"privacy constraints name unknown datasets: {sorted(unknown)}")
         return self
 
     def privacy(self) -> list[PrivacyConstraint]:
         return [p for c in self.constraints for p in c.privacy]
+
+    def privacy_cap(self, dataset: str) -> PrivacyConstraint | None:
+        """The (epsilon, delta) cap on a dataset; a contract may name at most one per dataset."""
+        return next((p for p in self.privacy() if p.dataset == dataset), None)
 
     def named_parties(self) -> dict[str, str]:
         """Every party that must sign, by the DID or alias the contract names, with its role."""

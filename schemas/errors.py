@@ -8,15 +8,16 @@ from __future__ import annotations
 
 
 class DepaError(Exception):
-    """Root of every error depa-chain raises on purpose."""
+    """Root of every error depa-chain raises on purpose; `extra` becomes members of the problem document."""
 
     status = 400
     slug = "error"
     remedy = ""
 
-    def __init__(self, detail: str, *, remedy: str | None = None) -> None:
+    def __init__(self, detail: str, *, remedy: str | None = None, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra
         if remedy is not None:
             self.remedy = remedy
 
@@ -63,6 +64,11 @@ class TooLarge(DepaError):
 
 class Unprocessable(DepaError):
     status, slug = 422, "unprocessable"
+
+
+class BudgetExceeded(DepaError):
+    status, slug = 409, "budget-exceeded"
+    remedy = "train with more noise, fewer steps or a lower sample rate (depa-ccr plan finds the noise that fits)"
 
 
 class AttestationRejected(DepaError):

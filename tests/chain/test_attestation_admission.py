@@ -45,7 +45,7 @@ def test_a_verified_simulated_attestation_is_admitted_and_starts_a_run(collab: C
     receipt, _ = send(collab, keys.signer, body)
     run = collab.ledger.registry.runs["run-1"]
     assert (run.contract_id, run.agent, run.security) == (cid, keys.signer.did, "insecure-simulated")
-    assert (run.seq, run.attestation) == (receipt.seq, receipt.statement_id)
+    assert (run.attestation_seq, run.attestation) == (receipt.seq, receipt.statement_id)
 
 
 def test_it_must_be_signed_by_the_key_its_binding_names(collab: Collab, simulator: SimulatedTee):

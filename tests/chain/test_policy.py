@@ -191,7 +191,7 @@ def test_registering_a_digest_twice_is_a_conflict(collab):
 
 
 @pytest.mark.parametrize("kind", ["run.start", "budget.reserve", "key.release"])
-def test_types_without_their_checks_yet_are_refused_with_422(collab, kind):
+def test_clean_room_statements_need_an_attested_run(collab, kind):
     bodies = {
         "run.start": {
             "run_id": "r",
@@ -209,7 +209,7 @@ def test_types_without_their_checks_yet_are_refused_with_422(collab, kind):
         },
         "key.release": {"run_id": "r", "contract_id": DIGEST_A, "dataset": "d", "recipient": collab.tdc.x25519},
     }
-    with pytest.raises(Unprocessable, match="not accepted yet"):
+    with pytest.raises(NotFound, match="no attested run r"):
         collab.send(collab.ccrp.key, kind, bodies[kind])
 
 

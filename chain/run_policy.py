@@ -1,0 +1,256 @@
+"""The clean-room statements of DESIGN sections 3 to 5: attestation, runs, privacy budget, key release, outputs.
+
+A mixin of `Registry`: the same admit/apply contract, for the statements an attested agent (and the
+key brokers) sign. Every statement of a run after its attestation is signed by the key bound in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from chain import budget
+from chain.attestation.evidence import verify_attestation
+from schemas import statement as s
+from schemas.errors import AttestationRejected, BudgetExceeded, Conflict, NotAllowed, NotFound, Unprocessable
+
+if TYPE_CHECKING:
+    from chain.policy import ContractRecord, Party
+
+
+@dataclass
+class Run:
+    """A clean-room run as the log tells it, from its attestation on."""
+
+    run_id: str
+    contract_id: str
+    agent: str
+    x25519: str
+    attestation: str
+    attestation_seq: int
+    security: str
+    logged_at: datetime
+    start_seq: int | None = None
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    status: str | None = None
+    reason: str | None = None
+    reservations: dict[str, int] = field(default_factory=dict)  # dataset -> seq of its budget.reserve
+    commits: dict[str, int] = field(default_factory=dict)
+    releases: dict[str, int] = field(default_factory=dict)  # dataset -> seq of its key.release
+
+
+class RunRules:
+    """Admission and state for the clean-room statements; `Registry` provides the fields named below."""
+
+    runs: dict[str, Run]
+    budgets: dict[tuple[str, str], budget.DatasetBudget]
+    artefacts: dict
+    parties: dict
+
+    if TYPE_CHECKING:
+
+        def contract(self, contract_id: str) -> ContractRecord: ...
+        def resolve(self, ref: str) -> Party | None: ...
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _run_of(self, st: s.Statement, run_id: str, now: datetime, contract_id: str | None = None) -> Run:
+        """The run the statement speaks for, signed by its agent, under its still-active contract."""
+        run = self.runs.get(run_id)
+        if run is None:
+            raise NotFound(f"no attested run {run_id}")
+        if st.iss != run.agent:
+            raise NotAllowed(f"statements of run {run_id} are signed by its attested agent key {run.agent}")
+        if contract_id is not None and contract_id != run.contract_id:
+            raise Unprocessable(f"run {run_id} runs under contract {run.contract_id}, not {contract_id}")
+        if run.status is not None:
+            raise Conflict(f"run {run_id} is already complete ({run.status})")
+        state = self.contract(run.contract_id).state(now)
+        if state != "active":
+            raise Conflict(f"contract {run.contract_id} is {state}")
+        return run
+
+    def budget_of(self, contract_id: str, dataset: str) -> budget.DatasetBudget:
+        """The dataset's budget under the contract, made on first use from its privacy constraint."""
+        key = (contract_id, dataset)
+        if key not in self.budgets:
+            record = self.contract(contract_id)
+            if dataset not in {d.id for d in record.contract.datasets}:
+                raise Unprocessable(f"contract {contract_id} has no dataset {dataset}")
+            cap = record.contract.privacy_cap(dataset)
+            if cap is None:
+                raise Unprocessable(f"dataset {dataset} has no privacy cap in contract {contract_id}")
+            self.budgets[key] = budget.DatasetBudget(cap=cap.epsilon_threshold, delta=cap.delta)
+        return self.budgets[key]
+
+    def _provider_key(self, record: ContractRecord, dataset: str) -> str:
+        found = next((d for d in record.contract.datasets if d.id == dataset), None)
+        if found is None:
+            raise Unprocessable(f"contract {record.id} has no dataset {dataset}")
+        party = self.resolve(found.provider)
+        if party is None:
+            raise Unprocessable(f"dataset {dataset} names provider {found.provider!r}, not a registered party")
+        return party.key
+
+    # --- attestation.report ------------------------------------------------------------
+
+    def _admit_attestation_report(self, st: s.Statement, body: s.AttestationReport, now: datetime) -> None:
+        if st.iss != body.binding.receipt_key:
+            raise NotAllowed("attestation.report is signed by the receipt key its binding document names")
+        if body.run_id in self.runs:
+            raise Conflict(f"run {body.run_id} is already attested")
+        record = self.contract(body.contract_id)
+        state = record.state(now)
+        if state != "active":
+            raise Conflict(f"contract {record.id} is {state}; a run needs an active contract")
+        result = verify_attestation(body, record.contract.ccr, at=now)
+        if not result.verified:
+            raise AttestationRejected(
+                "the evidence does not verify: " + "; ".join(f"{c.name}: {c.reason}" for c in result.failures)
+            )
+        if result.security == "insecure-simulated" and body.evidence.type != "simulated":
+            raise AttestationRejected("evidence from a simulated TEE must say so: evidence.type is 'simulated'")
+
+    def _apply_attestation_report(self, st: s.Statement, b: s.AttestationReport, seq: int, at: datetime) -> None:
+        # Replays do not re-verify: the evidence was checked when the log took it, and the auditor re-checks it.
+        security = "insecure-simulated" if b.evidence.type == "simulated" else "hardware"
+        self.runs[b.run_id] = Run(b.run_id, b.contract_id, st.iss, b.binding.x25519, st.id, seq, security, at)
+
+    # --- privacy budget ----------------------------------------------------------------
+
+    def _admit_budget_reserve(self, st: s.Statement, body: s.BudgetReserve, now: datetime) -> None:
+        run = self._run_of(st, body.run_id, now, body.contract_id)
+        spend = self.budget_of(run.contract_id, body.dataset)
+        if body.delta != spend.delta:
+            raise Unprocessable(f"delta {body.delta} is not the contract's {spend.delta} for {body.dataset}")
+        if body.dataset in run.reservations:
+            raise Conflict(f"run {run.run_id} already reserved budget on {body.dataset}")
+        after = spend.composed_epsilon(budget.curve(body.segments))
+        if after > spend.cap:
+            raise BudgetExceeded(
+                f"reserving this would compose to epsilon {after:.4f} on {body.dataset}, over the cap {spend.cap}",
+                cap=spend.cap,
+                delta=spend.delta,
+                committed_epsilon=spend.committed_epsilon(),
+                composed_epsilon=spend.composed_epsilon(),
+                remaining_epsilon=spend.remaining(),
+                requested_epsilon=budget.epsilon(budget.curve(body.segments), spend.delta),
+            )
+
+    def _apply_budget_reserve(self, st: s.Statement, b: s.BudgetReserve, seq: int, at: datetime) -> None:
+        run = self.runs[b.run_id]
+        self.budget_of(run.contract_id, b.dataset).reserved[b.run_id] = budget.curve(b.segments)
+        run.reservations[b.dataset] = seq
+
+    def _admit_budget_commit(self, st: s.Statement, body: s.BudgetCommit, now: datetime) -> None:
+        run = self._run_of(st, body.run_id, now, body.contract_id)
+        spend = self.budget_of(run.contract_id, body.dataset)
+        if body.dataset not in run.reservations:
+            raise Conflict(f"run {run.run_id} has no budget reserved on {body.dataset} to commit")
+        if body.delta != spend.delta:
+            raise Unprocessable(f"delta {body.delta} is not the contract's {spend.delta} for {body.dataset}")
+        if not budget.within(budget.curve(body.segments), spend.reserved[run.run_id]):
+            raise Conflict(f"the executed segments spend more than run {run.run_id} reserved on {body.dataset}")
+
+    def _apply_budget_commit(self, st: s.Statement, b: s.BudgetCommit, seq: int, at: datetime) -> None:
+        run = self.runs[b.run_id]
+        spend = self.budget_of(run.contract_id, b.dataset)
+        spend.committed = spend.committed + budget.curve(b.segments)
+        del spend.reserved[b.run_id]
+        del run.reservations[b.dataset]
+        run.commits[b.dataset] = seq
+
+    def _admit_budget_abort(self, st: s.Statement, body: s.BudgetAbort, now: datetime) -> None:
+        run = self._run_of(st, body.run_id, now, body.contract_id)
+        if body.dataset not in run.reservations:
+            raise Conflict(f"run {run.run_id} has no budget reserved on {body.dataset} to abort")
+        if body.dataset in run.releases:
+            raise Conflict(f"the key of {body.dataset} was released to run {run.run_id}: commit what it spent")
+
+    def _apply_budget_abort(self, st: s.Statement, b: s.BudgetAbort, seq: int, at: datetime) -> None:
+        run = self.runs[b.run_id]
+        del self.budget_of(run.contract_id, b.dataset).reserved[b.run_id]
+        del run.reservations[b.dataset]
+
+    # --- key.release -------------------------------------------------------------------
+
+    def _admit_key_release(self, st: s.Statement, body: s.KeyRelease, now: datetime) -> None:
+        run = self.runs.get(body.run_id)
+        if run is None:
+            raise NotFound(f"no attested run {body.run_id}")
+        if body.contract_id != run.contract_id:
+            raise Unprocessable(f"run {run.run_id} runs under contract {run.contract_id}")
+        record = self.contract(run.contract_id)
+        owner = self.parties.get(st.iss)
+        if owner is None or owner.key != self._provider_key(record, body.dataset) or owner.did != st.iss:
+            raise NotAllowed(f"the key of {body.dataset} is released by its provider's current key")
+        if record.state(now) != "active" or run.status is not None:
+            raise Conflict(f"run {run.run_id} is complete or its contract is not active")
+        if body.recipient != run.x25519:
+            raise Unprocessable("keys are released only to the X25519 key bound in the run's attestation")
+        if body.dataset in run.releases:
+            raise Conflict(f"the key of {body.dataset} was already released to run {run.run_id}")
+        if record.contract.privacy_cap(body.dataset) is not None and body.dataset not in run.reservations:
+            raise Conflict(f"run {run.run_id} has reserved no budget on {body.dataset}")
+
+    def _apply_key_release(self, st: s.Statement, b: s.KeyRelease, seq: int, at: datetime) -> None:
+        self.runs[b.run_id].releases[b.dataset] = seq
+
+    # --- run.start / run.complete ------------------------------------------------------
+
+    def _admit_run_start(self, st: s.Statement, body: s.RunStart, now: datetime) -> None:
+        run = self._run_of(st, body.run_id, now, body.contract_id)
+        if run.start_seq is not None:
+            raise Conflict(f"run {run.run_id} already started")
+        if body.attestation != run.attestation:
+            raise Unprocessable(f"run {run.run_id} was attested by {run.attestation}, not {body.attestation}")
+        if not body.inputs:
+            raise Unprocessable("a run names its input datasets")
+        record = self.contract(run.contract_id)
+        providers = {self._provider_key(record, d.id) for d in record.contract.datasets}
+        for digest in body.inputs:
+            art = self.artefacts.get(digest)
+            if art is None or art.kind != "dataset":
+                raise Unprocessable(f"input {digest} is not a registered dataset")
+            owner = self.parties.get(art.owner)
+            if art.contract_id != run.contract_id or owner is None or owner.key not in providers:
+                raise Unprocessable(f"input {digest} is not a dataset registered under contract {run.contract_id}")
+
+    def _apply_run_start(self, st: s.Statement, b: s.RunStart, seq: int, at: datetime) -> None:
+        run = self.runs[b.run_id]
+        run.start_seq, run.inputs = seq, tuple(b.inputs)
+
+    def _admit_run_complete(self, st: s.Statement, body: s.RunComplete, now: datetime) -> None:
+        run = self.runs.get(body.run_id)
+        if run is None:
+            raise NotFound(f"no attested run {body.run_id}")
+        if st.iss != run.agent:
+            raise NotAllowed(f"statements of run {run.run_id} are signed by its attested agent key {run.agent}")
+        if run.status is not None:
+            raise Conflict(f"run {run.run_id} is already complete ({run.status})")
+        if body.status == "succeeded" and run.start_seq is None:
+            raise Conflict(f"run {run.run_id} never started; only a failed completion is possible")
+        for digest in body.outputs or []:
+            art = self.artefacts.get(digest)
+            if art is None or art.produced_by != run.run_id:
+                raise Unprocessable(f"output {digest} is not registered as produced by run {run.run_id}")
+
+    def _apply_run_complete(self, st: s.Statement, b: s.RunComplete, seq: int, at: datetime) -> None:
+        run = self.runs[b.run_id]
+        run.status, run.reason, run.outputs = b.status, b.reason, tuple(b.outputs or ())
+
+    # --- outputs -----------------------------------------------------------------------
+
+    def _admit_output(self, st: s.Statement, body: s.ArtefactRegister, now: datetime) -> None:
+        """An artefact produced by a run: registered by the run's agent, derived from what the run read."""
+        assert body.produced_by is not None
+        run = self._run_of(st, body.produced_by, now, body.contract_id)
+        if run.start_seq is None:
+            raise Conflict(f"run {run.run_id} has not started")
+        if body.contract_id is None:
+            raise Unprocessable("an output names the contract it was produced under")
+        own = set(run.inputs) | {d for d, a in self.artefacts.items() if a.produced_by == run.run_id}
+        if not body.derived_from or not set(body.derived_from) <= own:
+            raise Unprocessable(f"an output derives from the inputs (or earlier outputs) of run {run.run_id}")
