@@ -9,10 +9,22 @@ from typing import Any
 
 import httpx
 
-from chain import merkle
+from chain import entry, merkle
 from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from chain.entry import Entry
 from chain.receipt import Receipt
-from chain.views import ArtefactView, ConsistencyProof, ContractView, Direction, InclusionProof, Lineage, PartyView
+from chain.views import (
+    ArtefactView,
+    BudgetView,
+    ConsistencyProof,
+    ContractView,
+    Direction,
+    InclusionProof,
+    Lineage,
+    PartyView,
+    RunView,
+)
+from schemas import statement as s
 from schemas.canonical import canonical
 from schemas.encoding import unb64
 from schemas.errors import DepaError, ForkError, Unreachable, VerificationError, error_for_problem
@@ -137,6 +149,31 @@ class LedgerClient:
 
     def artefact(self, digest: str) -> ArtefactView:
         return ArtefactView.model_validate(self._get_json(f"/v1/artefacts/{digest}"))
+
+    def budget(self, contract_id: str) -> BudgetView:
+        return BudgetView.model_validate(self._get_json(f"/v1/contracts/{contract_id}/budget"))
+
+    def run(self, run_id: str) -> RunView:
+        return RunView.model_validate(self._get_json(f"/v1/runs/{run_id}"))
+
+    def proven(self, seq: int, checkpoint: Checkpoint | None = None) -> tuple[Entry, s.Statement]:
+        """An entry read with proof: its leaf included under a verified, consistent checkpoint, its signature good.
+
+        What the views say is the ledger's word; what this returns needs no trust in the ledger.
+        """
+        cp = checkpoint or self.checkpoint()
+        if not 0 <= seq < cp.size:
+            raise VerificationError(f"entry {seq} is not in the checkpoint of size {cp.size}")
+        leaf = self._request("GET", f"/v1/entries/{seq}").content
+        proof = self.inclusion(seq, cp.size)
+        hashes = [unb64(h, "inclusion proof hash") for h in proof.proof]
+        merkle.verify_inclusion(seq, cp.size, merkle.leaf_hash(leaf), hashes, cp.root)
+        found = entry.decode(leaf)
+        if found.seq != seq:
+            raise VerificationError(f"entry {seq} says it is entry {found.seq}")
+        st = s.from_raw(found.statement)
+        st.verify()
+        return found, st
 
     def lineage(self, digest: str, direction: Direction = "both") -> Lineage:
         return Lineage.model_validate(self._get_json(f"/v1/artefacts/{digest}/lineage", direction=direction))

@@ -20,14 +20,17 @@ from chain.store import Batch, Store
 from chain.tree import Tree
 from chain.views import (
     ArtefactView,
+    BudgetView,
     ConsistencyProof,
     ContractView,
+    DatasetBudgetView,
     Direction,
     InclusionProof,
     Lineage,
     LineageEdge,
     LogInfo,
     PartyView,
+    RunView,
 )
 from schemas import statement as s
 from schemas.encoding import b64
@@ -190,6 +193,24 @@ class Ledger:
     def contract(self, contract_id: str) -> ContractView:
         with self._lock:
             return ContractView.of(self.registry.contract(contract_id), self._clock())
+
+    def budget(self, contract_id: str) -> BudgetView:
+        with self._lock:
+            record = self.registry.contract(contract_id)
+            return BudgetView(
+                contract_id=contract_id,
+                datasets=[
+                    DatasetBudgetView.of(cap.dataset, self.registry.budget_of(contract_id, cap.dataset))
+                    for cap in record.contract.privacy()
+                ],
+            )
+
+    def run(self, run_id: str) -> RunView:
+        with self._lock:
+            found = self.registry.runs.get(run_id)
+            if found is None:
+                raise NotFound(f"no attested run {run_id}")
+            return RunView.of(found)
 
     def artefact(self, digest: str) -> ArtefactView:
         with self._lock:

@@ -19,6 +19,7 @@ from chain.receipt import MEDIA_TYPE, Receipt
 from chain.sequencer import Sequencer
 from chain.views import (
     ArtefactView,
+    BudgetView,
     ConsistencyProof,
     ContractView,
     Direction,
@@ -26,6 +27,7 @@ from chain.views import (
     Lineage,
     LogInfo,
     PartyView,
+    RunView,
 )
 from schemas import statement
 from schemas.errors import DepaError, TooLarge
@@ -166,6 +168,14 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/contracts/{contract_id}")
     def contract(contract_id: str) -> ContractView:
         return ledger.contract(contract_id)
+
+    @app.get("/v1/contracts/{contract_id}/budget")
+    def budget(contract_id: str) -> BudgetView:
+        return ledger.budget(contract_id)
+
+    @app.get("/v1/runs/{run_id}")
+    def run(run_id: str) -> RunView:
+        return ledger.run(run_id)
 
     @app.get("/v1/artefacts/{digest}")
     def artefact(digest: str) -> ArtefactView:

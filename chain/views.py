@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from chain.budget import DatasetBudget
 from chain.policy import Artefact, ContractRecord, ContractState, Party
+from chain.run_policy import Run
 
 
 class LogInfo(BaseModel):
@@ -125,3 +127,53 @@ class ConsistencyProof(BaseModel):
     first: int
     second: int
     proof: list[str]
+
+
+class DatasetBudgetView(BaseModel):
+    """Epsilons at the contract's delta; `composed` is committed and reserved spend composed as RDP curves."""
+
+    dataset: str
+    cap: float
+    delta: float
+    committed_epsilon: float
+    reserved_epsilon: float
+    composed_epsilon: float
+    remaining_epsilon: float
+    reservations: list[str]
+
+    @classmethod
+    def of(cls, dataset: str, b: DatasetBudget) -> DatasetBudgetView:
+        committed, composed = b.committed_epsilon(), b.composed_epsilon()
+        return cls(
+            dataset=dataset, cap=b.cap, delta=b.delta, committed_epsilon=committed,
+            reserved_epsilon=composed - committed, composed_epsilon=composed, remaining_epsilon=b.remaining(),
+            reservations=sorted(b.reserved),
+        )  # fmt: skip
+
+
+class BudgetView(BaseModel):
+    contract_id: str
+    datasets: list[DatasetBudgetView]
+
+
+class RunView(BaseModel):
+    run_id: str
+    contract_id: str
+    agent: str
+    x25519: str
+    attestation: str
+    attestation_seq: int
+    security: str
+    logged_at: datetime
+    start_seq: int | None
+    inputs: list[str]
+    outputs: list[str]
+    status: str | None
+    reason: str | None
+    reservations: dict[str, int]
+    commits: dict[str, int]
+    releases: dict[str, int]
+
+    @classmethod
+    def of(cls, run: Run) -> RunView:
+        return cls(**{k: getattr(run, k) for k in cls.model_fields})
