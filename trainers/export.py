@@ -1,0 +1,26 @@
+"""Model outputs in formats that cannot run code when loaded: safetensors weights and an ONNX graph."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+
+def write_outputs(model: nn.Module, example: torch.Tensor, metrics: dict, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    weights, graph, scores = folder / "model.safetensors", folder / "model.onnx", folder / "metrics.json"
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, weights)
+    # A fresh copy holds plain parameters: exporting the module Opacus wrapped fails inside torch.export.
+    fresh = copy.deepcopy(model).eval()
+    fresh.load_state_dict(state)
+    batch = torch.export.Dim("batch")
+    program = torch.onnx.export(fresh, (example,), dynamic_shapes=({0: batch},), dynamo=True, verbose=False)
+    program.save(str(graph))
+    scores.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    return [weights, graph, scores]

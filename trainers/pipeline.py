@@ -1,0 +1,77 @@
+"""One pipeline, start to finish, on decrypted inputs: load, join, prepare, train, write outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from schemas.errors import Unprocessable
+from trainers import classic, data, dp_sgd, prepare
+from trainers.arrays import Arrays
+from trainers.config import Pipeline
+from trainers.export import write_outputs
+
+
+@dataclass
+class Result:
+    outputs: list[Path]
+    metrics: dict[str, float]
+    segments: list[dict[str, float | int]]
+
+
+def load(pipeline: Pipeline, inputs: dict[str, Path]) -> Arrays:
+    """The training arrays from each dataset's decrypted file or folder, keyed by contract dataset id."""
+    config = pipeline.train.dataset_config
+    if config.type == "image":
+        parts = [data.load_png_folder(inputs[i]) for i in inputs]
+        if len({tuple(classes) for _, _, classes in parts}) != 1:
+            raise Unprocessable("image providers must use the same class folders")
+        return prepare.images(
+            np.concatenate([x for x, _, _ in parts]), np.concatenate([y for _, y, _ in parts]), config
+        )
+    tables = {i: data.load_table(p) for i, p in inputs.items()}
+    join = pipeline.join
+    if join is None:
+        if len(tables) != 1:
+            raise Unprocessable("several input tables need a SparkJoin stage saying how to join them")
+        frame = next(iter(tables.values()))
+    else:
+        unknown = {d.id for d in join.datasets} - tables.keys()
+        if unknown:
+            raise Unprocessable(f"the join names datasets that are not inputs: {sorted(unknown)}")
+        frame = data.join_tables(tables, join)
+    return prepare.tabular(frame, config)
+
+
+def check_poisson(pipeline: Pipeline, arrays: Arrays) -> None:
+    """The reserved sample rate must be the configured expected batch over the records actually trained on."""
+    train = pipeline.train
+    q = train.privacy_params.sample_rate if train.privacy_params else None
+    if q is None:
+        return
+    records = len(arrays.x_train)
+    if abs(q * records - train.batch_size) > max(1.0, 0.05 * train.batch_size):
+        raise Unprocessable(
+            f"sample rate {q} is not the expected batch {train.batch_size} over {records} training records "
+            f"({train.batch_size / records:.6f}): Poisson sampling needs them to agree"
+        )
+
+
+def run(pipeline: Pipeline, arrays: Arrays, out: Path, plan: dp_sgd.DpPlan | None) -> Result:
+    train = pipeline.train
+    if pipeline.trainer == "Train_SKL":
+        outputs, metrics = classic.train_sklearn(arrays, train.model_config_, out)
+        return Result(outputs, metrics, [])
+    if pipeline.trainer == "Train_XGB":
+        outputs, metrics = classic.train_xgboost(arrays, train.model_config_, out)
+        return Result(outputs, metrics, [])
+    if arrays.x_train.ndim == 4:
+        model = dp_sgd.cnn(arrays.x_train.shape[1], arrays.classes)
+    else:
+        model = dp_sgd.mlp(arrays.x_train.shape[1], arrays.classes, list(train.model_config_.get("hidden", [32])))
+    trained = dp_sgd.train(model, arrays, train, plan)
+    metrics = {**trained.metrics, **({"noise_multiplier": plan.noise_multiplier} if plan else {})}
+    outputs = write_outputs(trained.model, trained.example, metrics, out)
+    return Result(outputs, metrics, trained.segments)
