@@ -52,6 +52,12 @@ _APPEND_OPERATION: dict[str, Any] = {
 }
 
 
+async def depa_error(_: Request, exc: DepaError) -> JSONResponse:
+    """Every refusal as RFC 9457 problem+json; the other depa services install the same handler."""
+    extra = {"remedy": exc.remedy} if exc.remedy else {}
+    return problem(exc.status, exc.slug, type(exc).__name__, exc.detail, **extra, **exc.extra)
+
+
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": f"urn:depa:problem:{slug}", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
@@ -96,10 +102,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.exception_handler(DepaError)
-    async def _depa_error(_: Request, exc: DepaError) -> JSONResponse:
-        extra = {"remedy": exc.remedy} if exc.remedy else {}
-        return problem(exc.status, exc.slug, type(exc).__name__, exc.detail, **extra, **exc.extra)
+    app.add_exception_handler(DepaError, depa_error)  # type: ignore[arg-type]
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,7 +1,68 @@
 """`depa-keys`: the data provider's key broker."""
 
-from chain.placeholder import placeholder_app
+from __future__ import annotations
 
-app = placeholder_app(
-    "depa-keys", "release dataset keys only to attested clean rooms under active contracts.", "the key-broker issue"
-)
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chain.client import LedgerClient
+from chain.console import err, run
+from keybroker.release import Broker
+from schemas.errors import MalformedInput
+from schemas.keys import Signer
+
+app = typer.Typer(help="depa-keys: release dataset keys only to attested clean rooms.", no_args_is_help=True)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo("depa-keys 0.1.0")
+
+
+def read_identity(path: Path) -> str:
+    """The AGE-SECRET-KEY-1... line of an age identity file (what age-keygen writes)."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise MalformedInput(f"cannot read identity {path}: {exc.strerror}") from exc
+    found = [line.strip() for line in lines if line.strip().startswith("AGE-SECRET-KEY-1")]
+    if len(found) != 1:
+        raise MalformedInput(f"{path} holds {len(found)} age identities, not one")
+    return found[0]
+
+
+def parse_datasets(pairs: list[str]) -> dict[str, str]:
+    identities = {}
+    for pair in pairs:
+        dataset, sep, path = pair.partition("=")
+        if not sep or not dataset or not path:
+            raise MalformedInput(f"--dataset {pair!r} is not DATASET_ID=IDENTITY_FILE")
+        identities[dataset] = read_identity(Path(path))
+    return identities
+
+
+@app.command()
+def serve(
+    key: Annotated[Path, typer.Option("--key", help="The provider's signing key (Ed25519 PEM).")],
+    dataset: Annotated[list[str], typer.Option("--dataset", help="DATASET_ID=IDENTITY_FILE, once per dataset.")],
+    ledger: Annotated[str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger base URL.")],
+    vkey: Annotated[str, typer.Option("--vkey", envvar="DEPA_VKEY", help="The ledger's pinned C2SP vkey.")],
+    state: Annotated[Path | None, typer.Option("--state", help="File remembering the last checkpoint seen.")] = None,
+    host: str = "127.0.0.1",
+    port: int = 8100,
+) -> None:
+    """Serve POST /v1/release for this provider's datasets."""
+    import uvicorn
+
+    from keybroker.service import create_app
+
+    broker = Broker(LedgerClient(ledger, vkey, state_file=state), Signer.load(key), parse_datasets(dataset))
+    err.print(f"key broker for {', '.join(broker.identities)} on http://{host}:{port}")
+    uvicorn.run(create_app(broker), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    run(app)

@@ -9,10 +9,11 @@ from pathlib import Path
 import pyrage
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from nacl.exceptions import BadSignatureError
+from nacl.exceptions import BadSignatureError, CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.signing import VerifyKey
 
-from schemas import didkey
+from schemas import bech32, didkey
 from schemas.errors import BadSignature, MalformedInput
 
 
@@ -79,6 +80,28 @@ def age_recipient(recipient: str) -> str:
     except (pyrage.RecipientError, ValueError, TypeError) as exc:
         raise MalformedInput(f"{recipient!r} is not an age X25519 recipient (age1...)") from exc
     return recipient
+
+
+def _x25519(text: str, hrp: str) -> bytes:
+    try:
+        found, key = bech32.decode(text.strip())
+    except ValueError as exc:
+        raise MalformedInput(f"not an age X25519 key: {exc}") from exc
+    if found != hrp or len(key) != 32:
+        raise MalformedInput(f"not an age X25519 key ({hrp}1...)")
+    return key
+
+
+def seal(recipient: str, message: bytes) -> bytes:
+    """A NaCl sealed box to an age X25519 recipient: only the holder of its identity opens it."""
+    return SealedBox(PublicKey(_x25519(recipient, "age"))).encrypt(message)
+
+
+def unseal(identity: str, sealed: bytes) -> bytes:
+    try:
+        return SealedBox(PrivateKey(_x25519(identity, "age-secret-key-"))).decrypt(sealed)
+    except CryptoError as exc:
+        raise BadSignature("the sealed box does not open with this identity") from exc
 
 
 def write_secret(path: Path, data: bytes) -> None:

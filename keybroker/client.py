@@ -1,0 +1,25 @@
+"""The clean-room agent's side of key release: ask a provider's broker, open the sealed identity."""
+
+from __future__ import annotations
+
+import httpx
+
+from schemas.encoding import unb64
+from schemas.errors import DepaError, Unreachable, error_for_problem
+from schemas.keys import unseal
+
+
+def request_key(broker_url: str, run_id: str, dataset: str, identity: str, timeout: float = 60.0) -> str:
+    """The dataset's age identity, released to this run and opened with the agent's X25519 identity."""
+    try:
+        resp = httpx.post(f"{broker_url.rstrip('/')}/v1/release", json={"run_id": run_id, "dataset": dataset},
+                          timeout=timeout)  # fmt: skip
+    except httpx.HTTPError as exc:
+        raise Unreachable(f"cannot reach the key broker at {broker_url}: {exc}") from exc
+    if resp.status_code >= 400:
+        try:
+            problem = resp.json()
+        except ValueError:
+            raise DepaError(f"key broker answered {resp.status_code}: {resp.text[:200]}") from None
+        raise error_for_problem(resp.status_code, str(problem.get("type", "")), str(problem.get("detail", "")))
+    return unseal(identity, unb64(resp.json()["sealed"], "sealed key")).decode()
