@@ -7,13 +7,12 @@ Every entry it relies on is read with an inclusion proof under a checkpoint cons
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from chain.attestation.evidence import verify_attestation
 from chain.client import LedgerClient
 from chain.receipt import Receipt
+from chain.verified import active_contract, dids_of
 from schemas import statement as s
-from schemas.contract import Contract, contract_id
 from schemas.encoding import b64
 from schemas.errors import AttestationRejected, Conflict, DepaError, NotAllowed
 from schemas.keys import Signer, seal
@@ -53,11 +52,11 @@ def release(broker: Broker, run_id: str, dataset: str) -> Release:
         or attestation.iss != body.binding.receipt_key
     ):
         raise ReleaseRefused(f"entry {run.attestation_seq} is not run {run_id}'s attestation")
-    contract = _active_contract(client, body.contract_id, checkpoint)
+    contract = active_contract(client, body.contract_id, checkpoint)
     provider = next((d.provider for d in contract.datasets if d.id == dataset), None)
     if provider is None:
         raise ReleaseRefused(f"contract {body.contract_id} does not name dataset {dataset}")
-    if provider not in _dids_of(client, broker.signer.did):
+    if provider not in dids_of(client, broker.signer.did):
         raise ReleaseRefused(f"dataset {dataset} is provided by {provider}, not by this broker's party")
     result = verify_attestation(body, contract.ccr, at=entry.logged_at)
     if not result.verified:
@@ -79,33 +78,3 @@ def release(broker: Broker, run_id: str, dataset: str) -> Release:
     )  # fmt: skip
     receipt = client.append(statement)  # the ledger checks again; a refusal here releases nothing
     return Release(sealed=b64(seal(body.binding.x25519, broker.identities[dataset].encode())), receipt=receipt)
-
-
-def _active_contract(client: LedgerClient, cid: str, checkpoint) -> Contract:
-    """The contract from its proposal entry, signed (in proven entries) by every party it names, in force now."""
-    view = client.contract(cid)
-    _, proposal = client.proven(view.proposed_seq, checkpoint)
-    if not isinstance(proposal.body, s.ContractPropose) or contract_id(proposal.raw["body"]["contract"]) != cid:
-        raise ReleaseRefused(f"entry {view.proposed_seq} is not the proposal of contract {cid}")
-    contract = proposal.body.contract
-    signed = set()
-    for sig in view.signatures:
-        _, st = client.proven(sig.seq, checkpoint)
-        if isinstance(st.body, s.ContractSign) and st.body.contract_id == cid:
-            signed.add(st.iss)
-    for ref in contract.named_parties():
-        if not signed & _dids_of(client, ref):
-            raise ReleaseRefused(f"contract {cid} is not signed by {ref}")
-    now = datetime.now(UTC)
-    if not contract.startTime <= now < contract.expiryTime or view.revoke_reason is not None or view.state != "active":
-        raise ReleaseRefused(f"contract {cid} is not in force ({view.state})")
-    return contract
-
-
-def _dids_of(client: LedgerClient, ref: str) -> set[str]:
-    """Every DID and alias of the party a DID or alias names (as registered), or just the reference itself."""
-    for party in client.parties():
-        names = {party.did, *party.former_dids, *party.aliases}
-        if ref in names:
-            return names
-    return {ref}

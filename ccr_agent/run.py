@@ -1,0 +1,253 @@
+"""The clean-room run of DESIGN section 5: attest, reserve, get keys, decrypt and check, train, commit, hand over.
+
+Every statement is signed by the run's fresh key and every receipt verified (LedgerClient.append). Plaintext
+lives only in the run's private working folder, which is wiped whatever happens.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyrage
+from pydantic import BaseModel, ConfigDict, Field
+
+from ccr_agent.attest import AgentKeys, Producer, attest
+from chain import budget
+from chain.client import LedgerClient
+from chain.verified import active_contract, dids_of
+from keybroker.client import request_key
+from schemas import statement as s
+from schemas.canonical import sha256_digest
+from schemas.contract import Contract
+from schemas.digest import artefact_digest
+from schemas.encoding import b64
+from schemas.errors import DepaError, Unprocessable
+from trainers import pipeline as pipelines
+from trainers.config import Pipeline, load_pipeline
+from trainers.dp_sgd import DpPlan, steps_for
+
+
+class RunFailed(DepaError):
+    status, slug = 409, "run-failed"
+    remedy = "the run was recorded as failed on the ledger with this reason"
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str  # the contract's dataset id
+    digest: str  # the plaintext digest the provider registered
+    file: Path  # the age-encrypted file (a tar for a folder of files)
+    broker: str  # the provider's key broker
+
+
+class RunSpec(BaseModel):
+    """What the TDC asks the clean room to run (`depa-ccr run SPEC.json`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ledger: str
+    vkey: str
+    contract_id: str
+    pipeline: Path
+    inputs: list[Input] = Field(min_length=1)
+    output_dir: Path
+    run_id: str = Field(default_factory=lambda: f"run-{uuid.uuid4().hex[:12]}")
+    simulator: Path | None = None
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    outputs: dict[str, Path]  # digest -> encrypted file
+    metrics: dict[str, float]
+    receipts: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+Step = Callable[[str], None]
+
+
+def run(spec: RunSpec, producer: Producer, *, step: Step = lambda _: None) -> RunReport:
+    client = LedgerClient(spec.ledger, spec.vkey)
+    checkpoint = client.checkpoint()
+    contract = active_contract(client, spec.contract_id, checkpoint)  # a contract not in force stops here
+    pipeline = load_pipeline(spec.pipeline)
+    plan = privacy_plan(contract, pipeline, [i.dataset for i in spec.inputs])
+    keys = AgentKeys.generate()
+    step("attesting")
+    body = attest(keys, spec.contract_id, spec.run_id, b64(checkpoint.root), producer,
+                  allow_simulated=contract.ccr.allow_simulated)  # fmt: skip
+    agent = Agent(client, keys, spec)
+    agent.post("attestation.report", body.model_dump(mode="json", exclude_none=True), with_run=False)
+    work = Path(tempfile.mkdtemp(prefix=f"depa-{spec.run_id}-"))
+    try:
+        return agent.carry_out(contract, pipeline, plan, work, step)
+    except Exception as exc:  # record every failure on the ledger, then report it
+        raise RunFailed(f"run {spec.run_id} failed: {exc}{agent.fail(exc)}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def privacy_plan(contract: Contract, pipeline: Pipeline, datasets: list[str]) -> DpPlan | None:
+    """Refuse a pipeline whose privacy settings exceed the contract; else the DP-SGD plan it asks for."""
+    caps = {d: cap for d in datasets if (cap := contract.privacy_cap(d)) is not None}
+    unknown = set(datasets) - {d.id for d in contract.datasets}
+    if unknown:
+        raise Unprocessable(f"the contract names no datasets {sorted(unknown)}")
+    train = pipeline.train
+    if not caps:
+        return None
+    if not train.is_private or pipeline.trainer != "Train_DL" or train.privacy_params is None:
+        raise Unprocessable("the contract caps privacy on these datasets: the pipeline must be Train_DL, is_private")
+    params = train.privacy_params
+    delta = min(cap.delta for cap in caps.values())
+    epsilon = min(cap.epsilon_threshold for cap in caps.values())
+    if params.delta is not None and params.delta > delta:
+        raise Unprocessable(f"pipeline delta {params.delta} exceeds the contract's {delta}")
+    if params.epsilon is not None and params.epsilon > epsilon:
+        raise Unprocessable(f"pipeline epsilon {params.epsilon} exceeds the contract's cap {epsilon}")
+    if params.sample_rate is None:
+        raise Unprocessable("privacy_params.sample_rate is needed: budget is reserved before any key is released")
+    steps = steps_for(train, params.sample_rate)
+    sigma = params.noise_multiplier or budget.plan_noise(
+        budget.DatasetBudget(cap=params.epsilon or epsilon, delta=delta), params.sample_rate, steps
+    )
+    floor = max((cap.noise_multiplier or 0.0) for cap in caps.values())
+    if sigma < floor:
+        raise Unprocessable(f"noise multiplier {sigma:.3f} is below the contract's minimum {floor}")
+    return DpPlan(noise_multiplier=sigma, sample_rate=params.sample_rate, steps=steps,
+                  max_grad_norm=params.max_grad_norm)  # fmt: skip
+
+
+@dataclass
+class Agent:
+    client: LedgerClient
+    keys: AgentKeys
+    spec: RunSpec
+    receipts: int = 0
+    reserved: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    completed: bool = False
+
+    def post(self, kind: str, body: dict[str, Any], *, with_run: bool = True) -> s.Statement:
+        full = {"run_id": self.spec.run_id, **body} if with_run else body
+        receipt = self.client.append(s.sign(self.keys.signer, kind, full))  # verified against the pinned vkey
+        self.receipts += 1
+        return receipt
+
+    def carry_out(self, contract: Contract, pipeline: Pipeline, plan: DpPlan | None, work: Path, step: Step):
+        spec, cid = self.spec, self.spec.contract_id
+        capped = [i.dataset for i in spec.inputs if contract.privacy_cap(i.dataset) is not None]
+        if plan is not None:
+            step("reserving budget")
+            segment = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
+            for dataset in capped:
+                delta = contract.privacy_cap(dataset).delta
+                self.post("budget.reserve", {"contract_id": cid, "dataset": dataset, "delta": delta,
+                                             "segments": [segment]})  # fmt: skip
+                self.reserved.append(dataset)
+        plain: dict[str, Path] = {}
+        for item in spec.inputs:
+            step(f"key and data of {item.dataset}")
+            plain[item.dataset] = self.open_input(item, work)
+        attestation = self.client.run(spec.run_id).attestation
+        pipeline_digest, _ = artefact_digest(spec.pipeline)
+        inputs = [i.digest for i in spec.inputs]
+        start = {"contract_id": cid, "attestation": attestation, "inputs": inputs, "pipeline_digest": pipeline_digest}
+        self.post("run.start", start)
+        step("training")
+        arrays = pipelines.load(pipeline, plain)
+        pipelines.check_poisson(pipeline, arrays)
+        result = pipelines.run(pipeline, arrays, work / "out", plan)
+        if plan is not None:
+            step("committing budget")
+            for dataset in capped:
+                delta = contract.privacy_cap(dataset).delta
+                self.post("budget.commit", {"contract_id": cid, "dataset": dataset, "delta": delta,
+                                            "segments": result.segments})  # fmt: skip
+            self.reserved.clear()
+        step("handing over outputs")
+        outputs = self.hand_over(contract, result.outputs, [i.digest for i in spec.inputs])
+        metrics = {k: float(v) for k, v in result.metrics.items()}
+        self.post("run.complete", {"status": "succeeded", "outputs": list(outputs), "metrics": metrics})
+        self.completed = True
+        return RunReport(spec.run_id, outputs, metrics, self.receipts)
+
+    def open_input(self, item: Input, work: Path) -> Path:
+        """Key from the provider's broker, decryption, and the digest the provider registered."""
+        registered = self.client.artefact(item.digest)
+        _, entry = self.client.proven(registered.seq)
+        if not isinstance(entry.body, s.ArtefactRegister) or entry.body.digest != item.digest:
+            raise Unprocessable(f"entry {registered.seq} is not the registration of {item.digest}")
+        if entry.iss not in dids_of(self.client, self._provider(item.dataset)):
+            raise Unprocessable(f"{item.digest} was not registered by the provider of {item.dataset}")
+        sealed = item.file.read_bytes()
+        if entry.body.encrypted_digest and sha256_digest(sealed) != entry.body.encrypted_digest:
+            raise Unprocessable(f"{item.file.name} is not the encrypted file registered for {item.dataset}")
+        identity = request_key(item.broker, self.spec.run_id, item.dataset, str(self.keys.identity))
+        self.released.append(item.dataset)
+        data = pyrage.decrypt(sealed, [pyrage.x25519.Identity.from_str(identity)])
+        target = work / "in" / item.dataset
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if data[257:262] == b"ustar":  # a folder, sent as a tar
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                tar.extractall(target, filter="data")
+        else:
+            target = target.with_suffix(Path(entry.body.name).suffix)
+            target.write_bytes(data)
+        digest, _ = artefact_digest(target)
+        if digest != item.digest:
+            raise Unprocessable(f"the decrypted {item.dataset} has digest {digest}, not the registered {item.digest}")
+        return target
+
+    def _provider(self, dataset: str) -> str:
+        contract = active_contract(self.client, self.spec.contract_id, self.client.checkpoint())
+        return next(d.provider for d in contract.datasets if d.id == dataset)
+
+    def hand_over(self, contract: Contract, files: list[Path], inputs: list[str]) -> dict[str, Path]:
+        """Each output encrypted to the contract's recipients (the TDC by default), then registered with lineage."""
+        recipients = [self._x25519(ref) for ref in (contract.recipients or [contract.tdc])]
+        age = [pyrage.x25519.Recipient.from_str(r) for r in recipients]
+        self.spec.output_dir.mkdir(parents=True, exist_ok=True)
+        outputs: dict[str, Path] = {}
+        for path in files:
+            digest, size = artefact_digest(path)
+            sealed = pyrage.encrypt(path.read_bytes(), age)
+            target = self.spec.output_dir / f"{path.name}.age"
+            target.write_bytes(sealed)
+            kind = "log" if path.suffix == ".json" else "model"
+            self.post("artefact.register", {
+                "digest": digest, "name": path.name, "kind": kind, "format": path.suffix.lstrip("."), "size": size,
+                "encrypted_digest": sha256_digest(sealed), "derived_from": inputs, "produced_by": self.spec.run_id,
+                "contract_id": self.spec.contract_id,
+            }, with_run=False)  # fmt: skip
+            outputs[digest] = target
+        return outputs
+
+    def _x25519(self, ref: str) -> str:
+        for party in self.client.parties():
+            if ref in {party.did, *party.former_dids, *party.aliases}:
+                return party.x25519
+        raise Unprocessable(f"output recipient {ref} is not a registered party")
+
+    def fail(self, exc: BaseException) -> str:
+        """Abort what released nothing, then record the failure; say so if the ledger refused either."""
+        if self.completed:
+            return ""
+        try:
+            for dataset in self.reserved:
+                if dataset not in self.released:
+                    self.post("budget.abort", {"contract_id": self.spec.contract_id, "dataset": dataset})
+            self.post("run.complete", {"status": "failed", "outputs": [], "reason": str(exc)[:500]})
+        except DepaError as refused:
+            return f" (and recording the failure failed: {refused})"
+        return ""
