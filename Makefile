@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SCENARIO ?= ledger
+SCENARIO ?= credit_risk
 
 .PHONY: test demo bench schemas lint clean
 
@@ -19,7 +19,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n 2 tests
 
 demo: $(VENV)/.installed
-	$(BIN)/python scenarios/$(SCENARIO)_demo.py
+	$(BIN)/python -m scenarios $(SCENARIO)
 
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null || { echo "error: wrk is needed (apt-get install wrk)" >&2; exit 1; }

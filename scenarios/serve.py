@@ -18,20 +18,23 @@ def free_port() -> int:
 
 
 def start(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """A ledger serving `home` on 127.0.0.1:port."""
     exe = Path(sys.executable).with_name("depa-chain")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--home", str(home), "--port", str(port)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    cmd = [str(exe), "serve", "--home", str(home), "--port", str(port)]
+    return start_process(cmd, f"http://127.0.0.1:{port}/v1/vkey", log, "the ledger")
+
+
+def start_process(cmd: list[str], probe: str, log: Path, what: str) -> subprocess.Popen[bytes]:
+    """Start a service and wait until `probe` answers (any HTTP status)."""
+    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"the ledger exited early; see {log}")
+            raise SystemExit(f"{what} exited early; see {log}")
         try:
-            httpx.get(f"http://127.0.0.1:{port}/v1/vkey", timeout=1)
+            httpx.get(probe, timeout=1)
             return proc
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit(f"the ledger did not answer within 30 s; see {log}")
+    raise SystemExit(f"{what} did not answer within 30 s; see {log}")

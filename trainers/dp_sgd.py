@@ -6,6 +6,7 @@ here the rate is the one the ledger reserved, and the accountant's history is wh
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -63,6 +64,13 @@ def steps_for(config: TrainConfig, sample_rate: float) -> int:
 
 def train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | None, seed: int = 0) -> Trained:
     """Train with DP-SGD when a plan is given, plain SGD otherwise; evaluate on the test split."""
+    with warnings.catch_warnings():
+        # Opacus' per-sample hooks fire on the first layer, whose inputs need no gradient: expected, harmless.
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")
+        return _train(model, data, config, plan, seed)
+
+
+def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | None, seed: int) -> Trained:
     torch.manual_seed(seed)
     errors = ModuleValidator.validate(model, strict=False)
     if errors:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,7 +22,14 @@ def write_outputs(model: nn.Module, example: torch.Tensor, metrics: dict, folder
     fresh = copy.deepcopy(model).eval()
     fresh.load_state_dict(state)
     batch = torch.export.Dim("batch")
-    program = torch.onnx.export(fresh, (example,), dynamic_shapes=({0: batch},), dynamo=True, verbose=False)
+    quiet = logging.getLogger("torch.onnx")
+    level, quiet.level = quiet.level, logging.ERROR  # it lists every torchvision operator it cannot find
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            program = torch.onnx.export(fresh, (example,), dynamic_shapes=({0: batch},), dynamo=True, verbose=False)
+    finally:
+        quiet.level = level
     program.save(str(graph))
     scores.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return [weights, graph, scores]
