@@ -6,6 +6,7 @@ here the rate is the one the ledger reserved, and the accountant's history is wh
 
 from __future__ import annotations
 
+import secrets
 import warnings
 from dataclasses import dataclass
 
@@ -62,7 +63,7 @@ def steps_for(config: TrainConfig, sample_rate: float) -> int:
     return max(1, round(config.total_epochs / sample_rate))
 
 
-def train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | None, seed: int = 0) -> Trained:
+def train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | None, seed: int | None = None) -> Trained:
     """Train with DP-SGD when a plan is given, plain SGD otherwise; evaluate on the test split."""
     with warnings.catch_warnings():
         # Opacus' per-sample hooks fire on the first layer, whose inputs need no gradient: expected, harmless.
@@ -70,7 +71,10 @@ def train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | No
         return _train(model, data, config, plan, seed)
 
 
-def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | None, seed: int) -> Trained:
+def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | None, seed: int | None) -> Trained:
+    # DP noise must be unpredictable: a fixed seed would let anyone subtract it. Seeds are for tests only.
+    # (Opacus' secure_mode needs torchcsprng, which has no build for this torch; the metrics say it was off.)
+    seed = secrets.randbits(63) if seed is None else seed
     torch.manual_seed(seed)
     errors = ModuleValidator.validate(model, strict=False)
     if errors:
@@ -114,7 +118,8 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
                     break
         segments = [{"noise_multiplier": s, "sample_rate": q, "steps": n} for s, q, n in accountant.history]
         trained = private._module
-    return Trained(trained, dataset[0][0][None], evaluate(trained, data), segments)
+    metrics = {**evaluate(trained, data), **({"opacus_secure_mode": 0.0} if plan else {})}
+    return Trained(trained, dataset[0][0][None], metrics, segments)
 
 
 def evaluate(model: nn.Module, data: Arrays) -> dict[str, float]:

@@ -1,0 +1,170 @@
+"""The clean-room run end to end against a served ledger and two key brokers, and every way it must refuse."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+
+import pyrage
+import pytest
+
+from ccr_agent.attest import AgentKeys, attest
+from ccr_agent.run import RunFailed, run
+from ccr_agent.simulated import SimulatedTee
+from chain.entry import decode
+from chain.verified import Unverified
+from keybroker.client import request_key
+from schemas import statement as s
+from schemas.digest import artefact_digest
+from schemas.encoding import b64
+from schemas.errors import BudgetExceeded, Conflict, Unprocessable
+from tests.world import BANK, BUREAU, PIPELINE, World, build, running
+
+
+@pytest.fixture
+def world(tmp_path: Path, simulator: SimulatedTee):
+    with running(build(tmp_path, simulator)) as w:
+        yield w
+
+
+def kinds(world: World, run_id: str) -> list[str]:
+    return [e.statement["typ"].split("/")[1].split("@")[0] for e in entries(world) if run_of(e) == run_id]
+
+
+def entries(world: World):
+    return [decode(leaf) for leaf in world.ledger.leaves(0, 1000)]
+
+
+def run_of(e) -> str | None:
+    body = e.statement["body"]
+    return body.get("run_id") or body.get("produced_by")
+
+
+def pipeline_with(**privacy) -> dict:
+    doc = copy.deepcopy(PIPELINE)
+    doc["pipeline"][1]["config"]["privacy_params"].update(privacy)
+    return doc
+
+
+def test_a_run_goes_from_attestation_to_completion_on_the_ledger(world: World) -> None:
+    report = run(world.spec(run_id="r1"), world.producer())
+    assert kinds(world, "r1") == [
+        "attestation.report", "budget.reserve", "budget.reserve", "key.release", "key.release", "run.start",
+        "budget.commit", "budget.commit", "artefact.register", "artefact.register", "artefact.register",
+        "run.complete",
+    ]  # fmt: skip
+    view = world.client().run("r1")
+    assert view.status == "succeeded" and len(view.outputs) == 3
+    assert report.metrics["accuracy"] > 0.6
+
+
+def test_the_budget_committed_is_what_opacus_executed(world: World) -> None:
+    run(world.spec(run_id="r1"), world.producer())
+    budget = {d.dataset: d for d in world.client().budget(world.cid).datasets}
+    for dataset in (BANK, BUREAU):
+        assert budget[dataset].committed_epsilon == pytest.approx(2.0, abs=0.01)  # the pipeline's epsilon, planned
+        assert budget[dataset].reservations == []
+
+
+def test_outputs_open_only_for_the_consumer_and_match_their_registration(world: World) -> None:
+    report = run(world.spec(run_id="r1"), world.producer())
+    for digest, sealed in report.outputs.items():
+        plain = pyrage.decrypt(sealed.read_bytes(), [world.identities["consumer"]])
+        out = world.root / "check" / sealed.name.removesuffix(".age")
+        out.parent.mkdir(exist_ok=True)
+        out.write_bytes(plain)
+        assert artefact_digest(out)[0] == digest
+        with pytest.raises(pyrage.DecryptError):
+            pyrage.decrypt(sealed.read_bytes(), [world.identities["bank"]])
+        assert set(world.client().artefact(digest).derived_from) == {i.digest for i in world.inputs}
+
+
+def test_no_plaintext_outlives_the_run(world: World) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("depa-r1-*"))
+    run(world.spec(run_id="r1"), world.producer())
+    assert set(Path(tempfile.gettempdir()).glob("depa-r1-*")) == before
+    assert not list(world.root.rglob("*.csv")) and not list(world.root.rglob("*.parquet"))
+
+
+def test_an_input_whose_digest_does_not_match_fails_the_run_and_says_so(world: World) -> None:
+    other = world.inputs[0].model_copy(update={"digest": world.inputs[1].digest})
+    spec = world.spec(run_id="r1", inputs=[other, world.inputs[1]])
+    with pytest.raises(RunFailed):
+        run(spec, world.producer())
+    view = world.client().run("r1")
+    assert view.status == "failed" and view.start_seq is None
+
+
+def test_a_tampered_encrypted_file_is_refused_before_any_key_is_asked(world: World) -> None:
+    world.inputs[0].file.write_bytes(world.inputs[0].file.read_bytes() + b"\0")
+    with pytest.raises(RunFailed, match="not the encrypted file registered"):
+        run(world.spec(run_id="r1"), world.producer())
+    view = world.client().run("r1")
+    assert view.releases == {} and view.reservations == {}  # aborted: nothing was released
+    assert "budget.abort" in kinds(world, "r1")
+
+
+def test_a_pipeline_asking_more_epsilon_than_the_contract_is_refused_before_attesting(world: World) -> None:
+    with pytest.raises(Unprocessable, match="exceeds the contract's cap"):
+        run(world.spec(pipeline_with(epsilon=6.0), run_id="r1"), world.producer())
+    assert kinds(world, "r1") == []
+
+
+def test_a_non_private_pipeline_on_capped_data_is_refused(world: World) -> None:
+    doc = copy.deepcopy(PIPELINE)
+    doc["pipeline"][1]["config"]["is_private"] = False
+    with pytest.raises(Unprocessable, match="is_private"):
+        run(world.spec(doc, run_id="r1"), world.producer())
+
+
+def test_a_sample_rate_that_is_not_batch_over_records_fails_the_run(world: World) -> None:
+    with pytest.raises(RunFailed, match="Poisson sampling needs them to agree"):
+        run(world.spec(pipeline_with(sample_rate=0.08), run_id="r1"), world.producer())
+    assert world.client().run("r1").status == "failed"
+
+
+def test_a_run_past_the_remaining_budget_is_refused_and_gets_no_key(world: World) -> None:
+    run(world.spec(run_id="r1"), world.producer())
+    run(world.spec(run_id="r2"), world.producer())
+    with pytest.raises(RunFailed, match="over the cap"):
+        run(world.spec(pipeline_with(epsilon=4.9), run_id="r3"), world.producer())
+    assert world.client().run("r3").releases == {}
+    assert world.client().run("r3").status == "failed"
+
+
+def test_a_contract_not_signed_by_all_stops_the_agent(tmp_path: Path, simulator: SimulatedTee) -> None:
+    with running(build(tmp_path, simulator, sign_all=False)) as world:
+        with pytest.raises(Unverified, match="not signed by"):
+            run(world.spec(run_id="r1"), world.producer())
+
+
+class TestBroker:
+    def test_no_key_without_a_reservation(self, world: World) -> None:
+        keys = AgentKeys.generate()
+        body = attest(keys, world.cid, "r9", b64(world.client().checkpoint().root), world.producer(),
+                      allow_simulated=True)  # fmt: skip
+        world.client().append(
+            s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
+        )
+        with pytest.raises(Conflict, match="reserved no budget"):
+            request_key(world.inputs[0].broker, "r9", BANK, str(keys.identity))
+
+    def test_a_broker_releases_only_its_own_datasets(self, world: World) -> None:
+        with pytest.raises(Exception, match="holds no key"):
+            request_key(world.inputs[0].broker, "r1", BUREAU, "AGE-SECRET-KEY-1")
+
+    def test_an_unknown_run_gets_nothing(self, world: World) -> None:
+        with pytest.raises(Exception, match="no attested run"):
+            request_key(world.inputs[0].broker, "nobody", BANK, "AGE-SECRET-KEY-1")
+
+
+def test_the_budget_refusal_carries_the_remaining_epsilon(world: World) -> None:
+    run(world.spec(run_id="r1"), world.producer())
+    run(world.spec(run_id="r2"), world.producer())
+    refused = None
+    try:
+        run(world.spec(pipeline_with(epsilon=4.9), run_id="r3"), world.producer())
+    except RunFailed as exc:
+        refused = exc.__cause__
+    assert isinstance(refused, BudgetExceeded)
