@@ -61,5 +61,56 @@ def attest(
     out.print(f"{evidence.type} evidence written to {output}")
 
 
+@app.command("run")
+def run_command(
+    spec: Annotated[Path, typer.Argument(help="The run spec JSON (ledger, vkey, contract_id, pipeline, inputs...).")],
+) -> None:
+    """Run a pipeline in this clean room, every step on the ledger; exit non-zero if the run fails."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ccr_agent.run import RunSpec, run
+
+    try:
+        parsed = RunSpec.model_validate_json(spec.read_bytes())
+    except OSError as exc:
+        raise MalformedInput(f"cannot read {spec}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise MalformedInput(f"{spec}: {str(exc).splitlines()[0]}") from exc
+    producer = Producer(simulator=SimulatedTee.open(parsed.simulator) if parsed.simulator else None)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out) as progress:
+        task = progress.add_task("starting")
+        report = run(parsed, producer, step=lambda text: progress.update(task, description=text))
+    out.print(f"run {report.run_id} succeeded: {len(report.outputs)} outputs in {parsed.output_dir}, "
+              f"{report.receipts} receipts verified")  # fmt: skip
+
+
+@app.command()
+def plan(
+    contract: Annotated[str, typer.Argument(help="The contract id (sha256:...).")],
+    dataset: Annotated[str, typer.Option("--dataset", help="The contract's dataset id.")],
+    sample_rate: Annotated[float, typer.Option("--sample-rate", help="Poisson rate: expected batch / records.")],
+    steps: Annotated[int, typer.Option("--steps", help="Training steps.")],
+    ledger: Annotated[str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL")] = "http://127.0.0.1:8000",
+    vkey: Annotated[str | None, typer.Option("--vkey", envvar="DEPA_VKEY")] = None,
+) -> None:
+    """The noise multiplier that spends exactly the dataset's remaining budget, composed with what is spent."""
+    from chain import budget
+    from chain.client import LedgerClient, fetch_vkey
+
+    client = LedgerClient(ledger, vkey or fetch_vkey(ledger))
+    view = next((d for d in client.budget(contract).datasets if d.dataset == dataset), None)
+    if view is None:
+        raise MalformedInput(
+            f"contract {contract} caps no dataset {dataset}", remedy="name a dataset the contract caps"
+        )
+    spend = budget.DatasetBudget(cap=view.cap, delta=view.delta)
+    spend.committed = budget.curve(view.committed_segments + view.reserved_segments)
+    sigma = budget.plan_noise(spend, sample_rate, steps)
+    out.print(
+        f"noise_multiplier {sigma:.4f} spends the remaining {view.remaining_epsilon:.4f} of epsilon {view.cap:g} "
+        f"(delta {view.delta:g}) on {dataset} at sample rate {sample_rate} over {steps} steps"
+    )
+
+
 def main() -> None:
     run(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +39,7 @@ class SimulatedTee:
     vcek_key: ec.EllipticCurvePrivateKey
     chain: tuple[x509.Certificate, x509.Certificate, x509.Certificate]
     chip_id: bytes
+    folder: Path | None = None
 
     @property
     def root(self) -> Root:
@@ -63,12 +64,12 @@ class SimulatedTee:
             )
             chain_file.write_text("".join(made.chain_pem))
             chip_file.write_text(made.chip_id.hex())
-            return made
+            return replace(made, folder=folder)
         key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{key_file} is not an EC key")
         vcek, ask, ark = x509.load_pem_x509_certificates(chain_file.read_bytes())
-        return cls(vcek_key=key, chain=(vcek, ask, ark), chip_id=bytes.fromhex(chip_file.read_text()))
+        return cls(vcek_key=key, chain=(vcek, ask, ark), chip_id=bytes.fromhex(chip_file.read_text()), folder=folder)
 
     @classmethod
     def generate(cls) -> SimulatedTee:

@@ -55,6 +55,20 @@ class DatasetBudget:
     delta: float
     committed: np.ndarray = field(default_factory=lambda: ZERO)
     reserved: dict[str, np.ndarray] = field(default_factory=dict)
+    # The raw segments behind the curves: what `depa-ccr plan` and the auditor recompute from.
+    committed_segments: list[Segment] = field(default_factory=list)
+    reserved_segments: dict[str, list[Segment]] = field(default_factory=dict)
+
+    def reserve(self, run_id: str, segments: list[Segment]) -> None:
+        self.reserved[run_id], self.reserved_segments[run_id] = curve(segments), list(segments)
+
+    def commit(self, run_id: str, segments: list[Segment]) -> None:
+        self.committed = self.committed + curve(segments)
+        self.committed_segments += segments
+        self.release(run_id)
+
+    def release(self, run_id: str) -> None:
+        del self.reserved[run_id], self.reserved_segments[run_id]
 
     def total(self, extra: np.ndarray = ZERO) -> np.ndarray:
         return self.committed + sum(self.reserved.values(), ZERO) + extra

@@ -141,7 +141,7 @@ class RunRules:
 
     def _apply_budget_reserve(self, st: s.Statement, b: s.BudgetReserve, seq: int, at: datetime) -> None:
         run = self.runs[b.run_id]
-        self.budget_of(run.contract_id, b.dataset).reserved[b.run_id] = budget.curve(b.segments)
+        self.budget_of(run.contract_id, b.dataset).reserve(b.run_id, b.segments)
         run.reservations[b.dataset] = seq
 
     def _admit_budget_commit(self, st: s.Statement, body: s.BudgetCommit, now: datetime) -> None:
@@ -156,9 +156,7 @@ class RunRules:
 
     def _apply_budget_commit(self, st: s.Statement, b: s.BudgetCommit, seq: int, at: datetime) -> None:
         run = self.runs[b.run_id]
-        spend = self.budget_of(run.contract_id, b.dataset)
-        spend.committed = spend.committed + budget.curve(b.segments)
-        del spend.reserved[b.run_id]
+        self.budget_of(run.contract_id, b.dataset).commit(b.run_id, b.segments)
         del run.reservations[b.dataset]
         run.commits[b.dataset] = seq
 
@@ -171,7 +169,7 @@ class RunRules:
 
     def _apply_budget_abort(self, st: s.Statement, b: s.BudgetAbort, seq: int, at: datetime) -> None:
         run = self.runs[b.run_id]
-        del self.budget_of(run.contract_id, b.dataset).reserved[b.run_id]
+        self.budget_of(run.contract_id, b.dataset).release(b.run_id)
         del run.reservations[b.dataset]
 
     # --- key.release -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from chain.budget import DatasetBudget
 from chain.policy import Artefact, ContractRecord, ContractState, Party
 from chain.run_policy import Run
+from schemas.statement import Segment
 
 
 class LogInfo(BaseModel):
@@ -140,6 +141,8 @@ class DatasetBudgetView(BaseModel):
     composed_epsilon: float
     remaining_epsilon: float
     reservations: list[str]
+    committed_segments: list[Segment]
+    reserved_segments: list[Segment]
 
     @classmethod
     def of(cls, dataset: str, b: DatasetBudget) -> DatasetBudgetView:
@@ -147,7 +150,8 @@ class DatasetBudgetView(BaseModel):
         return cls(
             dataset=dataset, cap=b.cap, delta=b.delta, committed_epsilon=committed,
             reserved_epsilon=composed - committed, composed_epsilon=composed, remaining_epsilon=b.remaining(),
-            reservations=sorted(b.reserved),
+            reservations=sorted(b.reserved), committed_segments=b.committed_segments,
+            reserved_segments=[seg for segs in b.reserved_segments.values() for seg in segs],
         )  # fmt: skip
 
 

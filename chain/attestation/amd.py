@@ -11,7 +11,7 @@ from functools import lru_cache
 from importlib import resources
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import SignatureAlgorithmOID
@@ -88,7 +88,10 @@ def endorsement(cert: x509.Certificate) -> Endorsement:
 
 def _pss_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """RSA-PSS with SHA-384 and a 48-byte salt, the only scheme AMD's KDS uses."""
-    key = issuer.public_key()
+    try:
+        key = issuer.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return False
     if cert.signature_algorithm_oid != SignatureAlgorithmOID.RSASSA_PSS or not isinstance(key, rsa.RSAPublicKey):
         return False
     try:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -53,7 +53,7 @@ def verify_snp(
     ]
     try:
         chain = verify_chain(*select_chain(tuple(certs), parsed.signer_info.signing_key, parsed.chip_id), roots)
-    except (LookupError, ValueError) as exc:  # ValueError: a certificate whose contents do not parse
+    except (LookupError, ValueError, UnsupportedAlgorithm) as exc:  # certificates whose contents do not parse
         chain = None
         checks.append(failed("certificate-chain", str(exc).splitlines()[0]))
     product = chain.product if chain else parsed.product_from_cpuid

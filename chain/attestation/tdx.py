@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -47,7 +47,7 @@ def verify_tdx(
     checks = [passed("quote-format", f"TDX quote v{parsed.version}, ECDSA P-256 attestation key")]
     try:
         chain = _pck_chain(parsed.pck_chain_pem)
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:  # a certificate that parses but holds no usable key
         chain = PckChain(pck_key=None, checks=(failed("pck-chain", str(exc)),), windows=(), platform={})
     checks += chain.checks
     if chain.windows:
@@ -159,7 +159,7 @@ def _pck_chain(pem: bytes) -> PckChain:
 def _issued(name: str, cert: x509.Certificate, issuer: x509.Certificate) -> Check:
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return failed(name, f"{common_name(cert)} is not signed by {common_name(issuer)}")
     return passed(name, f"{common_name(cert)} is signed by {common_name(issuer)}")
 

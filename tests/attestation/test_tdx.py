@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 from datetime import UTC, datetime
 
@@ -123,3 +124,20 @@ def test_mrtd_is_the_measurement_the_policy_allowlists() -> None:
     mrtd = parse_quote(tdx_quote(5)).report.mrtd.hex()
     assert verify_tdx(tdx_quote(5), policy=AttestationPolicy(measurements=[mrtd])).verified
     assert failures(verify_tdx(tdx_quote(5), policy=AttestationPolicy(measurements=["00" * 48]))) == {"measurement"}
+
+
+def test_a_pck_certificate_on_an_unknown_curve_fails_the_chain_without_raising() -> None:
+    quote = tdx_quote(4)
+    start = quote.index(b"-----BEGIN CERTIFICATE-----")
+    end = quote.index(b"-----END CERTIFICATE-----", start) + len(b"-----END CERTIFICATE-----")
+    body = b"".join(quote[start:end].splitlines()[1:-1])
+    der = bytearray(base64.b64decode(body))
+    prime256v1 = bytes.fromhex("06082a8648ce3d030107")
+    at = der.index(prime256v1) + len(prime256v1) - 1
+    der[at] = 0x09  # an OID no library knows
+    pem = base64.encodebytes(bytes(der)).replace(b"\n", b"")
+    lines = b"\n".join(pem[i : i + 64] for i in range(0, len(pem), 64))
+    forged = quote[:start] + b"-----BEGIN CERTIFICATE-----\n" + lines + b"\n" + quote[end - 25 :]
+    assert len(forged) == len(quote)
+    result = verify_tdx(forged, policy=ALLOW_DEBUG)
+    assert not result.verified

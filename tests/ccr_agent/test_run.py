@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pyrage
 import pytest
+from typer.testing import CliRunner
 
 from ccr_agent.attest import AgentKeys, attest
+from ccr_agent.cli import app as cli
 from ccr_agent.run import RunFailed, run
 from ccr_agent.simulated import SimulatedTee
+from chain import budget
 from chain.entry import decode
 from chain.verified import Unverified
 from keybroker.client import request_key
@@ -19,6 +22,7 @@ from schemas import statement as s
 from schemas.digest import artefact_digest
 from schemas.encoding import b64
 from schemas.errors import BudgetExceeded, Conflict, Unprocessable
+from schemas.statement import Segment
 from tests.world import BANK, BUREAU, PIPELINE, World, build, running
 
 
@@ -168,3 +172,24 @@ def test_the_budget_refusal_carries_the_remaining_epsilon(world: World) -> None:
     except RunFailed as exc:
         refused = exc.__cause__
     assert isinstance(refused, BudgetExceeded)
+
+
+def test_plan_finds_the_noise_that_spends_exactly_what_remains(world: World) -> None:
+    run(world.spec(run_id="r1"), world.producer())
+    done = CliRunner().invoke(cli, ["plan", world.cid, "--dataset", BANK, "--sample-rate", "0.04", "--steps", "50",
+                                    "--ledger", world.url, "--vkey", world.vkey])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    sigma = float(done.output.split()[1])
+    view = next(d for d in world.client().budget(world.cid).datasets if d.dataset == BANK)
+    planned = Segment(noise_multiplier=sigma, sample_rate=0.04, steps=50)
+    composed = budget.epsilon(budget.curve([*view.committed_segments, planned]), view.delta)
+    assert composed == pytest.approx(view.cap, abs=1e-3) and composed <= view.cap
+
+
+def test_depa_ccr_run_takes_a_spec_file(world: World) -> None:
+    spec = world.spec(run_id="r1", simulator=world.simulator.folder)
+    path = world.root / "run.json"
+    path.write_text(spec.model_dump_json())
+    done = CliRunner().invoke(cli, ["run", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "run r1 succeeded: 3 outputs" in done.output
