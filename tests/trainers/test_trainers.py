@@ -1,0 +1,151 @@
+"""Trainers: upstream configs, every input format, joins, DP-SGD's accounting, outputs that are never pickle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+from PIL import Image
+from safetensors.torch import load_file
+
+from schemas.errors import SchemaViolation, Unprocessable
+from tests.conftest import shared_files
+from trainers import classic, data, dp_sgd, prepare
+from trainers.arrays import Arrays
+from trainers.config import DatasetConfig, JoinConfig, TrainConfig, load_pipeline
+from trainers.export import write_outputs
+
+
+@pytest.mark.parametrize("path", shared_files("upstream", pattern="*/pipeline_config.json"))
+def test_every_upstream_pipeline_config_parses(path: Path) -> None:
+    pipeline = load_pipeline(path)
+    assert pipeline.trainer in ("Train_DL", "Train_XGB")
+
+
+def test_a_config_with_two_training_stages_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"pipeline": [{"name": "Train_DL", "config": {}}, {"name": "Train_XGB", "config": {}}]}))
+    with pytest.raises(SchemaViolation, match="exactly one training stage"):
+        load_pipeline(path)
+
+
+def test_private_training_needs_privacy_params() -> None:
+    with pytest.raises(ValueError, match="privacy_params"):
+        TrainConfig(is_private=True)
+
+
+def frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    return pd.DataFrame({"id": np.arange(n), "a": x[:, 0], "b": x[:, 1], "TARGET": (x.sum(1) > 0).astype(int)})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_tables_load_from_csv_and_parquet(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"t{suffix}"
+    frame().to_csv(path, index=False) if suffix == ".csv" else frame().to_parquet(path, index=False)
+    assert data.load_table(path).shape == (400, 4)
+
+
+def test_hdf5_holds_features_and_targets(tmp_path: Path) -> None:
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["features"] = np.ones((5, 2, 2))
+        f["targets"] = np.arange(5)
+    table = data.load_table(path)
+    assert table.shape == (5, 5) and list(table["target"]) == [0, 1, 2, 3, 4]
+
+
+def test_png_folders_give_one_class_per_subfolder(tmp_path: Path) -> None:
+    for label in ("healthy", "tumour"):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((8, 8), 40 * i, dtype=np.uint8)).save(tmp_path / label / f"{i}.png")
+    images, labels, classes = data.load_png_folder(tmp_path)
+    assert images.shape == (6, 1, 8, 8) and classes == ["healthy", "tumour"] and labels.tolist() == [0] * 3 + [1] * 3
+    assert images.max() <= 1.0
+
+
+@pytest.mark.parametrize("name", ["model.pkl", "data.pickle", "weights.pt", "m.joblib", "a.npy"])
+def test_pickle_formats_are_refused(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(b"\x80\x04.")
+    with pytest.raises(data.PickleRefused):
+        data.load_table(tmp_path / name)
+
+
+def test_tables_join_on_the_key_and_lose_their_identifiers() -> None:
+    left, right = frame()[["id", "a", "TARGET"]], frame()[["id", "b"]]
+    join = JoinConfig.model_validate({
+        "datasets": [{"id": "l", "name": "l", "file": "l.csv"}, {"id": "r", "name": "r", "file": "r.csv"}],
+        "joined_dataset": {"joining_key": "id", "identifiers": ["id"]},
+    })  # fmt: skip
+    joined = data.join_tables({"l": left, "r": right}, join)
+    assert list(joined.columns) == ["a", "TARGET", "b"] and len(joined) == 400
+
+
+def test_a_join_names_missing_columns() -> None:
+    join = JoinConfig.model_validate({"datasets": [{"id": "l", "name": "l", "select_variables": ["nope"]}]})
+    with pytest.raises(Unprocessable, match="lacks the columns"):
+        data.join_tables({"l": frame()}, join)
+
+
+def arrays() -> Arrays:
+    return prepare.tabular(frame(2000).drop(columns="id"), DatasetConfig(target_variable="TARGET"))
+
+
+def test_dp_sgd_records_exactly_the_planned_segment() -> None:
+    plan = dp_sgd.DpPlan(noise_multiplier=1.3, sample_rate=0.05, steps=40, max_grad_norm=1.0)
+    trained = dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), TrainConfig(), plan, seed=1)
+    assert trained.segments == [{"noise_multiplier": 1.3, "sample_rate": 0.05, "steps": 40}]
+    assert trained.metrics["opacus_secure_mode"] == 0.0
+
+
+def test_dp_sgd_learns_a_separable_problem() -> None:
+    plan = dp_sgd.DpPlan(noise_multiplier=0.8, sample_rate=0.05, steps=60, max_grad_norm=1.0)
+    config = TrainConfig(optimizer={"name": "SGD", "params": {"lr": 0.5}})
+    assert dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), config, plan, seed=1).metrics["accuracy"] > 0.85
+
+
+def test_batchnorm_is_refused_for_private_training() -> None:
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+    plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=0.05, steps=1, max_grad_norm=1.0)
+    with pytest.raises(Unprocessable, match="cannot be trained privately"):
+        dp_sgd.train(model, arrays(), TrainConfig(), plan)
+
+
+def test_outputs_are_safetensors_onnx_and_metrics(tmp_path: Path) -> None:
+    plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=0.05, steps=5, max_grad_norm=1.0)
+    trained = dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), TrainConfig(), plan, seed=1)
+    weights, graph, metrics = write_outputs(trained.model, trained.example, trained.metrics, tmp_path)
+    assert set(load_file(weights)) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    onnx.checker.check_model(onnx.load(graph))
+    assert json.loads(metrics.read_text())["accuracy"] == trained.metrics["accuracy"]
+
+
+def test_the_cnn_trains_privately_on_images() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 1, 16, 16)).astype(np.float32)
+    y = (x[:, 0, :8].mean((1, 2)) > x[:, 0, 8:].mean((1, 2))).astype(int)
+    plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=0.1, steps=5, max_grad_norm=1.0)
+    trained = dp_sgd.train(dp_sgd.cnn(1, 2), prepare.images(x, y, DatasetConfig()), TrainConfig(), plan, seed=1)
+    assert trained.segments[0]["steps"] == 5
+
+
+def test_sklearn_exports_onnx_and_xgboost_its_json(tmp_path: Path) -> None:
+    (graph,), scores = classic.train_sklearn(arrays(), {}, tmp_path / "skl")
+    onnx.checker.check_model(onnx.load(graph))
+    (model,), xgb_scores = classic.train_xgboost(arrays(), {"n_estimators": 10, "max_depth": 2}, tmp_path / "xgb")
+    assert model.suffix == ".json" and json.loads(model.read_text())["learner"]
+    assert scores["accuracy"] > 0.9 and xgb_scores["accuracy"] > 0.9
+
+
+def test_too_few_records_are_refused() -> None:
+    with pytest.raises(Unprocessable, match="too few"):
+        prepare.tabular(frame(5), DatasetConfig(target_variable="TARGET"))
