@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,7 @@ from schemas.contract import contract_id
 from schemas.digest import artefact_digest
 from schemas.keys import Signer, new_identity
 
-DEMO = Path(__file__).resolve().parents[1] / ".demo"
+DEMO = Path(os.environ.get("DEPA_DEMO_ROOT", Path(__file__).resolve().parents[1] / ".demo"))
 console = Console(emoji=False, width=120)
 
 
@@ -196,7 +197,8 @@ class Demo:
         cli = Path(sys.executable).with_name("depa-chain")
         model = next(d for d, p in report.outputs.items() if p.name == "model.onnx.age")
         console.print("[bold]lineage of the model[/]")
-        subprocess.run([str(cli), "lineage", model, "--ledger", self.url, "--vkey", self.vkey], check=True)
+        wide = {**os.environ, "COLUMNS": "120"}  # rich crops a tree to the terminal; there is none here
+        subprocess.run([str(cli), "lineage", model, "--ledger", self.url, "--vkey", self.vkey], check=True, env=wide)
         run_view = self.client.run(report.run_id)
         _, attestation = self.client.proven(run_view.attestation_seq)
         evidence = self.root / "attestation.json"
