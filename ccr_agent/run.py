@@ -10,8 +10,10 @@ import io
 import shutil
 import tarfile
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,11 @@ import pyrage
 from pydantic import BaseModel, ConfigDict, Field
 
 from ccr_agent.attest import AgentKeys, Producer, attest
+from ccr_agent.sealed import open_sealed
 from chain import budget
 from chain.client import LedgerClient
 from chain.verified import active_contract, dids_of
+from chain.views import PartyView
 from keybroker.client import request_key
 from schemas import statement as s
 from schemas.canonical import sha256_digest
@@ -137,28 +141,45 @@ class Agent:
     reserved: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     completed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    contract: Contract | None = None
+    parties: list[PartyView] = field(default_factory=list)
 
     def post(self, kind: str, body: dict[str, Any], *, with_run: bool = True) -> s.Statement:
         full = {"run_id": self.spec.run_id, **body} if with_run else body
         receipt = self.client.append(s.sign(self.keys.signer, kind, full))  # verified against the pinned vkey
-        self.receipts += 1
+        with self.lock:
+            self.receipts += 1
         return receipt
+
+    def each(self, work: Callable[[Any], Any], items: list) -> list:
+        """One call per item, concurrently: providers' brokers and the ledger's group commit serve them together.
+        Every call finishes before the first failure is raised, so the failure path knows what was done."""
+        with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
+            futures = [pool.submit(work, item) for item in items]
+        return [f.result() for f in futures]
 
     def carry_out(self, contract: Contract, pipeline: Pipeline, plan: DpPlan | None, work: Path, step: Step):
         spec, cid = self.spec, self.spec.contract_id
+        self.contract, self.parties = contract, self.client.parties()
         capped = [i.dataset for i in spec.inputs if contract.privacy_cap(i.dataset) is not None]
         if plan is not None:
             step("reserving budget")
             segment = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
-            for dataset in capped:
+
+            def reserve(dataset: str) -> None:
                 delta = contract.privacy_cap(dataset).delta
                 self.post("budget.reserve", {"contract_id": cid, "dataset": dataset, "delta": delta,
                                              "segments": [segment]})  # fmt: skip
                 self.reserved.append(dataset)
-        plain: dict[str, Path] = {}
-        for item in spec.inputs:
-            step(f"key and data of {item.dataset}")
-            plain[item.dataset] = self.open_input(item, work)
+
+            # Every reservation stands before any key is asked for: a refusal then costs no dataset any budget.
+            self.each(reserve, capped)
+        step("inputs checked against their registrations")
+        sealed = self.each(self.sealed_input, spec.inputs)
+        step("keys from the providers' brokers; inputs decrypted and checked")
+        opened = self.each(lambda found: self.open_input(*found, work), sealed)
+        plain = {item.dataset: path for item, path in zip(spec.inputs, opened, strict=True)}
         attestation = self.client.run(spec.run_id).attestation
         pipeline_digest, _ = artefact_digest(spec.pipeline)
         inputs = [i.digest for i in spec.inputs]
@@ -182,36 +203,37 @@ class Agent:
         self.completed = True
         return RunReport(spec.run_id, outputs, metrics, self.receipts)
 
-    def open_input(self, item: Input, work: Path) -> Path:
-        """Key from the provider's broker, decryption, and the digest the provider registered."""
+    def sealed_input(self, item: Input) -> tuple[Input, s.ArtefactRegister, bytes]:
+        """The encrypted file, checked against the provider's registration before any key is asked for."""
         registered = self.client.artefact(item.digest)
         _, entry = self.client.proven(registered.seq)
         if not isinstance(entry.body, s.ArtefactRegister) or entry.body.digest != item.digest:
             raise Unprocessable(f"entry {registered.seq} is not the registration of {item.digest}")
-        if entry.iss not in dids_of(self.client, self._provider(item.dataset)):
+        provider = next(d.provider for d in self.contract.datasets if d.id == item.dataset)
+        if entry.iss not in dids_of(self.parties, provider):
             raise Unprocessable(f"{item.digest} was not registered by the provider of {item.dataset}")
         sealed = item.file.read_bytes()
         if entry.body.encrypted_digest and sha256_digest(sealed) != entry.body.encrypted_digest:
             raise Unprocessable(f"{item.file.name} is not the encrypted file registered for {item.dataset}")
+        return item, entry.body, sealed
+
+    def open_input(self, item: Input, registration: s.ArtefactRegister, sealed: bytes, work: Path) -> Path:
+        """Key from the provider's broker, decryption, and the digest the provider registered."""
         identity = request_key(item.broker, self.spec.run_id, item.dataset, str(self.keys.identity))
         self.released.append(item.dataset)
-        data = pyrage.decrypt(sealed, [pyrage.x25519.Identity.from_str(identity)])
+        data, digest = open_sealed(sealed, identity)
         target = work / "in" / item.dataset
         target.parent.mkdir(parents=True, exist_ok=True)
-        if data[257:262] == b"ustar":  # a folder, sent as a tar
+        if data[257:262] == b"ustar":  # a folder, sent as a tar: its digest is its manifest's
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 tar.extractall(target, filter="data")
+            digest, _ = artefact_digest(target)
         else:
-            target = target.with_suffix(Path(entry.body.name).suffix)
+            target = target.with_suffix(Path(registration.name).suffix)
             target.write_bytes(data)
-        digest, _ = artefact_digest(target)
         if digest != item.digest:
             raise Unprocessable(f"the decrypted {item.dataset} has digest {digest}, not the registered {item.digest}")
         return target
-
-    def _provider(self, dataset: str) -> str:
-        contract = active_contract(self.client, self.spec.contract_id, self.client.checkpoint())
-        return next(d.provider for d in contract.datasets if d.id == dataset)
 
     def hand_over(self, contract: Contract, files: list[Path], inputs: list[str]) -> dict[str, Path]:
         """Each output encrypted to the contract's recipients (the TDC by default), then registered with lineage."""
@@ -234,7 +256,7 @@ class Agent:
         return outputs
 
     def _x25519(self, ref: str) -> str:
-        for party in self.client.parties():
+        for party in self.parties:
             if ref in {party.did, *party.former_dids, *party.aliases}:
                 return party.x25519
         raise Unprocessable(f"output recipient {ref} is not a registered party")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from chain.checkpoint import Checkpoint
 from chain.client import LedgerClient
+from chain.views import PartyView
 from schemas import statement as s
 from schemas.contract import Contract, contract_id
 from schemas.errors import DepaError
@@ -23,13 +24,13 @@ def active_contract(client: LedgerClient, cid: str, checkpoint: Checkpoint) -> C
     if not isinstance(proposal.body, s.ContractPropose) or contract_id(proposal.raw["body"]["contract"]) != cid:
         raise Unverified(f"entry {view.proposed_seq} is not the proposal of contract {cid}")
     contract = proposal.body.contract
-    signed = set()
+    signed, parties = set(), client.parties()
     for sig in view.signatures:
         _, st = client.proven(sig.seq, checkpoint)
         if isinstance(st.body, s.ContractSign) and st.body.contract_id == cid:
             signed.add(st.iss)
     for ref in contract.named_parties():
-        if not signed & dids_of(client, ref):
+        if not signed & dids_of(parties, ref):
             raise Unverified(f"contract {cid} is not signed by {ref}")
     now = datetime.now(UTC)
     if not contract.startTime <= now < contract.expiryTime or view.revoke_reason is not None or view.state != "active":
@@ -37,9 +38,9 @@ def active_contract(client: LedgerClient, cid: str, checkpoint: Checkpoint) -> C
     return contract
 
 
-def dids_of(client: LedgerClient, ref: str) -> set[str]:
+def dids_of(parties: list[PartyView], ref: str) -> set[str]:
     """Every DID and alias of the party a DID or alias names (as registered), or just the reference itself."""
-    for party in client.parties():
+    for party in parties:
         names = {party.did, *party.former_dids, *party.aliases}
         if ref in names:
             return names

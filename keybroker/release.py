@@ -56,7 +56,7 @@ def release(broker: Broker, run_id: str, dataset: str) -> Release:
     provider = next((d.provider for d in contract.datasets if d.id == dataset), None)
     if provider is None:
         raise ReleaseRefused(f"contract {body.contract_id} does not name dataset {dataset}")
-    if provider not in dids_of(client, broker.signer.did):
+    if provider not in dids_of(client.parties(), broker.signer.did):
         raise ReleaseRefused(f"dataset {dataset} is provided by {provider}, not by this broker's party")
     result = verify_attestation(body, contract.ccr, at=entry.logged_at)
     if not result.verified:

@@ -57,9 +57,10 @@ def fill(template: str, values: dict[str, str]) -> dict:
 
 
 class Demo:
-    def __init__(self, name: str, scenario: ModuleType) -> None:
+    def __init__(self, name: str, scenario: ModuleType, root: Path | None = None) -> None:
         self.name, self.scenario = name, scenario
-        self.root = DEMO / name
+        self.root = root or DEMO / name
+        self.step = lambda text: None
         self.folder = Path(scenario.__file__).parent
         self.procs: list[subprocess.Popen[bytes]] = []
 
@@ -81,13 +82,18 @@ class Demo:
                 p.update(task, description="done")
             self.show(report)
         finally:
-            for proc in self.procs:
-                proc.terminate()
-                proc.wait(timeout=10)
+            self.stop()
         console.print(f"[bold]done in {time.monotonic() - started:.0f} s.[/] "
                       f"Inspect it again: depa-chain serve --home {self.root / 'ledger'}")  # fmt: skip
 
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+        self.procs.clear()
+
     def set_up(self) -> None:
+        """Everything before the clean room runs: ledger, parties, contract, encrypted data, key brokers."""
         root, scenario = self.root, self.scenario
         config = init_home(root / "ledger", f"demo.depa.example/{self.name}")
         (root / "vkey.txt").write_text(config.vkey + "\n")
