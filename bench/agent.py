@@ -32,14 +32,15 @@ from trainers import pipeline as pipelines  # noqa: E402
 from trainers.config import load_pipeline  # noqa: E402
 
 ROUNDS = int(os.environ.get("DEPA_BENCH_AGENT_ROUNDS", "3"))
+LONG_EPOCHS = int(os.environ.get("DEPA_BENCH_AGENT_EPOCHS", "100"))
 
 
-def agent_overhead(name: str = "credit_risk", epochs: int | None = None) -> dict[str, float]:
+def agent_overhead(name: str = "credit_risk", epochs: int | None = None, rounds: int = ROUNDS) -> dict[str, float]:
     """Median over rounds; `epochs` overrides the scenario's training length (its fixed costs do not grow)."""
     scenario = importlib.import_module(f"scenarios.{name}")
     agent, bare = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for round_ in range(ROUNDS):
+        for round_ in range(rounds):
             demo = Demo(name, scenario, root=Path(tmp) / f"round-{round_}")
             (demo.root / "logs").mkdir(parents=True)
             try:
@@ -103,4 +104,4 @@ def input_rates(size: int = 64 << 20) -> dict[str, float]:
 if __name__ == "__main__":
     print(input_rates())
     print(agent_overhead())
-    print(agent_overhead(epochs=30))
+    print(agent_overhead(epochs=LONG_EPOCHS, rounds=2))
