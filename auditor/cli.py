@@ -9,14 +9,100 @@ from typing import Annotated
 
 import typer
 
+from auditor import snapshot as snapshots
 from auditor.attestation import load_policy, load_simulated_roots, verify_files
-from auditor.render import attestation_result
+from auditor.render import attestation_result, audit_report
+from auditor.verify import audit
+from chain.checkpoint import VerifierKey
 from chain.console import out, run
-from schemas.errors import MalformedInput
+from schemas.contract import contract_id
+from schemas.errors import DepaError, MalformedInput
 
 app = typer.Typer(help="depa-audit: verify depa-chain evidence independently.", no_args_is_help=True)
 attestation_app = typer.Typer(help="Verify SEV-SNP and TDX attestation evidence offline.", no_args_is_help=True)
 app.add_typer(attestation_app, name="attestation")
+
+
+bundle_app = typer.Typer(
+    help="Offline bundles: a log snapshot anyone can verify without the ledger.", no_args_is_help=True
+)
+app.add_typer(bundle_app, name="bundle")
+
+VkeyArg = Annotated[
+    str, typer.Option("--vkey", envvar="DEPA_VKEY", help="The ledger's C2SP vkey, or a file holding it.")
+]
+
+
+def _vkey(text: str) -> VerifierKey:
+    path = Path(text)
+    return VerifierKey.parse(path.read_text().strip() if "+" not in text and path.exists() else text)
+
+
+@app.command()
+def verify(
+    vkey: VkeyArg,
+    ledger: Annotated[str | None, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")] = None,
+    bundle: Annotated[Path | None, typer.Option("--bundle", help="Verify a bundle file, offline.")] = None,
+    database: Annotated[str | None, typer.Option("--database", help="Read a ledger database directly.")] = None,
+    state: Annotated[Path | None, typer.Option("--state", help="Folder keeping the last trusted checkpoint.")] = None,
+    contract: Annotated[str | None, typer.Option("--contract", help="Report on this contract only.")] = None,
+    operator: Annotated[str | None, typer.Option("--operator", help="The operator's DID, pinned.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Verify a whole ledger independently: exit 0 verified, 1 violations, 2 usage or connection, 3 log inconsistent."""
+    sources = [x for x in (ledger, bundle, database) if x is not None]
+    if len(sources) != 1:
+        raise MalformedInput(
+            "give exactly one of --ledger, --bundle or --database", remedy="see depa-audit verify --help"
+        )
+    key = _vkey(vkey)
+    recorded = None
+    if ledger is not None:
+        snapshot = snapshots.from_ledger(ledger, key)
+        recorded = _recorded(ledger, key, snapshot)
+    elif bundle is not None:
+        snapshot = snapshots.from_bundle(bundle)
+    else:
+        snapshot = snapshots.from_database(database)  # type: ignore[arg-type]
+    report = audit(snapshot, key, state=state, operator=operator, contract=contract, recorded=recorded)
+    if as_json:
+        out.print_json(report.model_dump_json())
+    else:
+        out.print(audit_report(report))
+    raise typer.Exit(report.exit_code)
+
+
+def _recorded(url: str, key: VerifierKey, snapshot) -> dict[tuple[str, str], float]:
+    """What the ledger says each dataset has spent, to hold against the recomputation."""
+    from chain.client import LedgerClient
+    from chain.entry import decode
+
+    client = LedgerClient(url, key)
+    figures = {}
+    for leaf in snapshot.leaves:
+        st = decode(leaf).statement
+        if st.get("typ") == "depa/contract.propose@1":
+            cid = contract_id(st["body"]["contract"])
+            try:
+                for d in client.budget(cid).datasets:
+                    figures[(cid, d.dataset)] = d.committed_epsilon
+            except DepaError:
+                continue
+    return figures
+
+
+@bundle_app.command("export")
+def bundle_export(
+    vkey: VkeyArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The bundle file to write.")],
+    ledger: Annotated[
+        str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Write the checkpoint and every entry it covers to one file, for `depa-audit verify --bundle`."""
+    snapshot = snapshots.from_ledger(ledger, _vkey(vkey))
+    snapshots.write_bundle(snapshot, output)
+    out.print(f"{len(snapshot.leaves)} entries and their signed checkpoint written to {output}")
 
 
 @app.command()

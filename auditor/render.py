@@ -6,7 +6,9 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
+from auditor.checks import Finding
 from chain.attestation.result import AttestationResult, Status
 
 _STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.NOT_CHECKED: "yellow"}
@@ -46,3 +48,24 @@ def attestation_result(result: AttestationResult) -> Panel:
     if result.security == "insecure-simulated":
         parts.insert(0, Text("INSECURE: simulated TEE evidence. It proves nothing about hardware.", style="bold red"))
     return Panel(Group(*parts), title=title, title_align="left", subtitle=result.source or None, subtitle_align="left")
+
+
+_OUTCOME = {"pass": "green", "fail": "bold red", "not-checked": "yellow", "insecure": "bold magenta"}
+
+
+def audit_report(report) -> Tree:
+    """The audit as a tree: the log, the statements, then each run and budget, every check with its reason."""
+    verdict = {0: ("VERIFIED", "bold green"), 1: ("VIOLATIONS", "bold red"), 3: ("LOG INCONSISTENT", "bold red")}
+    label, style = verdict[report.exit_code]
+    tree = Tree(Text.assemble((label, style), f"  {report.source}, {report.size} entries"))
+    groups: dict[str, list[Finding]] = {}
+    for finding in [*report.log, *report.findings]:
+        groups.setdefault(finding.scope, []).append(finding)
+    for scope, findings in groups.items():
+        branch = tree.add(Text(scope, style="bold"))
+        for f in findings:
+            where = f" (entry {f.seq})" if f.seq is not None else ""
+            branch.add(Text.assemble((f"{f.status:<11}", _OUTCOME[f.status]), f" {f.check}: {f.reason}{where}"))
+    for name, note in report.evidence.items():
+        tree.add(Text(f"evidence, {name} checkpoint:\n{note}", style="dim"))
+    return tree

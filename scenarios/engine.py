@@ -214,6 +214,11 @@ class Demo:
                  "--simulated-root", str(self.root / "simulator" / "chain.pem"), "--json"]  # fmt: skip
         verdict = json.loads(subprocess.run(audit, check=True, capture_output=True, text=True).stdout)[0]
         console.print(f"depa-audit attestation verify: verified={verdict['verified']}, security={verdict['security']}")
+        console.print("[bold]the whole ledger, verified independently by the auditor[/]")
+        whole = [audit[0], "verify", "--ledger", self.url, "--vkey", self.vkey, "--state", str(self.root / "auditor")]
+        done = subprocess.run(whole, env=wide)
+        if done.returncode != 0:
+            raise SystemExit(f"depa-audit verify failed with exit code {done.returncode}")
 
 
 def main() -> None:

@@ -1,0 +1,309 @@
+"""The audit's findings: per contract and run, each check pass, fail, not-checked or insecure, with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from dp_accounting import dp_event
+from dp_accounting.pld import pld_privacy_accountant
+from dp_accounting.rdp import rdp_privacy_accountant
+from pydantic import BaseModel
+
+from auditor.replay import RunState, World
+from chain.attestation.evidence import verify_attestation
+from schemas.statement import Segment
+
+Outcome = Literal["pass", "fail", "not-checked", "insecure"]
+
+
+class Finding(BaseModel):
+    scope: str  # "log", "statements", "contract <id>", "run <id>", "budget <contract> <dataset>"
+    check: str
+    status: Outcome
+    reason: str
+    seq: int | None = None
+
+
+def ok(scope: str, check: str, good: bool, yes: str, no: str, seq: int | None = None) -> Finding:
+    return Finding(scope=scope, check=check, status="pass" if good else "fail", reason=yes if good else no, seq=seq)
+
+
+def statement_findings(world: World) -> list[Finding]:
+    found = [
+        Finding(scope="statements", check="signer", status="fail", reason=r.reason, seq=r.seq) for r in world.refusals
+    ]
+    if not found:
+        found.append(
+            Finding(
+                scope="statements",
+                check="signer",
+                status="pass",
+                reason=f"all {world.statements} statements are signed by keys allowed to sign them",
+            )
+        )
+    return found
+
+
+def _active_at(world: World, contract_id: str, at: datetime) -> str | None:
+    """Why the contract was not in force at `at`, or None."""
+    state = world.contracts.get(contract_id)
+    if state is None:
+        return f"no contract {contract_id}"
+    c = state.contract
+    missing = [
+        ref
+        for ref in c.named_parties()
+        if not (p := world.party(ref)) or state.signed.get(p.dids[0], at) > at or p.dids[0] not in state.signed
+    ]
+    if missing:
+        return f"not signed by {', '.join(missing)} by then"
+    if not c.startTime <= at < c.expiryTime:
+        return f"outside its term ({c.startTime:%Y-%m-%d} to {c.expiryTime:%Y-%m-%d})"
+    if state.revoked_at is not None and state.revoked_at <= at:
+        return f"revoked at {state.revoked_at:%Y-%m-%d %H:%M:%S}"
+    return None
+
+
+def run_findings(world: World, run_id: str, run: RunState) -> list[Finding]:
+    scope, body = f"run {run_id}", run.body
+    cid = body.contract_id
+    state = world.contracts.get(cid)
+    started = run.start or run.attestation
+    inactive = _active_at(world, cid, started.at)
+    found = [
+        ok(
+            scope,
+            "contract-in-force",
+            inactive is None,
+            f"contract {cid[:19]}... was in force and signed by all",
+            f"contract {cid[:19]}... was not in force when the run started: {inactive}",
+            started.seq,
+        )
+    ]
+    if state is not None:
+        result = verify_attestation(body, state.contract.ccr, at=run.attestation.at)
+        failures = "; ".join(f"{c.name}: {c.reason}" for c in result.failures)
+        found.append(
+            ok(
+                scope,
+                "attestation",
+                result.verified,
+                f"{body.evidence.type} evidence re-verified under the "
+                "contract's terms, REPORT_DATA bound to the binding document",
+                failures,
+                run.attestation.seq,
+            )
+        )
+        if result.security == "insecure-simulated":
+            found.append(
+                Finding(
+                    scope=scope,
+                    check="tee",
+                    status="insecure",
+                    seq=run.attestation.seq,
+                    reason="simulated TEE: the contract allowed it, and it proves nothing about hardware",
+                )
+            )
+    found += _input_findings(world, scope, run, state)
+    bad = [r for r in run.releases.values() if r.statement.body.recipient != body.binding.x25519]
+    found.append(
+        ok(
+            scope,
+            "key-releases",
+            not bad,
+            f"{len(run.releases)} keys released, each to the attested key",
+            f"key of {bad[0].statement.body.dataset if bad else ''} released to another key",
+            bad[0].seq if bad else None,
+        )
+    )
+    found += _output_findings(scope, run)
+    found.append(
+        ok(
+            scope,
+            "complete",
+            run.complete is not None or run.start is None,
+            f"completed: {run.complete.statement.body.status}" if run.complete else "never started",
+            "incomplete run: started, never completed",
+            run.start.seq if run.start else None,
+        )
+    )
+    return found
+
+
+def _input_findings(world: World, scope: str, run: RunState, state) -> list[Finding]:
+    if run.start is None:
+        return []
+    body = run.start.statement.body
+    providers = {p.dids[0] for d in state.contract.datasets if (p := world.party(d.provider))} if state else set()
+    wrong = []
+    for digest in body.inputs:
+        art = world.artefacts.get(digest)
+        owner = world.party(art.statement.iss) if art else None
+        if (
+            art is None
+            or art.statement.body.kind != "dataset"
+            or art.statement.body.contract_id != run.body.contract_id
+            or owner is None
+            or owner.dids[0] not in providers
+        ):
+            wrong.append(digest)
+    found = [
+        ok(
+            scope,
+            "inputs",
+            not wrong,
+            f"{len(body.inputs)} inputs, each a dataset registered under the contract by its provider",
+            f"not the contract's registered datasets: {', '.join(wrong)}",
+            run.start.seq,
+        )
+    ]
+    found.append(
+        ok(
+            scope,
+            "attestation-cited",
+            body.attestation == run.attestation.statement.id,
+            "run.start cites the run's attestation",
+            "run.start cites another attestation",
+            run.start.seq,
+        )
+    )
+    return found
+
+
+def _output_findings(scope: str, run: RunState) -> list[Finding]:
+    inputs = set(run.start.statement.body.inputs) if run.start else set()
+    digests = {o.statement.body.digest for o in run.outputs}
+    bad = [
+        o
+        for o in run.outputs
+        if not o.statement.body.derived_from
+        or not set(o.statement.body.derived_from) <= inputs | digests
+        or not o.statement.body.encrypted_digest
+    ]
+    declared = set(run.complete.statement.body.outputs or []) if run.complete else digests
+    return [
+        ok(
+            scope,
+            "outputs",
+            not bad and declared <= digests,
+            f"{len(run.outputs)} outputs registered encrypted, with lineage back to the inputs",
+            "an output lacks lineage to the inputs or an encrypted digest, or run.complete names an unregistered one",
+            bad[0].seq if bad else None,
+        ),
+        Finding(
+            scope=scope,
+            check="output-recipients",
+            status="not-checked",
+            reason="who can decrypt an output is in its ciphertext, which the log does not hold",
+        ),
+    ]
+
+
+def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    accountant = rdp_privacy_accountant.RdpAccountant()
+    for seg in segments:
+        accountant.compose(_event(seg), seg.steps)
+    return accountant.get_epsilon(delta)
+
+
+def pld_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    accountant = pld_privacy_accountant.PLDAccountant()
+    for seg in segments:
+        accountant.compose(_event(seg), seg.steps)
+    return accountant.get_epsilon(delta)
+
+
+def _event(seg: Segment) -> dp_event.DpEvent:
+    return dp_event.PoissonSampledDpEvent(seg.sample_rate, dp_event.GaussianDpEvent(seg.noise_multiplier))
+
+
+def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None = None) -> list[Finding]:
+    """Per dataset, the spend recomputed from raw segments at every reservation, and at the end by two accountants."""
+    committed: dict[tuple[str, str], list[Segment]] = {}
+    outstanding: dict[tuple[str, str], dict[str, list[Segment]]] = {}
+    found: list[Finding] = []
+    for event in world.budget_events:
+        b, kind = event.statement.body, event.statement.kind
+        key = (b.contract_id, b.dataset)
+        state = world.contracts.get(b.contract_id)
+        cap = state.contract.privacy_cap(b.dataset) if state else None
+        held = outstanding.setdefault(key, {})
+        if kind == "budget.reserve":
+            if cap is None:
+                found.append(
+                    Finding(
+                        scope=f"budget {b.contract_id[:19]}... {b.dataset}",
+                        check="cap",
+                        status="fail",
+                        reason="budget reserved on a dataset the contract does not cap",
+                        seq=event.seq,
+                    )
+                )
+                continue
+            composed = rdp_epsilon(
+                [*committed.get(key, []), *(s for v in held.values() for s in v), *b.segments], cap.delta
+            )
+            if composed > cap.epsilon_threshold + 1e-9:
+                found.append(
+                    Finding(
+                        scope=f"budget {b.contract_id[:19]}... {b.dataset}",
+                        check="cap",
+                        status="fail",
+                        reason=f"run {b.run_id} was admitted past the cap: composed epsilon {composed:.4f} "
+                        f"> {cap.epsilon_threshold}",
+                        seq=event.seq,
+                    )
+                )
+            held[b.run_id] = list(b.segments)
+        elif kind == "budget.commit":
+            reserved = held.pop(b.run_id, [])
+            if cap is not None and rdp_epsilon(b.segments, cap.delta) > rdp_epsilon(reserved, cap.delta) + 1e-9:
+                found.append(
+                    Finding(
+                        scope=f"budget {b.contract_id[:19]}... {b.dataset}",
+                        check="commit",
+                        status="fail",
+                        reason=f"run {b.run_id} committed more than it reserved",
+                        seq=event.seq,
+                    )
+                )
+            committed.setdefault(key, []).extend(b.segments)
+        else:
+            held.pop(b.run_id, None)
+    for (cid, dataset), segments in committed.items():
+        state = world.contracts.get(cid)
+        cap = state.contract.privacy_cap(dataset) if state else None
+        if cap is None:
+            continue
+        rdp, pld = rdp_epsilon(segments, cap.delta), pld_epsilon(segments, cap.delta)
+        scope = f"budget {cid[:19]}... {dataset}"
+        found.append(
+            ok(
+                scope,
+                "spent",
+                rdp <= cap.epsilon_threshold + 1e-9,
+                f"spent epsilon {rdp:.4f} (RDP), {pld:.4f} (PLD) of the cap {cap.epsilon_threshold}",
+                f"spent epsilon {rdp:.4f} (RDP), {pld:.4f} (PLD) is over the cap {cap.epsilon_threshold}",
+            )
+        )
+        if recorded is not None and (cid, dataset) in recorded:
+            theirs = recorded[(cid, dataset)]
+            found.append(
+                ok(
+                    scope,
+                    "recorded",
+                    abs(theirs - rdp) <= 1e-6 * max(1.0, rdp),
+                    f"the ledger's figure {theirs:.4f} agrees with the recomputation",
+                    f"the ledger says {theirs:.6f}, the recomputation {rdp:.6f}",
+                )
+            )
+    return found
+
+
+def all_findings(world: World, recorded: dict[tuple[str, str], float] | None = None) -> list[Finding]:
+    found = statement_findings(world)
+    for run_id, run in world.runs.items():
+        found += run_findings(world, run_id, run)
+    return found + budget_findings(world, recorded)

@@ -1,0 +1,106 @@
+"""Log integrity, trusting nothing the ledger says about itself: the checkpoint's signature, every entry's bytes
+and position, the root of all leaves, and consistency with the last checkpoint this auditor trusted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.snapshot import Snapshot
+from chain import entry as entries
+from chain import merkle
+from chain.attestation.result import Check, check, failed, not_checked, passed
+from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from chain.entry import Entry
+from chain.tree import Tree
+from schemas.encoding import b64
+from schemas.errors import DepaError
+
+STATE_FILE = "checkpoint"
+
+
+@dataclass
+class LogResult:
+    checks: list[Check]
+    entries: list[Entry] = field(default_factory=list)  # the covered entries, decoded, for the replay
+    checkpoint: Checkpoint | None = None
+    evidence: dict[str, str] = field(default_factory=dict)  # signed checkpoints that contradict each other
+
+    @property
+    def consistent(self) -> bool:
+        return all(c.status != "fail" for c in self.checks)
+
+
+def check_log(snapshot: Snapshot, vkey: VerifierKey, state: Path | None) -> LogResult:
+    try:
+        cp = verify_checkpoint(snapshot.checkpoint, vkey)
+    except DepaError as exc:
+        return LogResult(
+            [failed("checkpoint-signature", f"the checkpoint does not verify with the vkey: {exc.detail}")]
+        )
+    result = LogResult(
+        [passed("checkpoint-signature", f"checkpoint of size {cp.size} signed by {vkey.name}")], checkpoint=cp
+    )
+    leaves, tree, decoded, bad = snapshot.leaves, Tree(), [], []
+    for seq, leaf in enumerate(leaves[: cp.size]):
+        tree.append(merkle.leaf_hash(leaf))
+        try:
+            found = entries.decode(leaf)
+        except DepaError as exc:
+            bad.append(f"entry {seq}: {exc.detail}")
+            continue
+        if found.seq != seq:
+            bad.append(f"entry {seq} says it is entry {found.seq} (rows deleted, inserted or swapped)")
+        decoded.append(found)
+    result.checks.append(
+        check(
+            "entries",
+            not bad,
+            f"{len(decoded)} entries decode, each at its own position",
+            "; ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""),
+        )
+    )
+    extra = len(leaves) - cp.size
+    result.checks.append(
+        passed("coverage", f"the signed checkpoint covers all {cp.size} entries")
+        if extra == 0
+        else failed(
+            "coverage",
+            f"{extra} stored entries are not covered by the signed checkpoint (appended behind the ledger's back)",
+        )
+        if extra > 0
+        else failed("coverage", f"the checkpoint signs {cp.size} entries; only {len(leaves)} are there (rows deleted)")
+    )
+    if extra >= 0:
+        root = tree.root()
+        result.checks.append(
+            check(
+                "root",
+                root == cp.root,
+                "the root of every leaf is the signed root",
+                f"the leaves hash to {b64(root)}, the checkpoint signs {b64(cp.root)}",
+            )
+        )
+    result.checks.append(_history(snapshot, cp, tree, vkey, state, result))
+    result.entries = decoded
+    if state is not None and result.consistent:
+        state.mkdir(parents=True, exist_ok=True)
+        (state / STATE_FILE).write_text(snapshot.checkpoint)
+    return result
+
+
+def _history(
+    snapshot: Snapshot, cp: Checkpoint, tree: Tree, vkey: VerifierKey, state: Path | None, result: LogResult
+) -> Check:
+    """A checkpoint seen before must be a prefix of this log: else the ledger rolled back or forked."""
+    if state is None or not (state / STATE_FILE).exists():
+        return not_checked("history", "no earlier checkpoint trusted (give --state to remember this one)")
+    old_note = (state / STATE_FILE).read_text()
+    old = verify_checkpoint(old_note, vkey)
+    if cp.size < old.size:
+        result.evidence = {"trusted": old_note, "served": snapshot.checkpoint}
+        return failed("history", f"rollback: the log shrank from {old.size} entries (trusted) to {cp.size}")
+    if tree.size < old.size or tree.root(old.size) != old.root:
+        result.evidence = {"trusted": old_note, "served": snapshot.checkpoint}
+        return failed("history", f"fork: the first {old.size} entries do not hash to the trusted checkpoint's root")
+    return passed("history", f"consistent with the trusted checkpoint of size {old.size}")

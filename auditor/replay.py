@@ -1,0 +1,200 @@
+"""The collaboration re-derived from signed statements alone, with its own reading of DESIGN section 3.
+
+Deliberately not the ledger's policy code: an auditor that reused it would inherit its bugs. Each statement is
+checked for its signature and for whether its signer could sign it at that point of the log; what it says is
+recorded for the contract, run and budget checks (auditor/checks.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chain.entry import Entry
+from schemas import statement as s
+from schemas.contract import Contract, contract_id
+from schemas.errors import DepaError
+
+
+@dataclass
+class Party:
+    name: str
+    roles: list[str]
+    x25519: str
+    dids: list[str]  # first to current
+    aliases: list[str]
+    revoked_at: datetime | None = None
+
+    @property
+    def did(self) -> str:
+        return self.dids[-1]
+
+
+@dataclass
+class ContractState:
+    contract: Contract
+    proposed_seq: int
+    signed: dict[str, datetime] = field(default_factory=dict)  # party's first DID -> when it signed
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class Logged:
+    seq: int
+    at: datetime
+    statement: s.Statement
+
+
+@dataclass
+class RunState:
+    attestation: Logged
+    start: Logged | None = None
+    complete: Logged | None = None
+    reserves: dict[str, list[Logged]] = field(default_factory=dict)
+    commits: dict[str, Logged] = field(default_factory=dict)
+    aborts: dict[str, Logged] = field(default_factory=dict)
+    releases: dict[str, Logged] = field(default_factory=dict)
+    outputs: list[Logged] = field(default_factory=list)
+
+    @property
+    def body(self) -> s.AttestationReport:
+        return self.attestation.statement.body  # type: ignore[return-value]
+
+
+@dataclass
+class Refusal:
+    """A statement the log holds that it should not: its signature, or its signer's right to sign it."""
+
+    seq: int
+    kind: str
+    reason: str
+    run_id: str | None = None
+    contract_id: str | None = None
+
+
+@dataclass
+class World:
+    operator: str
+    parties: dict[str, Party] = field(default_factory=dict)  # every DID and alias -> party
+    contracts: dict[str, ContractState] = field(default_factory=dict)
+    runs: dict[str, RunState] = field(default_factory=dict)
+    artefacts: dict[str, Logged] = field(default_factory=dict)
+    budget_events: list[Logged] = field(default_factory=list)  # reserve, commit and abort, in log order
+    refusals: list[Refusal] = field(default_factory=list)
+    statements: int = 0
+
+    def party(self, ref: str) -> Party | None:
+        return self.parties.get(ref)
+
+    def current(self, did: str) -> Party | None:
+        """The party whose current, unrevoked key this is."""
+        party = self.parties.get(did)
+        return party if party and party.did == did and party.revoked_at is None else None
+
+
+def replay(entries: list[Entry], operator: str | None = None) -> World:
+    """Every entry in order. The operator is the signer of the first entry unless pinned."""
+    if not entries:
+        return World(operator or "")
+    world = World(operator or str(entries[0].statement.get("iss", "")))
+    for e in entries:
+        try:
+            st = s.from_raw(e.statement)
+            st.verify()
+        except DepaError as exc:
+            kind = str(e.statement.get("typ", "?"))
+            world.refusals.append(Refusal(e.seq, kind, f"unreadable or badly signed: {exc.detail}"))
+            continue
+        world.statements += 1
+        logged = Logged(e.seq, e.logged_at, st)
+        reason = _admit(world, logged)
+        if reason is not None:
+            body = st.body
+            run_id = getattr(body, "run_id", None) or getattr(body, "produced_by", None)
+            world.refusals.append(Refusal(e.seq, st.kind, reason, run_id, getattr(body, "contract_id", None)))
+            continue
+        _record(world, logged)
+    return world
+
+
+def _admit(w: World, logged: Logged) -> str | None:
+    """Why this signer could not sign this statement here, or None."""
+    st, b = logged.statement, logged.statement.body
+    if st.kind in ("party.register", "party.revoke"):
+        return None if st.iss == w.operator else f"{st.kind} is the operator's; {st.iss} is not the operator"
+    if st.kind == "party.rotate":
+        party = w.party(b.did)
+        ok = party is not None and (st.iss == w.operator or st.iss == party.did)
+        return None if ok else "a rotation is signed by the operator or the party's current key"
+    if st.kind == "contract.propose":
+        signer = w.current(st.iss)
+        named = {p.dids[0] for ref in b.contract.named_parties() if (p := w.party(ref))}
+        return None if signer and signer.dids[0] in named else f"{st.iss} is not a current party named in the contract"
+    if st.kind in ("contract.sign", "contract.revoke"):
+        state = w.contracts.get(b.contract_id)
+        if state is None:
+            return f"no contract {b.contract_id} was proposed"
+        signer = w.current(st.iss)
+        named = {p.dids[0] for ref in state.contract.named_parties() if (p := w.party(ref))}
+        if st.kind == "contract.revoke" and st.iss == w.operator:
+            return None
+        return None if signer and signer.dids[0] in named else f"{st.iss} is not a current party named in the contract"
+    if st.kind == "artefact.register":
+        if b.produced_by is None:
+            return None if w.current(st.iss) else f"{st.iss} is not a registered, unrevoked party"
+        run = w.runs.get(b.produced_by)
+        return None if run and run.attestation.statement.iss == st.iss else "an output is registered by its run's agent"
+    if st.kind == "attestation.report":
+        if st.iss != b.binding.receipt_key:
+            return "an attestation is signed by the receipt key its binding names"
+        return None if b.run_id not in w.runs else f"run {b.run_id} was attested before"
+    if st.kind == "key.release":
+        state = w.contracts.get(b.contract_id)
+        dataset = next((d for d in state.contract.datasets if d.id == b.dataset), None) if state else None
+        provider = w.party(dataset.provider) if dataset else None
+        ok = provider is not None and w.current(st.iss) is provider
+        return None if ok else f"the key of {b.dataset} is released by its provider, not by {st.iss}"
+    run = w.runs.get(b.run_id)  # run.*, budget.*: the agent bound in the run's attestation
+    if run is None:
+        return f"no attested run {b.run_id}"
+    return None if st.iss == run.body.binding.receipt_key else f"{st.kind} is signed by run {b.run_id}'s agent"
+
+
+def _record(w: World, logged: Logged) -> None:
+    st, b = logged.statement, logged.statement.body
+    if st.kind == "party.register":
+        party = Party(b.name, list(b.roles), b.x25519, [b.did], list(b.aliases or []))
+        for ref in (b.did, *party.aliases):
+            w.parties[ref] = party
+    elif st.kind == "party.rotate":
+        party = w.parties[b.did]
+        party.dids.append(b.new_did)
+        w.parties[b.new_did] = party
+    elif st.kind == "party.revoke":
+        if (party := w.parties.get(b.did)) is not None:
+            party.revoked_at = logged.at
+    elif st.kind == "contract.propose":
+        w.contracts[contract_id(st.raw["body"]["contract"])] = ContractState(b.contract, logged.seq)
+    elif st.kind == "contract.sign":
+        w.contracts[b.contract_id].signed.setdefault(w.parties[st.iss].dids[0], logged.at)
+    elif st.kind == "contract.revoke":
+        state = w.contracts[b.contract_id]
+        state.revoked_at = state.revoked_at or logged.at
+    elif st.kind == "artefact.register":
+        w.artefacts.setdefault(b.digest, logged)
+        if b.produced_by is not None:
+            w.runs[b.produced_by].outputs.append(logged)
+    elif st.kind == "attestation.report":
+        w.runs[b.run_id] = RunState(logged)
+    elif st.kind == "run.start":
+        w.runs[b.run_id].start = w.runs[b.run_id].start or logged
+    elif st.kind == "run.complete":
+        w.runs[b.run_id].complete = w.runs[b.run_id].complete or logged
+    elif st.kind == "key.release":
+        w.runs[b.run_id].releases.setdefault(b.dataset, logged) if b.run_id in w.runs else None
+    elif st.kind.startswith("budget."):
+        run = w.runs[b.run_id]
+        {"budget.reserve": run.reserves.setdefault(b.dataset, []).append, "budget.commit":
+         lambda x: run.commits.setdefault(b.dataset, x), "budget.abort":
+         lambda x: run.aborts.setdefault(b.dataset, x)}[st.kind](logged)  # fmt: skip
+        w.budget_events.append(logged)
