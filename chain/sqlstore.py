@@ -114,10 +114,16 @@ class SqlStore:
             return list(conn.execute(q).scalars())
 
     def iter_leaves(self) -> Iterator[bytes]:
+        """Every stored leaf in seq order; paged by seq, so a missing row shows as a gap, not a repeat."""
         start, page = 0, 10_000
-        while rows := self.leaves(start, page):
-            yield from rows
-            start += len(rows)
+        while True:
+            q = select(LogEntry.seq, LogEntry.leaf).where(LogEntry.seq >= start).order_by(LogEntry.seq).limit(page)
+            with self.engine.connect() as conn:
+                rows = conn.execute(q).all()
+            if not rows:
+                return
+            yield from (leaf for _, leaf in rows)
+            start = rows[-1][0] + 1
 
     def seqs_of(self, statement_ids: Sequence[bytes]) -> dict[bytes, int]:
         found: dict[bytes, int] = {}

@@ -23,7 +23,7 @@ from ccr_agent.simulated import SimulatedTee
 from chain.client import LedgerClient
 from chain.ledger import Ledger
 from chain.service import create_app
-from chain.store import MemoryStore
+from chain.store import MemoryStore, Store
 from keybroker.release import Broker
 from keybroker.service import create_app as broker_app
 from scenarios.serve import free_port
@@ -113,10 +113,17 @@ def tables(seed: int = 7) -> dict[str, pd.DataFrame]:
     }  # fmt: skip
 
 
-def build(root: Path, simulator: SimulatedTee, *, sign_all: bool = True) -> World:
+def build(
+    root: Path,
+    simulator: SimulatedTee,
+    *,
+    sign_all: bool = True,
+    store: Store | None = None,
+    checkpoint_key: Signer | None = None,
+) -> World:
     """Parties, the contract (signed by all unless told not to), both datasets encrypted and registered."""
     operator = Signer.generate()
-    ledger = Ledger(MemoryStore(), ORIGIN, Signer.generate(), operator.did)
+    ledger = Ledger(store or MemoryStore(), ORIGIN, checkpoint_key or Signer.generate(), operator.did)
     world = World(root, ledger, "", operator, {}, {}, simulator)
     for name, role in [("consumer", "TDC"), ("bank", "TDP"), ("bureau", "TDP"), ("cloud", "CCRP")]:
         signer, identity = Signer.generate(), pyrage.x25519.Identity.generate()

@@ -94,3 +94,12 @@ def test_the_ledger_refuses_a_checkpoint_signed_by_another_key(database_url, ope
     store.close()
     with pytest.raises(LedgerCorrupt, match="does not verify"):
         Ledger(SqlStore(database_url), ORIGIN, Signer.generate(), operator.did)
+
+
+def test_a_missing_row_reads_as_a_gap_not_a_repeated_leaf(store, operator, checkpoint_key):
+    ledger = Ledger(store, ORIGIN, checkpoint_key, operator.did)
+    _fill(ledger, operator, 5)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM log_entry WHERE seq = 2"))
+    leaves = list(store.iter_leaves())
+    assert len(leaves) == 4 and len(set(leaves)) == 4

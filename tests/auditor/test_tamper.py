@@ -1,0 +1,211 @@
+"""Every attack on a real ledger's history, and `depa-audit verify` naming it with the right exit code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from ccr_agent.attest import AgentKeys, attest
+from ccr_agent.run import run
+from ccr_agent.simulated import SimulatedTee
+from chain import entry
+from chain.sqlstore import SqlStore
+from schemas import statement as s
+from schemas.canonical import canonical
+from schemas.keys import Signer
+from tests.auditor.forge import statements, write_log
+from tests.conftest import ORIGIN
+from tests.world import BANK, World, build, running
+
+
+@dataclass
+class History:
+    db: Path
+    vkey: str
+    key: Signer
+    world: World
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory, simulator: SimulatedTee) -> History:
+    """A ledger database holding a complete, honest run."""
+    root = tmp_path_factory.mktemp("audited")
+    key = Signer.generate()
+    world = build(root, simulator, store=SqlStore(f"sqlite:///{root / 'ledger.db'}"), checkpoint_key=key)
+    with running(world) as served:
+        run(served.spec(run_id="r1"), served.producer())
+    return History(root / "ledger.db", world.vkey, key, world)
+
+
+def copy(history: History, tmp_path: Path) -> Path:
+    target = tmp_path / "ledger.db"
+    shutil.copy(history.db, target)
+    return target
+
+
+def verify(db: Path, vkey: str, *extra: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(app, ["verify", "--database", f"sqlite:///{db}", "--vkey", vkey, "--json", *extra])
+    return result.exit_code, json.loads(result.output)
+
+
+def failed(report: dict) -> set[tuple[str, str]]:
+    return {(f["scope"].split(" ")[0], f["check"]) for f in report["log"] + report["findings"] if f["status"] == "fail"}
+
+
+def rows(db: Path):
+    return sqlite3.connect(db)
+
+
+def test_the_honest_history_verifies(history: History, tmp_path: Path) -> None:
+    code, report = verify(copy(history, tmp_path), history.vkey)
+    assert code == 0 and failed(report) == set()
+
+
+def test_a_changed_byte_in_an_entry_row(history: History, tmp_path: Path) -> None:
+    db = copy(history, tmp_path)
+    with rows(db) as conn:
+        seq, leaf = next(
+            (q, bytes(v))
+            for q, v in conn.execute("select seq, leaf from log_entry order by seq")
+            if b"bank.csv" in bytes(v)
+        )
+        conn.execute("update log_entry set leaf = ? where seq = ?", (leaf.replace(b"bank.csv", b"bunk.csv"), seq))
+    code, report = verify(db, history.vkey)
+    assert code == 3 and ("log", "root") in failed(report)
+
+
+def test_a_deleted_row(history: History, tmp_path: Path) -> None:
+    db = copy(history, tmp_path)
+    with rows(db) as conn:
+        conn.execute("delete from log_entry where seq = 3")
+    code, report = verify(db, history.vkey)
+    assert code == 3 and {("log", "entries"), ("log", "coverage")} <= failed(report)
+
+
+def test_two_rows_swapped(history: History, tmp_path: Path) -> None:
+    db = copy(history, tmp_path)
+    with rows(db) as conn:
+        (a,), (b,) = conn.execute("select leaf from log_entry where seq in (3, 4) order by seq").fetchall()
+        conn.execute("update log_entry set leaf = ? where seq = 3", (b,))
+        conn.execute("update log_entry set leaf = ? where seq = 4", (a,))
+    code, report = verify(db, history.vkey)
+    assert code == 3 and ("log", "entries") in failed(report)
+
+
+def test_rows_appended_behind_the_ledgers_back(history: History, tmp_path: Path) -> None:
+    db = copy(history, tmp_path)
+    logged = statements(db)
+    extra = s.sign(
+        history.world.parties["bank"],
+        "artefact.register",
+        {"digest": "sha256:" + "5" * 64, "name": "slipped-in.csv", "kind": "dataset"},
+    )
+    leaf = entry.encode(len(logged), entry.timestamp(), canonical(extra))
+    with rows(db) as conn:
+        conn.execute(
+            "insert into log_entry (seq, leaf, statement_id) values (?, ?, ?)",
+            (len(logged), leaf, bytes.fromhex(s.statement_id(extra)[7:])),
+        )
+    code, report = verify(db, history.vkey)
+    assert code == 3 and ("log", "coverage") in failed(report)
+
+
+def test_a_rollback_after_the_auditor_saw_a_newer_checkpoint(history: History, tmp_path: Path) -> None:
+    state = tmp_path / "auditor"
+    assert verify(copy(history, tmp_path), history.vkey, "--state", str(state))[0] == 0
+    older = tmp_path / "older.db"
+    write_log(older, statements(history.db)[:-5], history.key, ORIGIN)  # a backup the ledger once signed
+    code, report = verify(older, history.vkey, "--state", str(state))
+    assert code == 3 and ("log", "history") in failed(report)
+    assert "rollback" in next(f["reason"] for f in report["log"] if f["check"] == "history")
+    assert set(report["evidence"]) == {"trusted", "served"}
+
+
+def test_a_second_ledger_with_the_same_key_that_diverges(history: History, tmp_path: Path) -> None:
+    state = tmp_path / "auditor"
+    assert verify(copy(history, tmp_path), history.vkey, "--state", str(state))[0] == 0
+    logged = statements(history.db)
+    other = s.sign(
+        history.world.parties["bank"],
+        "artefact.register",
+        {"digest": "sha256:" + "6" * 64, "name": "other.csv", "kind": "dataset"},
+    )
+    fork = tmp_path / "fork.db"
+    write_log(fork, [*logged[:-1], (entry.timestamp(), other), logged[-1]], history.key, ORIGIN)
+    code, report = verify(fork, history.vkey, "--state", str(state))
+    assert code == 3 and "fork" in next(f["reason"] for f in report["log"] if f["check"] == "history")
+    assert report["evidence"]["served"] != report["evidence"]["trusted"]
+
+
+def test_a_statement_re_signed_by_an_unregistered_key(history: History, tmp_path: Path) -> None:
+    logged = statements(history.db)
+    seq = next(i for i, (_, st) in enumerate(logged) if st["typ"] == "depa/artefact.register@1")
+    at, original = logged[seq]
+    logged[seq] = (at, s.sign(Signer.generate(), "artefact.register", original["body"], iat=original["iat"]))
+    forged = tmp_path / "forged.db"
+    write_log(forged, logged, history.key, ORIGIN)
+    code, report = verify(forged, history.vkey)
+    assert code == 1 and ("statements", "signer") in failed(report)
+    assert any(f["seq"] == seq for f in report["findings"] if f["status"] == "fail")
+
+
+def forged_run(history: History, run_id: str, **binding_changes: str) -> tuple[AgentKeys, dict]:
+    keys, world = AgentKeys.generate(), history.world
+    body = attest(keys, world.cid, run_id, "root", world.producer(), allow_simulated=True)
+    if binding_changes:
+        body = body.model_copy(update={"binding": body.binding.model_copy(update=binding_changes)})
+    return keys, s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
+
+
+def test_a_budget_commit_past_the_cap_inserted_directly(history: History, tmp_path: Path) -> None:
+    keys, attested = forged_run(history, "greedy")
+    spend = {
+        "run_id": "greedy",
+        "contract_id": history.world.cid,
+        "dataset": BANK,
+        "delta": 1e-5,
+        "segments": [{"noise_multiplier": 0.5, "sample_rate": 0.1, "steps": 5000}],
+    }
+    now = entry.timestamp()
+    logged = [
+        *statements(history.db),
+        (now, attested),
+        (now, s.sign(keys.signer, "budget.reserve", spend)),
+        (now, s.sign(keys.signer, "budget.commit", spend)),
+    ]
+    forged = tmp_path / "forged.db"
+    write_log(forged, logged, history.key, ORIGIN)
+    code, report = verify(forged, history.vkey)
+    assert code == 1 and {("budget", "cap"), ("budget", "spent")} <= failed(report)
+
+
+def test_a_run_whose_report_data_does_not_match_its_binding(history: History, tmp_path: Path) -> None:
+    _, attested = forged_run(history, "rebound", nonce="another checkpoint root")
+    forged = tmp_path / "forged.db"
+    write_log(forged, [*statements(history.db), (entry.timestamp(), attested)], history.key, ORIGIN)
+    code, report = verify(forged, history.vkey)
+    assert code == 1 and ("run", "attestation") in failed(report)
+    reason = next(f["reason"] for f in report["findings"] if f["check"] == "attestation" and f["status"] == "fail")
+    assert "report-data" in reason
+
+
+def test_a_bundle_verifies_offline_and_a_tampered_one_does_not(history: History, tmp_path: Path) -> None:
+    from auditor.snapshot import from_database, write_bundle
+
+    bundle = tmp_path / "log.bundle.json"
+    write_bundle(from_database(f"sqlite:///{history.db}"), bundle)
+    ok = CliRunner().invoke(app, ["verify", "--bundle", str(bundle), "--vkey", history.vkey])
+    assert ok.exit_code == 0, ok.output
+    bundle.write_bytes(bundle.read_bytes().replace(b"bank.csv", b"bunk.csv", 1))
+    assert CliRunner().invoke(app, ["verify", "--bundle", str(bundle), "--vkey", history.vkey]).exit_code == 3
+
+
+def test_no_source_is_a_usage_error(history: History) -> None:
+    assert CliRunner().invoke(app, ["verify", "--vkey", history.vkey]).exit_code != 0
