@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
-from dp_accounting import dp_event
-from dp_accounting.pld import pld_privacy_accountant
-from dp_accounting.rdp import rdp_privacy_accountant
 from pydantic import BaseModel
 
+from auditor.accounting import pld_epsilon, rdp_epsilon
 from auditor.replay import RunState, World
 from chain.attestation.evidence import verify_attestation
 from schemas.statement import Segment
@@ -199,24 +196,6 @@ def _output_findings(scope: str, run: RunState) -> list[Finding]:
             reason="who can decrypt an output is in its ciphertext, which the log does not hold",
         ),
     ]
-
-
-def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
-    accountant = rdp_privacy_accountant.RdpAccountant()
-    for seg in segments:
-        accountant.compose(_event(seg), seg.steps)
-    return accountant.get_epsilon(delta)
-
-
-def pld_epsilon(segments: Iterable[Segment], delta: float) -> float:
-    accountant = pld_privacy_accountant.PLDAccountant()
-    for seg in segments:
-        accountant.compose(_event(seg), seg.steps)
-    return accountant.get_epsilon(delta)
-
-
-def _event(seg: Segment) -> dp_event.DpEvent:
-    return dp_event.PoissonSampledDpEvent(seg.sample_rate, dp_event.GaussianDpEvent(seg.noise_multiplier))
 
 
 def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None = None) -> list[Finding]:

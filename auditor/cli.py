@@ -9,14 +9,18 @@ from typing import Annotated
 
 import typer
 
+from auditor import lineage as lineages
 from auditor import snapshot as snapshots
+from auditor.accounting import spend
 from auditor.attestation import load_policy, load_simulated_roots, verify_files
-from auditor.render import attestation_result, audit_report
+from auditor.log import check_log
+from auditor.render import attestation_result, audit_report, budget_table, lineage_tree
+from auditor.replay import replay
 from auditor.verify import audit
 from chain.checkpoint import VerifierKey
 from chain.console import out, run
 from schemas.contract import contract_id
-from schemas.errors import DepaError, MalformedInput
+from schemas.errors import DepaError, MalformedInput, VerificationError
 
 app = typer.Typer(help="depa-audit: verify depa-chain evidence independently.", no_args_is_help=True)
 attestation_app = typer.Typer(help="Verify SEV-SNP and TDX attestation evidence offline.", no_args_is_help=True)
@@ -33,6 +37,11 @@ VkeyArg = Annotated[
 ]
 
 
+LedgerOpt = Annotated[str | None, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")]
+BundleOpt = Annotated[Path | None, typer.Option("--bundle", help="A bundle file, offline.")]
+DatabaseOpt = Annotated[str | None, typer.Option("--database", help="A ledger database, read directly.")]
+
+
 def _vkey(text: str) -> VerifierKey:
     path = Path(text)
     return VerifierKey.parse(path.read_text().strip() if "+" not in text and path.exists() else text)
@@ -41,9 +50,9 @@ def _vkey(text: str) -> VerifierKey:
 @app.command()
 def verify(
     vkey: VkeyArg,
-    ledger: Annotated[str | None, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")] = None,
-    bundle: Annotated[Path | None, typer.Option("--bundle", help="Verify a bundle file, offline.")] = None,
-    database: Annotated[str | None, typer.Option("--database", help="Read a ledger database directly.")] = None,
+    ledger: LedgerOpt = None,
+    bundle: BundleOpt = None,
+    database: DatabaseOpt = None,
     state: Annotated[Path | None, typer.Option("--state", help="Folder keeping the last trusted checkpoint.")] = None,
     contract: Annotated[str | None, typer.Option("--contract", help="Report on this contract only.")] = None,
     operator: Annotated[str | None, typer.Option("--operator", help="The operator's DID, pinned.")] = None,
@@ -70,6 +79,66 @@ def verify(
     else:
         out.print(audit_report(report))
     raise typer.Exit(report.exit_code)
+
+
+def _snapshot(key: VerifierKey, ledger: str | None, bundle: Path | None, database: str | None):
+    sources = [x for x in (ledger, bundle, database) if x is not None]
+    if len(sources) != 1:
+        raise MalformedInput("give exactly one of --ledger, --bundle or --database", remedy="see --help")
+    if ledger is not None:
+        return snapshots.from_ledger(ledger, key)
+    return snapshots.from_bundle(bundle) if bundle is not None else snapshots.from_database(database)
+
+
+def _world(vkey: str, ledger: str | None, bundle: Path | None, database: str | None):
+    """The collaboration replayed from a log whose integrity was checked first."""
+    key = _vkey(vkey)
+    log = check_log(_snapshot(key, ledger, bundle, database), key, None)
+    if not log.consistent:
+        failed = "; ".join(c.reason for c in log.checks if c.status == "fail")
+        raise VerificationError(f"the log is inconsistent, so nothing in it can be trusted: {failed}")
+    return replay(log.entries)
+
+
+@app.command("lineage")
+def lineage_command(
+    digest: str,
+    vkey: VkeyArg,
+    ledger: LedgerOpt = None,
+    bundle: BundleOpt = None,
+    database: DatabaseOpt = None,
+    direction: Annotated[str, typer.Option(help="up, down or both.")] = "both",
+    fmt: Annotated[str, typer.Option("--format", help="tree, json, dot, mermaid or prov (W3C PROV-JSON).")] = "tree",
+) -> None:
+    """The provenance graph of an artefact, re-derived from the verified log."""
+    if direction not in ("up", "down", "both") or fmt not in ("tree", "json", "dot", "mermaid", "prov"):
+        raise MalformedInput("--direction is up, down or both; --format is tree, json, dot, mermaid or prov")
+    graph = lineages.lineage(_world(vkey, ledger, bundle, database), digest, direction)  # type: ignore[arg-type]
+    if fmt == "json":
+        out.print_json(graph.model_dump_json())
+    elif fmt == "prov":
+        out.print_json(json.dumps(lineages.to_prov(graph)))
+    elif fmt == "tree":
+        out.print(lineage_tree(graph))
+    else:
+        typer.echo(lineages.to_dot(graph) if fmt == "dot" else lineages.to_mermaid(graph), nl=False)
+
+
+@app.command("budget")
+def budget_command(
+    contract: str,
+    vkey: VkeyArg,
+    ledger: LedgerOpt = None,
+    bundle: BundleOpt = None,
+    database: DatabaseOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per dataset: the cap, what was spent (RDP and PLD), what is reserved, what remains."""
+    rows = spend(_world(vkey, ledger, bundle, database), contract)
+    if as_json:
+        out.print_json(json.dumps([r.model_dump() for r in rows]))
+    else:
+        out.print(budget_table(contract, rows))
 
 
 def _recorded(url: str, key: VerifierKey, snapshot) -> dict[tuple[str, str], float]:

@@ -69,3 +69,44 @@ def audit_report(report) -> Tree:
     for name, note in report.evidence.items():
         tree.add(Text(f"evidence, {name} checkpoint:\n{note}", style="dim"))
     return tree
+
+
+def lineage_tree(graph) -> Tree:
+    """The graph as a tree from its root: each node once, with what it came from or went into beneath it."""
+    nodes = {n.id: n for n in graph.nodes}
+    below: dict[str, list[tuple[str, str]]] = {}
+    for e in graph.edges:
+        below.setdefault(e.source, []).append((e.relation, e.target))
+        below.setdefault(e.target, []).append((f"{e.relation} (of)", e.source))
+
+    def label(node_id: str, relation: str = "") -> Text:
+        n = nodes[node_id]
+        where = f" entry {n.seq}" if n.seq is not None else ""
+        return Text.assemble((f"{relation} " if relation else "", "dim"), (n.label, "bold"), (where, "dim"))
+
+    tree, seen = Tree(label(graph.root)), {graph.root}
+    todo = [(tree, graph.root)]
+    while todo:
+        branch, node_id = todo.pop()
+        for relation, other in below.get(node_id, []):
+            if other not in seen:
+                seen.add(other)
+                todo.append((branch.add(label(other, relation)), other))
+    return tree
+
+
+def budget_table(contract: str, rows) -> Table:
+    table = Table(title=f"privacy budget of contract {contract[:23]}..., recomputed from the log")
+    for col in ("dataset", "cap", "spent (RDP)", "spent (PLD)", "reserved by", "composed", "remaining"):
+        table.add_column(col, justify="left" if col in ("dataset", "reserved by") else "right")
+    for r in rows:
+        table.add_row(
+            r.dataset,
+            f"{r.cap:g}",
+            f"{r.spent_rdp:.4f}",
+            f"{r.spent_pld:.4f}",
+            ", ".join(r.reserved_runs) or "-",
+            f"{r.composed_rdp:.4f}",
+            f"{r.remaining:.4f}",
+        )
+    return table

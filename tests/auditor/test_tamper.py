@@ -5,43 +5,20 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
 from ccr_agent.attest import AgentKeys, attest
-from ccr_agent.run import run
-from ccr_agent.simulated import SimulatedTee
 from chain import entry
-from chain.sqlstore import SqlStore
 from schemas import statement as s
 from schemas.canonical import canonical
 from schemas.keys import Signer
+from tests.auditor.conftest import History
 from tests.auditor.forge import statements, write_log
 from tests.conftest import ORIGIN
-from tests.world import BANK, World, build, running
-
-
-@dataclass
-class History:
-    db: Path
-    vkey: str
-    key: Signer
-    world: World
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory, simulator: SimulatedTee) -> History:
-    """A ledger database holding a complete, honest run."""
-    root = tmp_path_factory.mktemp("audited")
-    key = Signer.generate()
-    world = build(root, simulator, store=SqlStore(f"sqlite:///{root / 'ledger.db'}"), checkpoint_key=key)
-    with running(world) as served:
-        run(served.spec(run_id="r1"), served.producer())
-    return History(root / "ledger.db", world.vkey, key, world)
+from tests.world import BANK
 
 
 def copy(history: History, tmp_path: Path) -> Path:

@@ -1,0 +1,83 @@
+"""The spend of each dataset, recomputed from the raw segments with dp-accounting's RDP and PLD accountants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dp_accounting import dp_event
+from dp_accounting.pld import pld_privacy_accountant
+from dp_accounting.rdp import rdp_privacy_accountant
+from pydantic import BaseModel
+
+from auditor.replay import World
+from schemas.errors import NotFound
+from schemas.statement import Segment
+
+
+def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    segments = list(segments)
+    if not segments:
+        return 0.0
+    accountant = rdp_privacy_accountant.RdpAccountant()
+    for seg in segments:
+        accountant.compose(_event(seg), seg.steps)
+    return accountant.get_epsilon(delta)
+
+
+def pld_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    segments = list(segments)
+    if not segments:
+        return 0.0
+    accountant = pld_privacy_accountant.PLDAccountant()
+    for seg in segments:
+        accountant.compose(_event(seg), seg.steps)
+    return accountant.get_epsilon(delta)
+
+
+def _event(seg: Segment) -> dp_event.DpEvent:
+    return dp_event.PoissonSampledDpEvent(seg.sample_rate, dp_event.GaussianDpEvent(seg.noise_multiplier))
+
+
+class DatasetSpend(BaseModel):
+    dataset: str
+    cap: float
+    delta: float
+    spent_rdp: float
+    spent_pld: float
+    reserved_runs: list[str]
+    composed_rdp: float  # committed and still-reserved, composed
+    remaining: float
+
+
+def spend(world: World, contract_id: str) -> list[DatasetSpend]:
+    state = world.contracts.get(contract_id)
+    if state is None:
+        raise NotFound(f"no contract {contract_id} in the log")
+    rows = []
+    for cap in state.contract.privacy():
+        committed, held = [], {}
+        for event in world.budget_events:
+            b = event.statement.body
+            if b.contract_id != contract_id or b.dataset != cap.dataset:
+                continue
+            if event.statement.kind == "budget.reserve":
+                held[b.run_id] = list(b.segments)
+            elif event.statement.kind == "budget.commit":
+                held.pop(b.run_id, None)
+                committed += b.segments
+            else:
+                held.pop(b.run_id, None)
+        composed = rdp_epsilon([*committed, *(s for v in held.values() for s in v)], cap.delta)
+        rows.append(
+            DatasetSpend(
+                dataset=cap.dataset,
+                cap=cap.epsilon_threshold,
+                delta=cap.delta,
+                spent_rdp=rdp_epsilon(committed, cap.delta),
+                spent_pld=pld_epsilon(committed, cap.delta),
+                reserved_runs=sorted(held),
+                composed_rdp=composed,
+                remaining=max(0.0, cap.epsilon_threshold - composed),
+            )
+        )
+    return rows
