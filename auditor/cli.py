@@ -17,10 +17,12 @@ from auditor.log import check_log
 from auditor.render import attestation_result, audit_report, budget_table, lineage_tree
 from auditor.replay import replay
 from auditor.verify import audit
+from auditor.witness import witness, witness_vkey
 from chain.checkpoint import VerifierKey
-from chain.console import out, run
+from chain.console import err, out, run
 from schemas.contract import contract_id
-from schemas.errors import DepaError, MalformedInput, VerificationError
+from schemas.errors import DepaError, ForkError, MalformedInput, VerificationError
+from schemas.keys import Signer
 
 app = typer.Typer(help="depa-audit: verify depa-chain evidence independently.", no_args_is_help=True)
 attestation_app = typer.Typer(help="Verify SEV-SNP and TDX attestation evidence offline.", no_args_is_help=True)
@@ -37,6 +39,7 @@ VkeyArg = Annotated[
 ]
 
 
+DEFAULT_LEDGER = "http://127.0.0.1:8000"
 LedgerOpt = Annotated[str | None, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")]
 BundleOpt = Annotated[Path | None, typer.Option("--bundle", help="A bundle file, offline.")]
 DatabaseOpt = Annotated[str | None, typer.Option("--database", help="A ledger database, read directly.")]
@@ -172,6 +175,25 @@ def bundle_export(
     snapshot = snapshots.from_ledger(ledger, _vkey(vkey))
     snapshots.write_bundle(snapshot, output)
     out.print(f"{len(snapshot.leaves)} entries and their signed checkpoint written to {output}")
+
+
+@app.command("witness")
+def witness_command(
+    vkey: VkeyArg,
+    key: Annotated[Path, typer.Option("--key", help="The witness's Ed25519 signing key (PEM).")],
+    name: Annotated[str, typer.Option("--name", help="The witness's key name, e.g. witness.example.org.")],
+    state: Annotated[Path, typer.Option("--state", help="Folder keeping the last checkpoint witnessed.")],
+    ledger: Annotated[str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")] = DEFAULT_LEDGER,
+) -> None:
+    """Check the ledger's new checkpoint is consistent with the last one witnessed, then cosign it."""
+    signer = Signer.load(key)
+    try:
+        done = witness(ledger, _vkey(vkey), signer, name, state)
+    except ForkError as exc:
+        err.print(f"[red]fork:[/] {exc.detail}\n--- witnessed ---\n{exc.old}--- served ---\n{exc.new}", highlight=False)
+        raise typer.Exit(3) from exc
+    since = f"consistent with {done.previous}" if done.previous is not None else "first checkpoint witnessed"
+    out.print(f"cosigned checkpoint {done.size} ({since}) as {witness_vkey(name, signer)}")
 
 
 @app.command()

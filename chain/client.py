@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from chain import entry, merkle
-from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint, verify_cosignature
 from chain.entry import Entry
 from chain.receipt import Receipt
 from chain.views import (
@@ -97,6 +97,25 @@ class LedgerClient:
     def checkpoint(self) -> Checkpoint:
         note = self._request("GET", "/v1/checkpoint").text
         cp = verify_checkpoint(note, self.vkey)
+        self.observe(note, cp)
+        return cp
+
+    def witnessed_checkpoint(self, witnesses: list[VerifierKey], quorum: int) -> Checkpoint:
+        """The newest checkpoint that at least `quorum` of these witnesses cosigned, consistent with what we saw."""
+        note = self._request("GET", "/v1/checkpoint/witnessed").text
+        cp = verify_checkpoint(note, self.vkey)
+        good = []
+        for witness in witnesses:
+            try:
+                verify_cosignature(note, witness)
+                good.append(witness.name)
+            except DepaError:
+                continue
+        if len(good) < quorum:
+            raise VerificationError(
+                f"checkpoint {cp.size} is cosigned by {len(good)} of the {len(witnesses)} "
+                f"witnesses given ({', '.join(good) or 'none'}); {quorum} are required"
+            )
         self.observe(note, cp)
         return cp
 

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DEPA_")
 
     database_url: str | None = None
+    # Witnesses whose cosignatures the ledger keeps and serves: cosignature/v1 vkeys, as a JSON list.
+    witnesses: list[str] = []
     max_batch: int = 2048
     max_pending: int = 20_000
 

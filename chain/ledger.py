@@ -13,7 +13,16 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from chain import entry, merkle
-from chain.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint, vkey_of
+from chain.checkpoint import (
+    Checkpoint,
+    Note,
+    VerifierKey,
+    parse_note,
+    sign_checkpoint,
+    verify_checkpoint,
+    verify_cosignature,
+    vkey_of,
+)
 from chain.policy import Registry
 from chain.receipt import Receipt, build
 from chain.store import Batch, Store
@@ -34,7 +43,7 @@ from chain.views import (
 )
 from schemas import statement as s
 from schemas.encoding import b64
-from schemas.errors import DepaError, LedgerCorrupt, MalformedInput, NotFound, Unavailable
+from schemas.errors import DepaError, LedgerCorrupt, MalformedInput, NotAllowed, NotFound, Unavailable
 from schemas.keys import Signer
 
 Clock = Callable[[], datetime]
@@ -87,6 +96,7 @@ class Ledger:
         if tree.size and merkle.root(tree.size, self.store.read_nodes) != cp.root:
             raise LedgerCorrupt("the stored subtree hashes do not match the signed root")
         self._tree, self.registry, self._note = tree, registry, note
+        self._witnessed = note if len(parse_note(note).signatures) > 1 else None
 
     # --- the append path ------------------------------------------------------------
 
@@ -161,6 +171,38 @@ class Ledger:
 
     def checkpoint(self) -> str:
         return self._note
+
+    def witnessed(self) -> str:
+        """The newest checkpoint that carries witnesses' cosignatures."""
+        with self._lock:
+            if self._witnessed is None:
+                raise NotFound("no witness has cosigned a checkpoint of this ledger yet")
+            return self._witnessed
+
+    def add_cosignatures(self, cosigned: str, witnesses: Sequence[VerifierKey]) -> str:
+        """Keep the cosignatures of known witnesses on one of this ledger's checkpoints; return the merged note."""
+        cp = verify_checkpoint(cosigned, self.vkey)  # our own signature, on a checkpoint we signed
+        offered = parse_note(cosigned)
+        with self._lock:
+            stored = self.store.checkpoint_at(cp.size)
+            if stored is None or parse_note(stored).text != offered.text:
+                raise NotFound(f"this ledger signed no such checkpoint of size {cp.size}")
+            kept = list(parse_note(stored).signatures)
+            for sig in offered.signatures:
+                if sig in kept:
+                    continue
+                witness = next((w for w in witnesses if w.name == sig.name and w.key_id == sig.key_id), None)
+                if witness is None:
+                    raise NotAllowed(f"{sig.name} is not a witness this ledger accepts (DEPA_WITNESSES)")
+                verify_cosignature(offered.text + "\n" + sig.line(), witness)
+                kept.append(sig)
+            merged = str(Note(offered.text, tuple(kept)))
+            self.store.write_checkpoint(cp.size, merged)
+            if cp.size == self._tree.size:
+                self._note = merged
+            if self._witnessed is None or cp.size >= verify_checkpoint(self._witnessed, self.vkey).size:
+                self._witnessed = merged
+            return merged
 
     def leaves(self, start: int, limit: int) -> list[bytes]:
         if start < 0 or not 1 <= limit <= 1000:

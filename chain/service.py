@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
+from chain.checkpoint import VerifierKey
 from chain.home import Settings
 from chain.ledger import Ledger
 from chain.receipt import MEDIA_TYPE, Receipt
@@ -139,6 +140,19 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/checkpoint", response_class=PlainTextResponse)
     def checkpoint() -> str:
         return ledger.checkpoint()
+
+    witnesses = [VerifierKey.parse(w) for w in settings.witnesses]
+
+    @app.get("/v1/checkpoint/witnessed", response_class=PlainTextResponse)
+    def witnessed() -> str:
+        """The newest checkpoint carrying witnesses' cosignatures (c2sp.org/tlog-cosignature)."""
+        return ledger.witnessed()
+
+    @app.post("/v1/checkpoint/cosignatures", response_class=PlainTextResponse)
+    async def cosignatures(request: Request) -> str:
+        """A witness's cosigned copy of one of this ledger's checkpoints; answers the note with every cosignature."""
+        body = (await _read_limited(request)).decode("utf-8", errors="replace")
+        return ledger.add_cosignatures(body, witnesses)
 
     @app.get("/v1/vkey", response_class=PlainTextResponse)
     def vkey() -> str:

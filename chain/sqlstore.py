@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Connection, Engine, LargeBinary, event, func, insert, select
+from sqlalchemy import Connection, Engine, LargeBinary, delete, event, func, insert, select
 from sqlmodel import Column, Field, SQLModel, create_engine
 
 from chain.merkle import NodeId
@@ -74,8 +74,14 @@ class SqlStore:
             return conn.execute(q).scalar_one_or_none()
 
     def write_checkpoint(self, size: int, note: str) -> None:
+        """Insert, or replace the note of that size (the same checkpoint, with witnesses' cosignatures added)."""
         with self.engine.begin() as conn:
+            conn.execute(delete(LogCheckpoint).where(LogCheckpoint.size == size))
             conn.execute(insert(LogCheckpoint), [{"size": size, "note": note}])
+
+    def checkpoint_at(self, size: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(LogCheckpoint.note).where(LogCheckpoint.size == size)).scalar_one_or_none()
 
     # The append path and proof reads use plain SQL through the driver: the ORM's statement
     # building costs more per batch than the database's own work (see bench/).

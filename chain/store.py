@@ -29,6 +29,8 @@ class Store(Protocol):
 
     def write_checkpoint(self, size: int, note: str) -> None: ...
 
+    def checkpoint_at(self, size: int) -> str | None: ...
+
     def append(self, batch: Batch) -> None: ...
 
     def read_nodes(self, ids: Sequence[NodeId]) -> list[bytes]: ...
@@ -57,6 +59,9 @@ class MemoryStore:
 
     def write_checkpoint(self, size: int, note: str) -> None:
         self._checkpoints[size] = note
+
+    def checkpoint_at(self, size: int) -> str | None:
+        return self._checkpoints.get(size)
 
     def append(self, batch: Batch) -> None:
         assert batch.first_seq == len(self._leaves), "batches are appended in order"
