@@ -129,6 +129,11 @@ def _admit(w: World, logged: Logged) -> str | None:
     if st.kind == "contract.propose":
         signer = w.current(st.iss)
         named = {p.dids[0] for ref in b.contract.named_parties() if (p := w.party(ref))}
+        miscast = [
+            ref for ref, role in b.contract.named_parties().items() if (p := w.party(ref)) and role not in p.roles
+        ]
+        if miscast:
+            return f"the contract names {', '.join(miscast)} in roles they were not registered for"
         return None if signer and signer.dids[0] in named else f"{st.iss} is not a current party named in the contract"
     if st.kind in ("contract.sign", "contract.revoke"):
         state = w.contracts.get(b.contract_id)
@@ -149,6 +154,8 @@ def _admit(w: World, logged: Logged) -> str | None:
             return "an attestation is signed by the receipt key its binding names"
         return None if b.run_id not in w.runs else f"run {b.run_id} was attested before"
     if st.kind == "key.release":
+        if b.run_id not in w.runs:
+            return f"a key released to run {b.run_id}, which was never attested"
         state = w.contracts.get(b.contract_id)
         dataset = next((d for d in state.contract.datasets if d.id == b.dataset), None) if state else None
         provider = w.party(dataset.provider) if dataset else None
@@ -191,7 +198,7 @@ def _record(w: World, logged: Logged) -> None:
     elif st.kind == "run.complete":
         w.runs[b.run_id].complete = w.runs[b.run_id].complete or logged
     elif st.kind == "key.release":
-        w.runs[b.run_id].releases.setdefault(b.dataset, logged) if b.run_id in w.runs else None
+        w.runs[b.run_id].releases.setdefault(b.dataset, logged)
     elif st.kind.startswith("budget."):
         run = w.runs[b.run_id]
         {"budget.reserve": run.reserves.setdefault(b.dataset, []).append, "budget.commit":

@@ -186,3 +186,14 @@ def test_a_bundle_verifies_offline_and_a_tampered_one_does_not(history: History,
 
 def test_no_source_is_a_usage_error(history: History) -> None:
     assert CliRunner().invoke(app, ["verify", "--vkey", history.vkey]).exit_code != 0
+
+
+def test_a_key_released_to_a_run_never_attested(history: History, tmp_path: Path) -> None:
+    world = history.world
+    body = {"run_id": "ghost", "contract_id": world.cid, "dataset": BANK, "recipient": AgentKeys.generate().recipient}
+    release = s.sign(world.parties["bank"], "key.release", body)
+    forged = tmp_path / "forged.db"
+    write_log(forged, [*statements(history.db), (entry.timestamp(), release)], history.key, ORIGIN)
+    code, report = verify(forged, history.vkey)
+    assert code == 1 and ("statements", "signer") in failed(report)
+    assert any("never attested" in f["reason"] for f in report["findings"])
