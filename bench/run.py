@@ -6,7 +6,8 @@
 - database bytes per entry against statement bytes, after the ledger's clean shutdown;
 - SEV-SNP report verifications/s (full, with the chain cached; signature only; uncached) beside
   the raw ECDSA P-384 verify rate;
-- the clean-room agent's overhead over the bare trainer, and input decrypt + digest against raw age decryption.
+- the clean-room agent's overhead over the bare trainer, and input decrypt + digest against raw age decryption;
+- `depa-audit verify` entries/s and peak memory over a synthetic log, beside Ed25519 verifications/s.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import agent  # noqa: E402
+from bench import agent, audit  # noqa: E402
 from bench.attestation import attestation_figures  # noqa: E402
 from bench.timing import rate  # noqa: E402
 from chain import merkle  # noqa: E402
@@ -188,6 +189,8 @@ def main() -> None:
     inputs = agent.input_rates()
     demo_run = agent.agent_overhead()
     long_run = agent.agent_overhead(epochs=agent.LONG_EPOCHS, rounds=2)
+    console.print(f"depa-audit verify over a {audit.SIZE:,}-entry log")
+    audited = audit.audit_rate()
     table = Table(title=f"depa-chain ledger bench ({os.cpu_count()} cores, SQLite WAL synchronous=FULL)")
     for col in ("figure", "measured", "target", "machine limit (same run)"):
         table.add_column(col)
@@ -244,9 +247,16 @@ def main() -> None:
         f"pyrage.decrypt {inputs['age_decrypt_mb_s']:,.0f}, streaming decrypt_io {inputs['age_decrypt_io_mb_s']:,.0f}, "
         f"SHA-256 {inputs['sha256_mb_s']:,.0f} MB/s",
     )
+    table.add_row(
+        f"depa-audit verify, {audited['entries']:,} entries",
+        f"{ok(audited['entries_per_s'] >= 10_000)}{audited['entries_per_s']:,.0f} entries/s, "
+        f"peak {audited['peak_mb']:,.0f} MB",
+        ">= 10,000/s (2 cores), < 500 MB at 1M",
+        f"{limits['ed25519'] * 2:,.0f} Ed25519 verify/s on both cores",
+    )
     console.print(table)
     results = {"limits": limits, "http": http, "proofs": proofs, "attestation": attestation,
-               "agent": {"inputs": inputs, "demo": demo_run, "long": long_run}}  # fmt: skip
+               "agent": {"inputs": inputs, "demo": demo_run, "long": long_run}, "audit": audited}  # fmt: skip
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
 
 

@@ -1,0 +1,100 @@
+"""`depa-audit verify` over a large synthetic log: entries/s and peak memory, beside the machine's Ed25519 rate.
+
+The log is written directly (as a ledger would have), signed statements and all: one operator, one party, and
+artefact registrations, the commonest entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chain import entry, merkle  # noqa: E402
+from chain.checkpoint import Checkpoint, sign_checkpoint, vkey_of  # noqa: E402
+from chain.sqlstore import SqlStore  # noqa: E402
+from chain.store import Batch  # noqa: E402
+from chain.tree import Tree  # noqa: E402
+from schemas import statement as s  # noqa: E402
+from schemas.canonical import canonical  # noqa: E402
+from schemas.keys import Signer  # noqa: E402
+
+SIZE = int(os.environ.get("DEPA_BENCH_AUDIT_SIZE", "100000"))
+ORIGIN = "bench.depa.example/audit"
+
+
+def write_log(db: Path, size: int) -> str:
+    """A log of `size` entries in a fresh database; returns the vkey."""
+    operator, party, key = Signer.generate(), Signer.generate(), Signer.generate()
+    first = s.sign(
+        operator,
+        "party.register",
+        {
+            "did": party.did,
+            "name": "p",
+            "roles": ["TDP"],
+            "x25519": "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+        },
+    )
+    store, tree, at = SqlStore(f"sqlite:///{db}"), Tree(), entry.timestamp()
+    chunk: list[bytes] = []
+    ids: list[bytes] = []
+    start = 0
+    for seq in range(size):
+        st = (
+            first
+            if seq == 0
+            else s.sign(
+                party,
+                "artefact.register",
+                {
+                    "digest": "sha256:" + hashlib.sha256(seq.to_bytes(8, "big")).hexdigest(),
+                    "name": f"shard-{seq:07d}.parquet",
+                    "kind": "dataset",
+                    "format": "parquet",
+                    "size": 1_048_576 + seq,
+                },
+            )
+        )
+        chunk.append(entry.encode(seq, at, canonical(st)))
+        ids.append(bytes.fromhex(s.statement_id(st)[7:]))
+        if len(chunk) == 10_000 or seq == size - 1:
+            nodes = [n for leaf in chunk for n in tree.append(merkle.leaf_hash(leaf))]
+            note = sign_checkpoint(Checkpoint(ORIGIN, tree.size, tree.root()), key)
+            store.append(Batch(start, chunk, ids, nodes, note))
+            start, chunk, ids = tree.size, [], []
+    store.close()
+    return str(vkey_of(ORIGIN, key))
+
+
+def audit_rate(size: int = SIZE) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "ledger.db"
+        vkey = write_log(db, size)
+        exe = Path(sys.executable).with_name("depa-audit")
+        started = time.perf_counter()
+        done = subprocess.run(
+            [str(exe), "verify", "--database", f"sqlite:///{db}", "--vkey", vkey, "--json"],
+            capture_output=True,
+            text=True,
+        )
+        elapsed = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    return {
+        "entries": size,
+        "seconds": elapsed,
+        "entries_per_s": size / elapsed,
+        "peak_mb": peak,
+        "exit_code": done.returncode,
+    }
+
+
+if __name__ == "__main__":
+    print(audit_rate())
