@@ -137,11 +137,11 @@ def _input_findings(world: World, scope: str, run: RunState, state) -> list[Find
     wrong = []
     for digest in body.inputs:
         art = world.artefacts.get(digest)
-        owner = world.party(art.statement.iss) if art else None
+        owner = world.party(art.iss) if art else None
         if (
             art is None
-            or art.statement.body.kind != "dataset"
-            or art.statement.body.contract_id != run.body.contract_id
+            or art.kind != "dataset"
+            or art.contract_id != run.body.contract_id
             or owner is None
             or owner.dids[0] not in providers
         ):

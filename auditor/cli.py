@@ -15,12 +15,11 @@ from auditor.accounting import spend
 from auditor.attestation import load_policy, load_simulated_roots, verify_files
 from auditor.log import check_log
 from auditor.render import attestation_result, audit_report, budget_table, lineage_tree
-from auditor.replay import replay
+from auditor.replay import World
 from auditor.verify import audit
 from auditor.witness import witness, witness_vkey
 from chain.checkpoint import VerifierKey
 from chain.console import err, out, run
-from schemas.contract import contract_id
 from schemas.errors import DepaError, ForkError, MalformedInput, VerificationError
 from schemas.keys import Signer
 
@@ -96,11 +95,12 @@ def _snapshot(key: VerifierKey, ledger: str | None, bundle: Path | None, databas
 def _world(vkey: str, ledger: str | None, bundle: Path | None, database: str | None):
     """The collaboration replayed from a log whose integrity was checked first."""
     key = _vkey(vkey)
-    log = check_log(_snapshot(key, ledger, bundle, database), key, None)
+    world = World("")
+    log = check_log(_snapshot(key, ledger, bundle, database), key, None, world.add)
     if not log.consistent:
         failed = "; ".join(c.reason for c in log.checks if c.status == "fail")
         raise VerificationError(f"the log is inconsistent, so nothing in it can be trusted: {failed}")
-    return replay(log.entries)
+    return world
 
 
 @app.command("lineage")
@@ -144,22 +144,17 @@ def budget_command(
         out.print(budget_table(contract, rows))
 
 
-def _recorded(url: str, key: VerifierKey, snapshot) -> dict[tuple[str, str], float]:
+def _recorded(url: str, key: VerifierKey, contracts: list[str]) -> dict[tuple[str, str], float]:
     """What the ledger says each dataset has spent, to hold against the recomputation."""
     from chain.client import LedgerClient
-    from chain.entry import decode
 
     client = LedgerClient(url, key)
     figures = {}
-    for leaf in snapshot.leaves:
-        st = decode(leaf).statement
-        if st.get("typ") == "depa/contract.propose@1":
-            cid = contract_id(st["body"]["contract"])
-            try:
-                for d in client.budget(cid).datasets:
-                    figures[(cid, d.dataset)] = d.committed_epsilon
-            except DepaError:
-                continue
+    for cid in contracts:
+        try:
+            figures |= {(cid, d.dataset): d.committed_epsilon for d in client.budget(cid).datasets}
+        except DepaError:
+            continue
     return figures
 
 
@@ -173,8 +168,8 @@ def bundle_export(
 ) -> None:
     """Write the checkpoint and every entry it covers to one file, for `depa-audit verify --bundle`."""
     snapshot = snapshots.from_ledger(ledger, _vkey(vkey))
-    snapshots.write_bundle(snapshot, output)
-    out.print(f"{len(snapshot.leaves)} entries and their signed checkpoint written to {output}")
+    count = snapshots.write_bundle(snapshot, output)
+    out.print(f"{count} entries and their signed checkpoint written to {output}")
 
 
 @app.command("witness")

@@ -40,15 +40,15 @@ def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
     if digest not in world.artefacts:
         raise NotFound(f"no artefact {digest} in the log")
     children: dict[str, list[str]] = {}
-    for d, logged in world.artefacts.items():
-        for parent in logged.statement.body.derived_from or []:
+    for d, art in world.artefacts.items():
+        for parent in art.derived_from:
             children.setdefault(parent, []).append(d)
     seen, todo = {digest}, [digest]
     while todo:
         d = todo.pop()
         steps = []
         if direction in ("up", "both"):
-            steps += world.artefacts[d].statement.body.derived_from or []
+            steps += world.artefacts[d].derived_from
         if direction in ("down", "both"):
             steps += children.get(d, [])
         for nxt in steps:
@@ -58,13 +58,12 @@ def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
     nodes: dict[str, Node] = {}
     edges: list[Edge] = []
     for d in sorted(seen, key=lambda x: world.artefacts[x].seq):
-        logged = world.artefacts[d]
-        body = logged.statement.body
-        nodes[d] = Node(id=d, kind="artefact", label=f"{body.name} ({body.kind})", seq=logged.seq)
-        edges += [Edge(source=d, target=p, relation="derived_from") for p in body.derived_from or [] if p in seen]
-        if body.produced_by and (run := world.runs.get(body.produced_by)):
-            _add_run(world, body.produced_by, run, nodes, edges, seen)
-            edges.append(Edge(source=d, target=f"run:{body.produced_by}", relation="generated_by"))
+        art = world.artefacts[d]
+        nodes[d] = Node(id=d, kind="artefact", label=f"{art.name} ({art.kind})", seq=art.seq)
+        edges += [Edge(source=d, target=p, relation="derived_from") for p in art.derived_from if p in seen]
+        if art.produced_by and (run := world.runs.get(art.produced_by)):
+            _add_run(world, art.produced_by, run, nodes, edges, seen)
+            edges.append(Edge(source=d, target=f"run:{art.produced_by}", relation="generated_by"))
     return Graph(root=digest, nodes=list(nodes.values()), edges=_unique(edges))
 
 

@@ -3,6 +3,7 @@ and position, the root of all leaves, and consistency with the last checkpoint t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,12 @@ from schemas.errors import DepaError
 STATE_FILE = "checkpoint"
 
 
+Sink = Callable[[Entry, bytes], None]  # each covered entry, decoded, with its signed bytes
+
+
 @dataclass
 class LogResult:
     checks: list[Check]
-    entries: list[Entry] = field(default_factory=list)  # the covered entries, decoded, for the replay
     checkpoint: Checkpoint | None = None
     evidence: dict[str, str] = field(default_factory=dict)  # signed checkpoints that contradict each other
 
@@ -31,7 +34,14 @@ class LogResult:
         return all(c.status != "fail" for c in self.checks)
 
 
-def check_log(snapshot: Snapshot, vkey: VerifierKey, state: Path | None) -> LogResult:
+def check_log(
+    snapshot: Snapshot,
+    vkey: VerifierKey,
+    state: Path | None,
+    sink: Sink | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> LogResult:
+    """One pass over the stored entries; each covered entry is handed to `sink` as it is read, none is kept."""
     try:
         cp = verify_checkpoint(snapshot.checkpoint, vkey)
     except DepaError as exc:
@@ -41,26 +51,34 @@ def check_log(snapshot: Snapshot, vkey: VerifierKey, state: Path | None) -> LogR
     result = LogResult(
         [passed("checkpoint-signature", f"checkpoint of size {cp.size} signed by {vkey.name}")], checkpoint=cp
     )
-    leaves, tree, decoded, bad = snapshot.leaves, Tree(), [], []
-    for seq, leaf in enumerate(leaves[: cp.size]):
+    tree, bad, count, decoded = Tree(), [], 0, 0
+    for seq, leaf in enumerate(snapshot.read()):
+        count += 1
+        if progress is not None and seq % 10_000 == 0:
+            progress(seq)
+        if seq >= cp.size:
+            continue  # counted: stored entries no checkpoint covers
         tree.append(merkle.leaf_hash(leaf))
         try:
             found = entries.decode(leaf)
+            signed = entries.signed_bytes(leaf, found)
         except DepaError as exc:
             bad.append(f"entry {seq}: {exc.detail}")
             continue
         if found.seq != seq:
             bad.append(f"entry {seq} says it is entry {found.seq} (rows deleted, inserted or swapped)")
-        decoded.append(found)
+        decoded += 1
+        if sink is not None:
+            sink(found, signed)
     result.checks.append(
         check(
             "entries",
             not bad,
-            f"{len(decoded)} entries decode, each at its own position",
+            f"{decoded} entries decode, each at its own position",
             "; ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""),
         )
     )
-    extra = len(leaves) - cp.size
+    extra = count - cp.size
     result.checks.append(
         passed("coverage", f"the signed checkpoint covers all {cp.size} entries")
         if extra == 0
@@ -69,7 +87,7 @@ def check_log(snapshot: Snapshot, vkey: VerifierKey, state: Path | None) -> LogR
             f"{extra} stored entries are not covered by the signed checkpoint (appended behind the ledger's back)",
         )
         if extra > 0
-        else failed("coverage", f"the checkpoint signs {cp.size} entries; only {len(leaves)} are there (rows deleted)")
+        else failed("coverage", f"the checkpoint signs {cp.size} entries; only {count} are there (rows deleted)")
     )
     if extra >= 0:
         root = tree.root()
@@ -82,7 +100,6 @@ def check_log(snapshot: Snapshot, vkey: VerifierKey, state: Path | None) -> LogR
             )
         )
     result.checks.append(_history(snapshot, cp, tree, vkey, state, result))
-    result.entries = decoded
     if state is not None and result.consistent:
         state.mkdir(parents=True, exist_ok=True)
         (state / STATE_FILE).write_text(snapshot.checkpoint)

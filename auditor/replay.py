@@ -7,8 +7,10 @@ recorded for the contract, run and budget checks (auditor/checks.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from chain.entry import Entry
 from schemas import statement as s
@@ -45,6 +47,19 @@ class Logged:
     statement: s.Statement
 
 
+class Artefact(NamedTuple):
+    """What the checks need of a registration; a tuple, so a million of them stay small."""
+
+    seq: int
+    iss: str
+    name: str
+    kind: str
+    contract_id: str | None
+    produced_by: str | None
+    derived_from: tuple[str, ...]
+    encrypted_digest: str | None
+
+
 @dataclass
 class RunState:
     attestation: Logged
@@ -78,10 +93,31 @@ class World:
     parties: dict[str, Party] = field(default_factory=dict)  # every DID and alias -> party
     contracts: dict[str, ContractState] = field(default_factory=dict)
     runs: dict[str, RunState] = field(default_factory=dict)
-    artefacts: dict[str, Logged] = field(default_factory=dict)
+    artefacts: dict[str, Artefact] = field(default_factory=dict)
     budget_events: list[Logged] = field(default_factory=list)  # reserve, commit and abort, in log order
     refusals: list[Refusal] = field(default_factory=list)
     statements: int = 0
+
+    def add(self, e: Entry, signed: bytes | None = None) -> None:
+        """One entry, in log order; `signed` (the bytes its signature covers) spares recomputing them."""
+        if not self.operator:
+            self.operator = str(e.statement.get("iss", ""))  # trust on first use, unless pinned
+        try:
+            st = s.from_raw(e.statement, signed)
+            st.verify()
+        except DepaError as exc:
+            kind = str(e.statement.get("typ", "?"))
+            self.refusals.append(Refusal(e.seq, kind, f"unreadable or badly signed: {exc.detail}"))
+            return
+        self.statements += 1
+        logged = Logged(e.seq, e.logged_at, st)
+        reason = _admit(self, logged)
+        if reason is not None:
+            body = st.body
+            run_id = getattr(body, "run_id", None) or getattr(body, "produced_by", None)
+            self.refusals.append(Refusal(e.seq, st.kind, reason, run_id, getattr(body, "contract_id", None)))
+            return
+        _record(self, logged)
 
     def party(self, ref: str) -> Party | None:
         return self.parties.get(ref)
@@ -92,28 +128,11 @@ class World:
         return party if party and party.did == did and party.revoked_at is None else None
 
 
-def replay(entries: list[Entry], operator: str | None = None) -> World:
+def replay(entries: Iterable[Entry], operator: str | None = None) -> World:
     """Every entry in order. The operator is the signer of the first entry unless pinned."""
-    if not entries:
-        return World(operator or "")
-    world = World(operator or str(entries[0].statement.get("iss", "")))
+    world = World(operator or "")
     for e in entries:
-        try:
-            st = s.from_raw(e.statement)
-            st.verify()
-        except DepaError as exc:
-            kind = str(e.statement.get("typ", "?"))
-            world.refusals.append(Refusal(e.seq, kind, f"unreadable or badly signed: {exc.detail}"))
-            continue
-        world.statements += 1
-        logged = Logged(e.seq, e.logged_at, st)
-        reason = _admit(world, logged)
-        if reason is not None:
-            body = st.body
-            run_id = getattr(body, "run_id", None) or getattr(body, "produced_by", None)
-            world.refusals.append(Refusal(e.seq, st.kind, reason, run_id, getattr(body, "contract_id", None)))
-            continue
-        _record(world, logged)
+        world.add(e)
     return world
 
 
@@ -188,7 +207,17 @@ def _record(w: World, logged: Logged) -> None:
         state = w.contracts[b.contract_id]
         state.revoked_at = state.revoked_at or logged.at
     elif st.kind == "artefact.register":
-        w.artefacts.setdefault(b.digest, logged)
+        if b.digest not in w.artefacts:
+            w.artefacts[b.digest] = Artefact(
+                logged.seq,
+                st.iss,
+                b.name,
+                b.kind,
+                b.contract_id,
+                b.produced_by,
+                tuple(b.derived_from or ()),
+                b.encrypted_digest,
+            )
         if b.produced_by is not None:
             w.runs[b.produced_by].outputs.append(logged)
     elif st.kind == "attestation.report":
@@ -201,7 +230,9 @@ def _record(w: World, logged: Logged) -> None:
         w.runs[b.run_id].releases.setdefault(b.dataset, logged)
     elif st.kind.startswith("budget."):
         run = w.runs[b.run_id]
-        {"budget.reserve": run.reserves.setdefault(b.dataset, []).append, "budget.commit":
-         lambda x: run.commits.setdefault(b.dataset, x), "budget.abort":
-         lambda x: run.aborts.setdefault(b.dataset, x)}[st.kind](logged)  # fmt: skip
+        {
+            "budget.reserve": run.reserves.setdefault(b.dataset, []).append,
+            "budget.commit": lambda x: run.commits.setdefault(b.dataset, x),
+            "budget.abort": lambda x: run.aborts.setdefault(b.dataset, x),
+        }[st.kind](logged)
         w.budget_events.append(logged)

@@ -7,6 +7,7 @@ A bundle is JSON: the checkpoint note and every entry as the JSON object that wa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,27 +23,41 @@ PAGE = 1000
 
 @dataclass(frozen=True)
 class Snapshot:
+    """A signed checkpoint and a way to read the stored entries in order, once, without holding them all."""
+
     checkpoint: str  # the signed note
-    leaves: list[bytes]  # entry bytes, in log order
+    read: Callable[[], Iterator[bytes]]  # entry bytes, in log order
     source: str
+
+    @property
+    def leaves(self) -> list[bytes]:
+        return list(self.read())
 
 
 def from_ledger(url: str, vkey: VerifierKey, timeout: float = 60.0) -> Snapshot:
     """The current checkpoint, then exactly the entries it covers (the log may grow meanwhile)."""
     base = url.rstrip("/")
     try:
-        with httpx.Client(base_url=base, timeout=timeout) as http:
-            note = _ok(http.get("/v1/checkpoint")).text
-            size = verify_checkpoint(note, vkey).size
-            leaves: list[bytes] = []
-            while len(leaves) < size:
-                page = _ok(http.get("/v1/entries", params={"start": len(leaves), "limit": PAGE})).json()
-                if not page:
-                    break
-                leaves += [canonical(item) for item in page[: size - len(leaves)]]
+        note = _ok(httpx.get(f"{base}/v1/checkpoint", timeout=timeout)).text
     except httpx.HTTPError as exc:
         raise Unreachable(f"cannot read the ledger at {base}: {exc}") from exc
-    return Snapshot(note, leaves, base)
+    size = verify_checkpoint(note, vkey).size
+
+    def read() -> Iterator[bytes]:
+        done = 0
+        try:
+            with httpx.Client(base_url=base, timeout=timeout) as http:
+                while done < size:
+                    page = _ok(http.get("/v1/entries", params={"start": done, "limit": PAGE})).json()
+                    if not page:
+                        return
+                    for item in page[: size - done]:
+                        yield canonical(item)
+                    done += len(page)
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"cannot read the ledger at {base}: {exc}") from exc
+
+    return Snapshot(note, read, base)
 
 
 def _ok(resp: httpx.Response) -> httpx.Response:
@@ -58,27 +73,51 @@ def from_database(url: str) -> Snapshot:
     store = SqlStore(url)
     try:
         note = store.latest_checkpoint()
-        leaves = list(store.iter_leaves())
     finally:
         store.close()
     if note is None:
         raise MalformedInput(f"{url} holds no signed checkpoint")
-    return Snapshot(note, leaves, url)
+
+    def read() -> Iterator[bytes]:
+        rows = SqlStore(url)
+        try:
+            yield from rows.iter_leaves()
+        finally:
+            rows.close()
+
+    return Snapshot(note, read, url)
 
 
-def write_bundle(snapshot: Snapshot, path: Path) -> None:
-    entries = b",".join(snapshot.leaves)
+def write_bundle(snapshot: Snapshot, path: Path) -> int:
+    """One JSON document, written as a header line then one entry per line, so it reads back as a stream."""
     head = json.dumps({"format": BUNDLE_FORMAT, "checkpoint": snapshot.checkpoint, "source": snapshot.source})
-    path.write_bytes(head[:-1].encode() + b',"entries":[' + entries + b"]}\n")
+    count = 0
+    with path.open("wb") as f:
+        f.write(head[:-1].encode() + b',"entries":[\n')
+        for leaf in snapshot.read():
+            f.write((b",\n" if count else b"") + leaf)
+            count += 1
+        f.write(b"\n]}\n")
+    return count
 
 
 def from_bundle(path: Path) -> Snapshot:
     try:
-        doc = parse_json(path.read_bytes())
+        with path.open("rb") as f:
+            head = parse_json(f.readline().rstrip(b"\n").removesuffix(b',"entries":[') + b"}")
     except OSError as exc:
         raise MalformedInput(f"cannot read bundle {path}: {exc.strerror}") from exc
     except DepaError as exc:
         raise MalformedInput(f"{path} is not a bundle: {exc.detail}") from exc
-    if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
+    if not isinstance(head, dict) or head.get("format") != BUNDLE_FORMAT:
         raise MalformedInput(f"{path} is not a {BUNDLE_FORMAT} file")
-    return Snapshot(doc["checkpoint"], [canonical(e) for e in doc["entries"]], str(path))
+
+    def read() -> Iterator[bytes]:
+        with path.open("rb") as f:
+            f.readline()
+            for line in f:
+                line = line.rstrip(b"\n").removesuffix(b",")
+                if line and line != b"]}":
+                    yield line  # the leaf bytes as stored; the log check proves them canonical
+
+    return Snapshot(head["checkpoint"], read, str(path))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from auditor.checks import Finding, all_findings
 from auditor.log import check_log
-from auditor.replay import replay
+from auditor.replay import World
 from auditor.snapshot import Snapshot
 from chain.checkpoint import VerifierKey
 
@@ -37,11 +38,12 @@ def audit(
     state: Path | None = None,
     operator: str | None = None,
     contract: str | None = None,
-    recorded: dict[tuple[str, str], float] | None = None,
+    recorded: Callable[[list[str]], dict[tuple[str, str], float]] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> AuditReport:
-    log = check_log(snapshot, vkey, state)
-    world = replay(log.entries, operator)
-    findings = all_findings(world, recorded)
+    world = World(operator or "")
+    log = check_log(snapshot, vkey, state, world.add, progress)
+    findings = all_findings(world, recorded(list(world.contracts)) if recorded else None)
     if contract is not None:
         runs = {f"run {r}" for r, run in world.runs.items() if run.body.contract_id == contract}
         findings = [

@@ -222,8 +222,10 @@ def _schema_error(exc: ValidationError, where: str) -> SchemaViolation:
     )
 
 
-def from_raw(raw: Any) -> Statement:
-    """Read a statement already parsed from JSON; check envelope and body, not the signature."""
+def from_raw(raw: Any, signed: bytes | None = None) -> Statement:
+    """Read a statement already parsed from JSON; check envelope and body, not the signature.
+
+    `signed`, when the caller already holds the canonical bytes without `sig`, spares computing them again."""
     if not isinstance(raw, dict):
         raise MalformedInput("a statement is a JSON object")
     try:
@@ -235,7 +237,7 @@ def from_raw(raw: Any) -> Statement:
         body = BODIES[kind].model_validate(env.body)
     except ValidationError as exc:
         raise _schema_error(exc, "body") from exc
-    signed = signed_bytes(raw)
+    signed = signed if signed is not None else signed_bytes(raw)
     return Statement(raw, kind, env.iss, env.iat, body, signed, sha256_digest(signed))
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from auditor.lineage import lineage, to_dot, to_mermaid, to_prov
 from auditor.log import check_log
-from auditor.replay import World, replay
+from auditor.replay import World
 from auditor.snapshot import from_database
 from chain.checkpoint import VerifierKey
 from tests.auditor.conftest import History
@@ -19,11 +19,13 @@ from tests.world import BANK
 
 @pytest.fixture(scope="module")
 def world(history: History) -> World:
-    return replay(check_log(from_database(f"sqlite:///{history.db}"), VerifierKey.parse(history.vkey), None).entries)
+    world = World("")
+    check_log(from_database(f"sqlite:///{history.db}"), VerifierKey.parse(history.vkey), None, world.add)
+    return world
 
 
 def model(world: World) -> str:
-    return next(d for d, a in world.artefacts.items() if a.statement.body.name == "model.onnx")
+    return next(d for d, a in world.artefacts.items() if a.name == "model.onnx")
 
 
 def test_a_model_traces_up_to_its_datasets_run_contract_and_attestation(world: World) -> None:
@@ -36,7 +38,7 @@ def test_a_model_traces_up_to_its_datasets_run_contract_and_attestation(world: W
 
 
 def test_a_dataset_traces_down_to_what_was_made_from_it(world: World) -> None:
-    dataset = next(d for d, a in world.artefacts.items() if a.statement.body.name == "bank.csv")
+    dataset = next(d for d, a in world.artefacts.items() if a.name == "bank.csv")
     labels = {n.label for n in lineage(world, dataset, "down").nodes}
     assert {"model.onnx (model)", "model.safetensors (model)", "metrics.json (log)"} <= labels
 
