@@ -13,7 +13,6 @@ from chain import merkle
 from chain.attestation.result import Check, check, failed, not_checked, passed
 from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
 from chain.entry import Entry
-from chain.tree import Tree
 from schemas.encoding import b64
 from schemas.errors import DepaError
 
@@ -51,7 +50,9 @@ def check_log(
     result = LogResult(
         [passed("checkpoint-signature", f"checkpoint of size {cp.size} signed by {vkey.name}")], checkpoint=cp
     )
-    tree, bad, count, decoded = Tree(), [], 0, 0
+    trusted = _trusted(state, vkey)
+    tree, bad, count, decoded = Frontier(), [], 0, 0
+    root_at_trusted = merkle.EMPTY_ROOT if trusted and trusted[1].size == 0 else None
     for seq, leaf in enumerate(snapshot.read()):
         count += 1
         if progress is not None and seq % 10_000 == 0:
@@ -59,6 +60,8 @@ def check_log(
         if seq >= cp.size:
             continue  # counted: stored entries no checkpoint covers
         tree.append(merkle.leaf_hash(leaf))
+        if trusted and tree.size == trusted[1].size:
+            root_at_trusted = tree.root()
         try:
             found = entries.decode(leaf)
             signed = entries.signed_bytes(leaf, found)
@@ -99,25 +102,60 @@ def check_log(
                 f"the leaves hash to {b64(root)}, the checkpoint signs {b64(cp.root)}",
             )
         )
-    result.checks.append(_history(snapshot, cp, tree, vkey, state, result))
+    result.checks.append(_history(snapshot, cp, trusted, root_at_trusted, result))
     if state is not None and result.consistent:
         state.mkdir(parents=True, exist_ok=True)
         (state / STATE_FILE).write_text(snapshot.checkpoint)
     return result
 
 
+def _trusted(state: Path | None, vkey: VerifierKey) -> tuple[str, Checkpoint] | None:
+    if state is None or not (state / STATE_FILE).exists():
+        return None
+    note = (state / STATE_FILE).read_text()
+    return note, verify_checkpoint(note, vkey)
+
+
 def _history(
-    snapshot: Snapshot, cp: Checkpoint, tree: Tree, vkey: VerifierKey, state: Path | None, result: LogResult
+    snapshot: Snapshot,
+    cp: Checkpoint,
+    trusted: tuple[str, Checkpoint] | None,
+    root_at_trusted: bytes | None,
+    result: LogResult,
 ) -> Check:
     """A checkpoint seen before must be a prefix of this log: else the ledger rolled back or forked."""
-    if state is None or not (state / STATE_FILE).exists():
+    if trusted is None:
         return not_checked("history", "no earlier checkpoint trusted (give --state to remember this one)")
-    old_note = (state / STATE_FILE).read_text()
-    old = verify_checkpoint(old_note, vkey)
+    old_note, old = trusted
     if cp.size < old.size:
         result.evidence = {"trusted": old_note, "served": snapshot.checkpoint}
         return failed("history", f"rollback: the log shrank from {old.size} entries (trusted) to {cp.size}")
-    if tree.size < old.size or tree.root(old.size) != old.root:
+    if root_at_trusted != old.root:
         result.evidence = {"trusted": old_note, "served": snapshot.checkpoint}
         return failed("history", f"fork: the first {old.size} entries do not hash to the trusted checkpoint's root")
     return passed("history", f"consistent with the trusted checkpoint of size {old.size}")
+
+
+class Frontier:
+    """The roots of the perfect subtrees covering the leaves so far (RFC 9162 section 2.1.1): the root of any
+    prefix in O(log n) memory, where keeping every node of a million-leaf tree would cost hundreds of megabytes."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []  # (leaves covered, hash), largest first
+
+    def append(self, leaf_hash: bytes) -> None:
+        self.size += 1
+        node = (1, leaf_hash)
+        while self._stack and self._stack[-1][0] == node[0]:
+            left = self._stack.pop()
+            node = (left[0] * 2, merkle.node_hash(left[1], node[1]))
+        self._stack.append(node)
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return merkle.EMPTY_ROOT
+        root = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            root = merkle.node_hash(left, root)
+        return root

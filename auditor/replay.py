@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+from auditor.signatures import ParallelVerifier
 from chain.entry import Entry
 from schemas import statement as s
 from schemas.contract import Contract, contract_id
@@ -97,6 +98,7 @@ class World:
     budget_events: list[Logged] = field(default_factory=list)  # reserve, commit and abort, in log order
     refusals: list[Refusal] = field(default_factory=list)
     statements: int = 0
+    verifier: ParallelVerifier | None = None  # signatures checked elsewhere; the caller replays again if any fails
 
     def add(self, e: Entry, signed: bytes | None = None) -> None:
         """One entry, in log order; `signed` (the bytes its signature covers) spares recomputing them."""
@@ -104,7 +106,10 @@ class World:
             self.operator = str(e.statement.get("iss", ""))  # trust on first use, unless pinned
         try:
             st = s.from_raw(e.statement, signed)
-            st.verify()
+            if self.verifier is None:
+                st.verify()
+            else:
+                self.verifier.submit(e.seq, st.iss, st.signed_bytes, st.raw["sig"])
         except DepaError as exc:
             kind = str(e.statement.get("typ", "?"))
             self.refusals.append(Refusal(e.seq, kind, f"unreadable or badly signed: {exc.detail}"))

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from auditor.checks import Finding, all_findings
 from auditor.log import check_log
 from auditor.replay import World
+from auditor.signatures import ParallelVerifier
 from auditor.snapshot import Snapshot
 from chain.checkpoint import VerifierKey
 
@@ -40,9 +41,13 @@ def audit(
     contract: str | None = None,
     recorded: Callable[[list[str]], dict[tuple[str, str], float]] | None = None,
     progress: Callable[[int], None] | None = None,
+    parallel: bool = True,
 ) -> AuditReport:
-    world = World(operator or "")
+    world = World(operator or "", verifier=ParallelVerifier() if parallel else None)
     log = check_log(snapshot, vkey, state, world.add, progress)
+    if world.verifier is not None and world.verifier.failures():
+        world = World(operator or "")  # a bad signature: replay again, refusing each bad statement in its place
+        log = check_log(snapshot, vkey, state, world.add)
     findings = all_findings(world, recorded(list(world.contracts)) if recorded else None)
     if contract is not None:
         runs = {f"run {r}" for r, run in world.runs.items() if run.body.contract_id == contract}
