@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from auditor import lineage as lineages
 from auditor import snapshot as snapshots
@@ -75,12 +76,37 @@ def verify(
         snapshot = snapshots.from_bundle(bundle)
     else:
         snapshot = snapshots.from_database(database)  # type: ignore[arg-type]
-    report = audit(snapshot, key, state=state, operator=operator, contract=contract, recorded=recorded)
+    with Progress(
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as progress:
+        task = progress.add_task("verify", total=_size(snapshot.checkpoint))
+        report = audit(
+            snapshot,
+            key,
+            state=state,
+            operator=operator,
+            contract=contract,
+            recorded=recorded,
+            progress=lambda done: progress.update(task, completed=done),
+        )
     if as_json:
         out.print_json(report.model_dump_json())
     else:
         out.print(audit_report(report))
     raise typer.Exit(report.exit_code)
+
+
+def _size(note: str) -> int | None:
+    try:
+        return int(note.split("\n")[1])
+    except (IndexError, ValueError):
+        return None
 
 
 def _snapshot(key: VerifierKey, ledger: str | None, bundle: Path | None, database: str | None):

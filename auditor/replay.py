@@ -7,6 +7,7 @@ recorded for the contract, run and budget checks (auditor/checks.py).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -213,12 +214,13 @@ def _record(w: World, logged: Logged) -> None:
         state.revoked_at = state.revoked_at or logged.at
     elif st.kind == "artefact.register":
         if b.digest not in w.artefacts:
+            # Interned: a million registrations by a handful of parties under a few contracts share their strings.
             w.artefacts[b.digest] = Artefact(
                 logged.seq,
-                st.iss,
+                sys.intern(st.iss),
                 b.name,
-                b.kind,
-                b.contract_id,
+                sys.intern(b.kind),
+                b.contract_id and sys.intern(b.contract_id),
                 b.produced_by,
                 tuple(b.derived_from or ()),
                 b.encrypted_digest,
