@@ -62,20 +62,9 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Verify a whole ledger independently: exit 0 verified, 1 violations, 2 usage or connection, 3 log inconsistent."""
-    sources = [x for x in (ledger, bundle, database) if x is not None]
-    if len(sources) != 1:
-        raise MalformedInput(
-            "give exactly one of --ledger, --bundle or --database", remedy="see depa-audit verify --help"
-        )
     key = _vkey(vkey)
-    recorded = None
-    if ledger is not None:
-        snapshot = snapshots.from_ledger(ledger, key)
-        recorded = _recorded(ledger, key, snapshot)
-    elif bundle is not None:
-        snapshot = snapshots.from_bundle(bundle)
-    else:
-        snapshot = snapshots.from_database(database)  # type: ignore[arg-type]
+    snapshot = _snapshot(key, ledger, bundle, database)
+    recorded = (lambda cids: _recorded(ledger, key, cids)) if ledger is not None else None
     with Progress(
         TextColumn("verifying"),
         BarColumn(),

@@ -26,7 +26,7 @@ from schemas import statement as s  # noqa: E402
 from schemas.canonical import canonical  # noqa: E402
 from schemas.keys import Signer  # noqa: E402
 
-SIZE = int(os.environ.get("DEPA_BENCH_AUDIT_SIZE", "100000"))
+SIZE = int(os.environ.get("DEPA_BENCH_AUDIT_SIZE", "1000000"))
 ORIGIN = "bench.depa.example/audit"
 
 
@@ -112,6 +112,7 @@ def audit_rate(size: int = SIZE) -> dict[str, float]:
         "entries_per_s": size / elapsed,
         "peak_mb": peak,
         "exit_code": done.returncode,
+        "ed25519_all_cores": ed25519_all_cores(),
     }
 
 

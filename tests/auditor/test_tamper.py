@@ -197,4 +197,3 @@ def test_a_key_released_to_a_run_never_attested(history: History, tmp_path: Path
     code, report = verify(forged, history.vkey)
     assert code == 1 and ("statements", "signer") in failed(report)
     assert any("never attested" in f["reason"] for f in report["findings"])
-
