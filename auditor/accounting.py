@@ -15,23 +15,19 @@ from schemas.statement import Segment
 
 
 def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
-    segments = list(segments)
-    if not segments:
-        return 0.0
-    accountant = rdp_privacy_accountant.RdpAccountant()
-    for seg in segments:
-        accountant.compose(_event(seg), seg.steps)
-    return accountant.get_epsilon(delta)
+    return _compose(rdp_privacy_accountant.RdpAccountant(), segments, delta)
 
 
 def pld_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    return _compose(pld_privacy_accountant.PLDAccountant(), segments, delta)
+
+
+def _compose(accountant, segments: Iterable[Segment], delta: float) -> float:
+    """Epsilon at delta of the segments composed by one of dp-accounting's accountants (0 for none)."""
     segments = list(segments)
-    if not segments:
-        return 0.0
-    accountant = pld_privacy_accountant.PLDAccountant()
     for seg in segments:
         accountant.compose(_event(seg), seg.steps)
-    return accountant.get_epsilon(delta)
+    return accountant.get_epsilon(delta) if segments else 0.0
 
 
 def _event(seg: Segment) -> dp_event.DpEvent:

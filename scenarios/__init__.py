@@ -1,0 +1,21 @@
+"""Runnable collaborations: `python -m scenarios NAME` (what `make demo SCENARIO=NAME` runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def write_tables(
+    folder: Path, datasets: dict[str, tuple[str, str]], tables: dict[str, pd.DataFrame]
+) -> dict[str, Path]:
+    """Each provider's table under folder/provider/, as CSV or Parquet by its file name; dataset id -> path."""
+    written = {}
+    for dataset, (provider, name) in datasets.items():
+        path = folder / provider / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = tables[provider]
+        table.to_csv(path, index=False) if path.suffix == ".csv" else table.to_parquet(path, index=False)
+        written[dataset] = path
+    return written

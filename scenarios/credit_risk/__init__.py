@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scenarios import write_tables
+
 TITLE = "credit risk: four providers joined on customer_id, DP-SGD"
 # Contract dataset id -> (provider, file). Stable ids, as in an upstream contract.
 DATASETS = {
@@ -47,11 +49,4 @@ def generate(folder: Path, seed: int = 20261125) -> dict[str, Path]:
             "tenure_months": rng.integers(1, 180, CUSTOMERS),
         }),
     }  # fmt: skip
-    written = {}
-    for dataset, (provider, name) in DATASETS.items():
-        path = folder / provider / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        table = tables[provider]
-        table.to_csv(path, index=False) if path.suffix == ".csv" else table.to_parquet(path, index=False)
-        written[dataset] = path
-    return written
+    return write_tables(folder, DATASETS, tables)

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scenarios import write_tables
+
 TITLE = "disease surveillance: three providers' records joined on patient_id, DP MLP"
 DATASETS = {
     "5d0c1a77-0001-4f3e-8a51-lab000000001": ("lab", "lab_test_results.csv"),
@@ -34,11 +36,4 @@ def generate(folder: Path, seed: int = 1729) -> dict[str, Path]:
         "registry": pd.DataFrame({"patient_id": ids, "doses": doses,
                                   "months_since_last_dose": np.where(doses > 0, rng.integers(0, 24, PEOPLE), 99)}),
     }  # fmt: skip
-    written = {}
-    for dataset, (provider, name) in DATASETS.items():
-        path = folder / provider / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        table = tables[provider]
-        table.to_csv(path, index=False) if path.suffix == ".csv" else table.to_parquet(path, index=False)
-        written[dataset] = path
-    return written
+    return write_tables(folder, DATASETS, tables)
