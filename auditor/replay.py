@@ -63,7 +63,7 @@ class Artefact(NamedTuple):
 
 
 class ArtefactIndex:
-    """Every registration, packed: a million of them in about 200 MB rather than the 450 MB tuples would take.
+    """Every registration, packed (about 200 bytes each, where tuples of Python objects took over 400).
 
     Keys are the 32 digest bytes; values a small bytes record (seq, kind, signer, contract, name), with the rare
     lineage fields (produced_by, derived_from, encrypted_digest) kept apart for the artefacts that have them."""
