@@ -74,7 +74,6 @@ class RunReport:
     outputs: dict[str, Path]  # digest -> encrypted file
     metrics: dict[str, float]
     receipts: int
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 Step = Callable[[str], None]

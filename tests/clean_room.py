@@ -10,7 +10,6 @@ from typing import Any
 
 from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.simulated import SimulatedTee
-from schemas import statement as s
 from tests.conftest import Collab
 
 NO_TEE = {"tsm_root": Path("/nonexistent/tsm"), "sev_device": Path("/nonexistent/sev-guest")}
@@ -81,6 +80,3 @@ def room(collab: Collab, simulator: SimulatedTee) -> Room:
     )
     return Room(collab, simulator, cid, "ds-0", digest)
 
-
-def statement(signer, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    return s.sign(signer, kind, body)
