@@ -19,7 +19,7 @@ from auditor.render import attestation_result, audit_report, budget_table, linea
 from auditor.replay import World
 from auditor.verify import audit
 from auditor.witness import witness, witness_vkey
-from chain.checkpoint import VerifierKey
+from chain.checkpoint import VerifierKey, load_vkey
 from chain.console import err, out, run
 from schemas.errors import DepaError, ForkError, MalformedInput, VerificationError
 from schemas.keys import Signer
@@ -45,11 +45,6 @@ BundleOpt = Annotated[Path | None, typer.Option("--bundle", help="A bundle file,
 DatabaseOpt = Annotated[str | None, typer.Option("--database", help="A ledger database, read directly.")]
 
 
-def _vkey(text: str) -> VerifierKey:
-    path = Path(text)
-    return VerifierKey.parse(path.read_text().strip() if "+" not in text and path.exists() else text)
-
-
 @app.command()
 def verify(
     vkey: VkeyArg,
@@ -62,7 +57,7 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Verify a whole ledger independently: exit 0 verified, 1 violations, 2 usage or connection, 3 log inconsistent."""
-    key = _vkey(vkey)
+    key = load_vkey(vkey)
     snapshot = _snapshot(key, ledger, bundle, database)
     recorded = (lambda cids: _recorded(ledger, key, cids)) if ledger is not None else None
     with Progress(
@@ -109,7 +104,7 @@ def _snapshot(key: VerifierKey, ledger: str | None, bundle: Path | None, databas
 
 def _world(vkey: str, ledger: str | None, bundle: Path | None, database: str | None):
     """The collaboration replayed from a log whose integrity was checked first."""
-    key = _vkey(vkey)
+    key = load_vkey(vkey)
     world = World("")
     log = check_log(_snapshot(key, ledger, bundle, database), key, None, world.add)
     if not log.consistent:
@@ -182,7 +177,7 @@ def bundle_export(
     ] = "http://127.0.0.1:8000",
 ) -> None:
     """Write the checkpoint and every entry it covers to one file, for `depa-audit verify --bundle`."""
-    snapshot = snapshots.from_ledger(ledger, _vkey(vkey))
+    snapshot = snapshots.from_ledger(ledger, load_vkey(vkey))
     count = snapshots.write_bundle(snapshot, output)
     out.print(f"{count} entries and their signed checkpoint written to {output}")
 
@@ -198,7 +193,7 @@ def witness_command(
     """Check the ledger's new checkpoint is consistent with the last one witnessed, then cosign it."""
     signer = Signer.load(key)
     try:
-        done = witness(ledger, _vkey(vkey), signer, name, state)
+        done = witness(ledger, load_vkey(vkey), signer, name, state)
     except ForkError as exc:
         err.print(f"[red]fork:[/] {exc.detail}\n--- witnessed ---\n{exc.old}--- served ---\n{exc.new}", highlight=False)
         raise typer.Exit(3) from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -63,6 +64,12 @@ class VerifierKey:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
         except InvalidSignature as exc:
             raise VerificationError(f"signature by {self.name} does not verify") from exc
+
+
+def load_vkey(text: str) -> VerifierKey:
+    """A vkey given as itself or as the path of a file holding it (a vkey always contains '+')."""
+    path = Path(text)
+    return VerifierKey.parse(path.read_text().strip() if "+" not in text and path.exists() else text)
 
 
 def vkey_of(name: str, signer: Signer, sig_type: int = ED25519) -> VerifierKey:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from chain.checkpoint import VerifierKey
+from chain.checkpoint import load_vkey
 from chain.client import LedgerClient, fetch_vkey
 from chain.console import err, out, run
 from chain.receipt import Receipt
@@ -50,16 +50,11 @@ ReceiptOpt = Annotated[Path | None, typer.Option("--receipt", help="Write the tl
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def _vkey_text(vkey: str) -> str:
-    path = Path(vkey)
-    return path.read_text().strip() if "+" not in vkey and path.exists() else vkey
-
-
 def _client(ledger: str, vkey: str | None, state: Path | None) -> LedgerClient:
     if vkey is None:
         vkey = fetch_vkey(ledger)
         err.print(f"[yellow]warning:[/] no --vkey pinned; trusting {vkey} as served by {ledger}")
-    return LedgerClient(ledger, _vkey_text(vkey), state_file=state)
+    return LedgerClient(ledger, load_vkey(vkey), state_file=state)
 
 
 def _show_receipt(receipt: Receipt, save: Path | None) -> None:
@@ -324,7 +319,7 @@ def receipt_verify(
         text = file.read_text()
     except OSError as exc:
         raise MalformedInput(f"cannot read {file}: {exc.strerror}") from exc
-    cp, logged = Receipt.from_tlog_proof(text).verify(VerifierKey.parse(_vkey_text(vkey)))
+    cp, logged = Receipt.from_tlog_proof(text).verify(load_vkey(vkey))
     st = logged.statement
     out.print(
         f"[green]verified[/]: entry {logged.seq} ({st.get('typ')} by {st.get('iss')}) "
