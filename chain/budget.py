@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from dp_accounting.rdp import rdp_privacy_accountant as rdp
 
 from schemas.errors import Unprocessable
 from schemas.statement import Segment
@@ -24,6 +23,7 @@ ZERO = np.zeros(len(ORDERS))
 @lru_cache(maxsize=4096)
 def step_curve(sample_rate: float, noise_multiplier: float) -> np.ndarray:
     """One step's RDP curve, from the function dp-accounting's RdpAccountant composes (tests pin the two equal)."""
+    rdp = _rdp()
     curve = np.asarray(rdp._compute_rdp_poisson_subsampled_gaussian(sample_rate, noise_multiplier, ORDERS), float)
     curve.flags.writeable = False
     return curve
@@ -39,7 +39,14 @@ def curve(segments: Iterable[Segment]) -> np.ndarray:
 def epsilon(rdp_curve: np.ndarray, delta: float) -> float:
     if not rdp_curve.any():
         return 0.0
-    return float(rdp.compute_epsilon(ORDERS, rdp_curve, delta)[0])
+    return float(_rdp().compute_epsilon(ORDERS, rdp_curve, delta)[0])
+
+
+def _rdp():  # type: ignore[no-untyped-def]
+    """dp-accounting, imported on first use: it takes 0.7 s, which every `depa-chain` command would otherwise pay."""
+    from dp_accounting.rdp import rdp_privacy_accountant
+
+    return rdp_privacy_accountant
 
 
 def within(smaller: np.ndarray, larger: np.ndarray) -> bool:
