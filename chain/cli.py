@@ -100,11 +100,35 @@ def serve(
 
     from chain.home import Settings, open_home
     from chain.service import create_app
+    from webconsole.app import mount
 
     settings = Settings()
     ledger = open_home(home, settings)
+    app = create_app(ledger, settings)
+    mount(app, ledger)
     err.print(f"serving {ledger.origin} ({ledger.info().size} entries) on http://{host}:{port}; vkey {ledger.vkey}")
-    uvicorn.run(create_app(ledger, settings), host=host, port=port, log_level="warning")
+    err.print(f"web console (read-only): http://{host}:{port}/console/")
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+
+
+@app.command()
+def console(
+    home: Annotated[Path, typer.Option(help="The ledger to explore; made on first use.")] = Path(".demo/console/home"),
+    runs: Annotated[Path, typer.Option(help="Where scenario runs keep their files.")] = Path(".demo/console/runs"),
+    port: int = 8080,
+) -> None:
+    """The web console with the local scenario runner, on 127.0.0.1 only, behind a token printed here."""
+    import uvicorn
+
+    from webconsole.local import local_console
+
+    app, runner = local_console(home, runs)
+    err.print(f"web console with the scenario runner: http://127.0.0.1:{port}/console/#token={runner.token}")
+    err.print("the token is the runner's only key: it binds to 127.0.0.1, and anyone with the token can run scenarios")
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+    finally:
+        runner.close()
 
 
 @keys_app.command("new")

@@ -42,6 +42,7 @@ from chain.views import (
     RunView,
 )
 from schemas import statement as s
+from schemas.canonical import sha256_digest
 from schemas.encoding import b64
 from schemas.errors import DepaError, LedgerCorrupt, MalformedInput, NotAllowed, NotFound, Unavailable
 from schemas.keys import Signer
@@ -166,6 +167,10 @@ class Ledger:
 
     # --- reads ----------------------------------------------------------------------
 
+    def reading(self) -> threading.RLock:
+        """The lock to hold while reading `registry` from another thread: appends change it under the same lock."""
+        return self._lock
+
     def info(self) -> LogInfo:
         return LogInfo(origin=self.origin, vkey=str(self.vkey), operator=self.operator, size=self._tree.size)
 
@@ -214,6 +219,13 @@ class Ledger:
         if not rows:
             raise NotFound(f"no entry {seq}")
         return rows[0]
+
+    def receipt(self, seq: int) -> Receipt:
+        """The receipt of an entry already logged, under the newest checkpoint."""
+        with self._lock:
+            leaf, note, size = self.leaf(seq), self._note, self._tree.size
+            proof = merkle.inclusion_proof(seq, size, self._tree.read)
+        return build(seq, leaf, proof, note, sha256_digest(entry.signed_bytes(leaf, entry.decode(leaf))))
 
     def inclusion(self, seq: int, size: int) -> InclusionProof:
         if not 0 <= seq < size <= self._tree.size:

@@ -170,6 +170,14 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     def entry(seq: int) -> Response:
         return Response(ledger.leaf(seq), media_type="application/json")
 
+    @app.get("/v1/entries/{seq}/receipt", responses={200: {"content": _RECEIPT}})
+    def receipt(seq: int, request: Request) -> Response:
+        """The entry's receipt under the newest checkpoint; `Accept: text/x.tlog-proof` for the C2SP file."""
+        found = ledger.receipt(seq)
+        if MEDIA_TYPE in request.headers.get("accept", ""):
+            return PlainTextResponse(found.to_tlog_proof(), media_type=MEDIA_TYPE)
+        return Response(found.model_dump_json(), media_type="application/json")
+
     @app.get("/v1/proofs/inclusion")
     def inclusion(seq: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)]) -> InclusionProof:
         return ledger.inclusion(seq, size)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas comes with the train extra; the web console lists scenarios without it
+    import pandas as pd
 
 
 def write_tables(

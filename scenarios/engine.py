@@ -71,20 +71,27 @@ class Demo:
         console.rule(f"[bold]{self.scenario.TITLE}")
         try:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as p:
-                task = p.add_task("starting the ledger")
-                self.step = lambda text: p.update(task, description=text)  # noqa: E731
+                task = p.add_task("")
+                self.step = lambda text: self._step(p, task, text)  # noqa: E731
+                self.step("starting the ledger")
                 self.set_up()
                 report = run(
                     self.spec, Producer(simulator=self.simulator), step=lambda t: self.step(f"clean room: {t}")
                 )
                 self.step("the consumer decrypts the model")
                 self.receive(report)
-                p.update(task, description="done")
+                self.step("the consumer checked the model")
             self.show(report)
         finally:
             self.stop()
         console.print(f"[bold]done in {time.monotonic() - started:.0f} s.[/] "
                       f"Inspect it again: depa-chain serve --home {self.root / 'ledger'}")  # fmt: skip
+
+    @staticmethod
+    def _step(progress: Progress, task, text: str) -> None:
+        progress.update(task, description=text)
+        if not console.is_terminal:  # no live spinner to watch: one line a step, which the web console follows
+            console.print(f"step: {text}", markup=False, highlight=False)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -214,6 +221,7 @@ class Demo:
                  "--simulated-root", str(self.root / "simulator" / "chain.pem"), "--json"]  # fmt: skip
         verdict = json.loads(subprocess.run(audit, check=True, capture_output=True, text=True).stdout)[0]
         console.print(f"depa-audit attestation verify: verified={verdict['verified']}, security={verdict['security']}")
+        self.step("the auditor verifies the whole ledger")
         console.print("[bold]the whole ledger, verified independently by the auditor[/]")
         whole = [audit[0], "verify", "--ledger", self.url, "--vkey", self.vkey, "--state", str(self.root / "auditor")]
         done = subprocess.run(whole, env=wide)

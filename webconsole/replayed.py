@@ -1,0 +1,106 @@
+"""The auditor's own reading of the log (auditor.replay.World), kept current for lineage, budgets and audits.
+
+The console shows what the auditor derives, not what the ledger's registry says: the lineage graph is the one
+`depa-audit lineage` draws and the budget series replays the logged reservations and commits.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from itertools import islice
+
+from pydantic import BaseModel
+
+from auditor.lineage import Direction, Graph, lineage
+from auditor.replay import World
+from auditor.snapshot import Snapshot
+from auditor.verify import AuditReport, audit
+from chain import entry
+from chain.budget import DatasetBudget
+from chain.checkpoint import Checkpoint, VerifierKey, parse_note
+from chain.store import Store
+from schemas.errors import NotFound
+
+
+class Replayed:
+    """A World fed each new entry once; `world()` catches up with the store first."""
+
+    def __init__(self, store: Store, operator: str, chunk: int = 1000) -> None:
+        self._store, self._chunk = store, chunk
+        self._world = World(operator)
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def world(self) -> World:
+        with self._lock:
+            while leaves := self._store.leaves(self._size, self._chunk):
+                for leaf in leaves:
+                    self._world.add(entry.decode(leaf))
+                self._size += len(leaves)
+            return self._world
+
+    def lineage(self, digest: str, direction: Direction) -> Graph:
+        return lineage(self.world(), digest, direction)
+
+    def budget_history(self, contract_id: str) -> list[BudgetSeries]:
+        return budget_history(self.world(), contract_id)
+
+
+class BudgetPoint(BaseModel):
+    """A dataset's spend just after one budget statement, epsilons at the contract's delta."""
+
+    seq: int
+    at: datetime
+    kind: str
+    run_id: str
+    committed: float
+    composed: float  # committed and still reserved, composed as RDP
+    remaining: float
+
+
+class BudgetSeries(BaseModel):
+    dataset: str
+    cap: float
+    delta: float
+    points: list[BudgetPoint]
+
+
+def budget_history(world: World, contract_id: str) -> list[BudgetSeries]:
+    """Each capped dataset's spend over time, replayed from the logged reserve, commit and abort statements."""
+    state = world.contracts.get(contract_id)
+    if state is None:
+        raise NotFound(f"no contract {contract_id} in the log")
+    series = []
+    for cap in state.contract.privacy():
+        spend, points = DatasetBudget(cap=cap.epsilon_threshold, delta=cap.delta), []
+        for event in world.budget_events:
+            b = event.statement.body
+            if b.contract_id != contract_id or b.dataset != cap.dataset:
+                continue
+            if event.statement.kind == "budget.reserve":
+                spend.reserve(b.run_id, list(b.segments))
+            elif event.statement.kind == "budget.commit":
+                spend.commit(b.run_id, list(b.segments))
+            else:
+                spend.release(b.run_id)
+            points.append(
+                BudgetPoint(
+                    seq=event.seq,
+                    at=event.at,
+                    kind=event.statement.kind,
+                    run_id=b.run_id,
+                    committed=spend.committed_epsilon(),
+                    composed=spend.composed_epsilon(),
+                    remaining=spend.remaining(),
+                )  # fmt: skip
+            )
+        series.append(BudgetSeries(dataset=cap.dataset, cap=cap.epsilon_threshold, delta=cap.delta, points=points))
+    return series
+
+
+def audit_contract(store: Store, note: str, vkey: VerifierKey, operator: str, contract_id: str) -> AuditReport:
+    """`depa-audit verify --contract` over the stored log up to `note`, the checkpoint it was handed."""
+    size = Checkpoint.parse(parse_note(note).text).size
+    snapshot = Snapshot(note, lambda: islice(store.iter_leaves(), size), "this ledger's database")
+    return audit(snapshot, vkey, operator=operator, contract=contract_id, parallel=False)
