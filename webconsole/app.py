@@ -33,6 +33,7 @@ from webconsole.runner import Runner, RunState, Scenario, discover
 
 STATIC = files("webconsole") / "static"
 POLL_S = 0.25  # how often the live feed looks for new entries
+Auth = Annotated[str | None, Header(description="Bearer and the token `depa-chain console` printed")]
 
 
 class Summary(BaseModel):
@@ -231,8 +232,6 @@ def _mount_runner(api: APIRouter, runner: Runner) -> None:
         given = (authorization or "").removeprefix("Bearer ")
         if not secrets.compare_digest(given.encode(), runner.token.encode()):
             raise NotAllowed("the scenario runner needs the token that `depa-chain console` printed at start")
-
-    Auth = Annotated[str | None, Header()]
 
     @api.get("/scenarios")
     def scenarios(authorization: Auth = None) -> list[Scenario]:

@@ -1,0 +1,90 @@
+"""The local scenario runner: what it runs, and who may ask it to."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from chain import cli
+from schemas.errors import NotFound
+from tests.world import serving
+from webconsole.local import local_console
+from webconsole.runner import Runner, discover
+
+
+def test_discovers_every_clean_room_scenario_with_its_contract_and_pipeline():
+    found = {sc.name: sc for sc in discover()}
+    assert set(found) == {"credit_risk", "disease_surveillance", "medical_imaging"}
+    assert found["credit_risk"].contract["purpose"] == "TRAINING"
+    assert found["credit_risk"].pipeline["pipeline"]
+
+
+@pytest.mark.parametrize("name", ["ledger_demo", "credit_risk; rm -rf /", "../chain", "engine"])
+def test_refuses_any_name_it_did_not_discover(tmp_path, name):
+    with pytest.raises(NotFound):
+        Runner(tmp_path).start(name)
+
+
+def test_starts_python_with_an_argument_list_never_a_shell(tmp_path, monkeypatch):
+    started = []
+
+    class Recorder:
+        stdout = iter(())
+
+        def __init__(self, args, **options):
+            started.append((args, options))
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Recorder)
+    run = Runner(tmp_path).start("credit_risk")
+    (args, options), = started
+    assert args == [sys.executable, "-m", "scenarios", "credit_risk"]
+    assert not options.get("shell") and options["env"]["DEPA_DEMO_ROOT"] == str(run.folder)
+
+
+@pytest.fixture
+def console(tmp_path):
+    app, runner = local_console(tmp_path / "home", tmp_path / "runs")
+    with serving(app) as url, httpx.Client(base_url=url) as client:
+        yield client, runner
+    runner.close()
+
+
+@pytest.mark.parametrize("token", [None, "Bearer wrong", "Basic d3Jvbmc6d3Jvbmc="])
+def test_the_runner_refuses_requests_without_its_token(console, token):
+    client, _ = console
+    headers = {"Authorization": token} if token else {}
+    for answer in (client.get("/console/api/scenarios", headers=headers),
+                   client.post("/console/api/scenarios/credit_risk/runs", headers=headers)):  # fmt: skip
+        assert answer.status_code == 403
+        assert "token" in answer.json()["detail"]
+
+
+def test_the_runner_lists_scenarios_with_its_token(console):
+    client, runner = console
+    answer = client.get("/console/api/scenarios", headers={"Authorization": f"Bearer {runner.token}"})
+    assert answer.status_code == 200 and len(answer.json()) == 3
+    assert client.get("/console/api/summary").json()["runner"] is True
+
+
+def test_an_unknown_run_is_404(console):
+    client, runner = console
+    answer = client.get("/console/api/runs/nope", headers={"Authorization": f"Bearer {runner.token}"})
+    assert answer.status_code == 404
+
+
+def test_the_console_command_binds_to_loopback_only(tmp_path, monkeypatch):
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    result = CliRunner().invoke(cli.app, ["console", "--home", str(tmp_path / "h"), "--runs", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert seen["host"] == "127.0.0.1"
+    assert "#token=" in result.output
