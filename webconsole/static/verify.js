@@ -29,17 +29,17 @@ export async function rootFromInclusion(index, size, leaf, proof) {
 }
 
 export async function verifyInclusion(index, size, leaf, proof, root) {
+  if (![leaf, root, ...proof].every((x) => x.length === 32)) return false; // SHA-256 hashes, nothing else
   const computed = await rootFromInclusion(index, size, leaf, proof);
   return computed !== null && equal(computed, root);
 }
 
 // c2sp.org/signed-note: a verifier key is name+hex(key id)+base64(type || public key).
 export async function parseVkey(text) {
-  const parts = text.trim().split("+");
-  if (parts.length !== 3 || !parts[0] || !/^[0-9a-f]{8}$/.test(parts[1])) {
-    throw new Error("a vkey reads name+keyid+key (c2sp.org/signed-note)");
-  }
-  const [name, id, key] = parts;
+  // The name holds no "+", the key id is 8 hex digits; the base64 key after them may hold "+" itself.
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(text.trim());
+  if (!m) throw new Error("a vkey reads name+keyid+key (c2sp.org/signed-note)");
+  const [, name, id, key] = m;
   const raw = b64decode(key);
   if (raw.length !== 33 || raw[0] !== 1) throw new Error("only Ed25519 vkeys (type 0x01, 32 bytes) are supported");
   const keyId = (await sha256(concat(enc.encode(name + "\n"), raw))).slice(0, 4);

@@ -1,0 +1,244 @@
+"""The console in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Each test leaves a screenshot under test-output/console/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from schemas.keys import Signer
+from tests.conftest import SHARED
+from tests.webconsole.conftest import Served, send
+from tests.world import serving
+from webconsole.local import local_console
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: make test installs it")
+CHROMIUM = os.environ.get("DEPA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    pytest.skip("no Chromium: make test installs Debian's chromium (apt-get install chromium)", allow_module_level=True)
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "console"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]  # fmt: skip
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, served: Served):
+    """A fresh browser profile with the log's key pinned, as its user would have done on the trust page."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.add_init_script(f"localStorage.setItem('depa.console.vkey', {json.dumps(served.world.vkey)})")
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    yield tab
+    context.close()
+    assert errors == [], f"the page raised: {errors}"
+
+
+def shot(tab, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_rfc9162_inclusion_vectors_pass_in_the_browser(page, served):
+    page.goto(f"{served.url}/console/#/trust")
+    vectors = [json.loads(p.read_text()) for p in sorted((SHARED / "merkle" / "inclusion").glob("**/*.json"))]
+    if not vectors:
+        pytest.skip(f"shared test data {SHARED / 'merkle'} is not present")
+    results = page.evaluate(
+        """async (vectors) => {
+            const v = await import('/console/static/verify.js');
+            const u = await import('/console/static/util.js');
+            const out = [];
+            for (const x of vectors) {
+              let ok;
+              try {
+                ok = await v.verifyInclusion(x.leafIdx, x.treeSize, u.b64decode(x.leafHash),
+                                             (x.proof || []).map(u.b64decode), u.b64decode(x.root));
+              } catch { ok = false; }
+              out.push(ok);
+            }
+            return out;
+        }""",
+        vectors,
+    )
+    assert results == [not v["wantErr"] for v in vectors]
+
+
+def test_pinning_a_key_on_the_trust_page(browser, served):
+    tab = browser.new_page()
+    tab.goto(f"{served.url}/console/#/trust")
+    tab.get_by_label("The log's vkey").fill(served.world.vkey)
+    tab.get_by_role("button", name="Pin this key").click()
+    tab.get_by_text(f"Pinned {served.world.ledger.origin}").wait_for()
+    shot(tab, "trust")
+    name, _, key = served.world.vkey.split("+", 2)
+    tab.get_by_label("The log's vkey").fill(f"{name}+00000000+{key}")
+    tab.get_by_role("button", name="Pin this key").click()
+    tab.get_by_text("the vkey's key id does not match").wait_for()
+    tab.close()
+
+
+def test_explorer_shows_the_checkpoint_verified_and_the_run(page, served):
+    page.goto(f"{served.url}/console/")
+    page.get_by_text(f"Signature by {served.world.ledger.origin} verified in this browser").wait_for()
+    page.locator("table.entries tbody tr").first.wait_for()
+    assert page.locator("table.entries tbody tr").count() == min(50, served.world.ledger.info().size)
+    page.get_by_label("Type").select_option("attestation.report")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function("document.querySelectorAll('table.entries tbody tr').length === 1")
+    assert "the run's clean room" in page.locator("table.entries tbody tr").inner_text()
+    shot(page, "explorer-filtered")
+
+
+def test_new_entries_appear_without_reloading(page, served):
+    page.goto(f"{served.url}/console/")
+    page.get_by_text("Live: new entries appear").wait_for()
+    size = served.world.ledger.info().size
+    send(served.world, "bureau", "artefact.register", {"digest": "sha256:" + "ab" * 32, "name": "notes.csv", "kind": "dataset"})  # fmt: skip
+    page.locator(f'tr[data-seq="{size}"]').wait_for()
+    assert page.locator("[data-log-size]").inner_text() == str(size + 1)
+    shot(page, "explorer-live")
+
+
+def test_an_entry_verifies_in_the_browser(page, served):
+    page.goto(f"{served.url}/console/#/entry/5")
+    page.get_by_text("Verified in this browser: entry 5 is in the log").wait_for()
+    checks = page.locator("ul.checks li").all_inner_texts()
+    assert [c.split(":")[0] for c in checks] == [
+        "PASS entry bytes", "PASS leaf hash", "PASS checkpoint signature", "PASS inclusion proof",
+    ]  # fmt: skip
+    shot(page, "entry-verified")
+
+
+def test_a_tampered_proof_fails_in_the_browser(page, served):
+    def tamper(route):
+        receipt = route.fetch().json()
+        first = bytearray(__import__("base64").b64decode(receipt["proof"][0]))
+        first[0] ^= 1
+        receipt["proof"][0] = __import__("base64").b64encode(bytes(first)).decode()
+        route.fulfill(json=receipt)
+
+    page.route("**/v1/entries/5/receipt", lambda route: tamper(route) if "json" in route.request.headers.get("accept", "") or "tlog" not in route.request.headers.get("accept", "") else route.continue_())  # fmt: skip
+    page.goto(f"{served.url}/console/#/entry/5")
+    page.get_by_text("NOT verified: the inclusion proof does not lead to the signed root").wait_for()
+    assert "FAIL inclusion proof" in page.locator("ul.checks").inner_text()
+    shot(page, "entry-tampered-proof")
+
+
+def test_a_checkpoint_signed_by_another_key_fails_in_the_browser(page, served):
+    other = served.world.vkey.split("+")[0]
+    impostor = str(__import__("chain.checkpoint", fromlist=["vkey_of"]).vkey_of(other, Signer.generate()))
+    page.add_init_script(f"localStorage.setItem('depa.console.vkey', {json.dumps(impostor)})")
+    page.goto(f"{served.url}/console/#/entry/5")
+    page.get_by_text("NOT verified: the checkpoint carries no signature by the pinned key").wait_for()
+
+
+def test_signing_a_contract_with_a_key_file_never_uploads_it(page, served, tmp_path):
+    key_file = tmp_path / "bank.pem"
+    key_file.write_bytes(served.world.parties["bank"].pem())
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.post_data or "") if r.method == "POST" else None)
+    page.goto(f"{served.url}/console/#/contract/{served.pending}")
+    page.get_by_label("Your key file").set_input_files(str(key_file))
+    page.get_by_role("button", name="Sign the contract").click()
+    page.get_by_text("Signed as bank").wait_for()
+    assert "receipt verified in this browser" in page.locator("form").last.inner_text()
+    record = served.world.ledger.registry.contracts[served.pending]
+    assert served.world.parties["bank"].did in {sig.did for sig in record.signatures.values()}
+    assert posted and all("PRIVATE KEY" not in body and '"typ":"depa/contract.sign@1"' in body for body in posted)
+    shot(page, "contract-signed")
+
+
+def test_a_key_no_party_holds_is_refused_with_the_reason(page, served, tmp_path):
+    key_file = tmp_path / "stranger.pem"
+    key_file.write_bytes(Signer.generate().pem())
+    page.goto(f"{served.url}/console/#/contract/{served.pending}")
+    page.get_by_label("Your key file").set_input_files(str(key_file))
+    page.get_by_role("button", name="Sign the contract").click()
+    page.get_by_role("alert").get_by_text("is not a registered party").wait_for()
+
+
+def test_the_contract_page_shows_terms_caps_and_clean_rooms(page, served):
+    page.goto(f"{served.url}/console/#/contract/{served.contract}")
+    page.get_by_role("heading", name="Allowed clean rooms").wait_for()
+    assert "INSECURE" in page.locator("section", has_text="Allowed clean rooms").inner_text()
+    caps = page.locator("table", has_text="privacy caps").inner_text()
+    assert "ds-bank" in caps and "ds-bureau" in caps
+    shot(page, "contract")
+
+
+def test_following_a_lineage_graph_by_mouse_and_keyboard(page, served):
+    page.goto(f"{served.url}/console/#/lineage/{served.model}")
+    graph = page.locator("svg.lineage")
+    graph.wait_for()
+    assert graph.locator(f'[data-id="{served.model}"]').get_attribute("class").endswith("node-root")
+    graph.locator('g.node-run').click()
+    page.get_by_role("link", name="Entries of this run").wait_for()
+    dataset = graph.locator("g.node-artefact", has_text="(dataset)").first
+    dataset.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Show this artefact's lineage").click()
+    page.wait_for_function("document.querySelector('svg.lineage .node-root .node-kind')?.textContent.startsWith('artefact')")
+    root = page.locator("svg.lineage .node-root").get_attribute("data-id")
+    assert root != served.model and root in {i.digest for i in served.world.inputs}
+    shot(page, "lineage")
+
+
+def test_budgets_show_the_ledgers_figures_and_a_chart(page, served):
+    page.goto(f"{served.url}/console/#/budgets/{served.contract}")
+    page.locator("svg.budget-chart").first.wait_for()
+    view = served.world.ledger.budget(served.contract)
+    assert page.locator("svg.budget-chart").count() == len(view.datasets)
+    now = page.locator("table").first.inner_text()
+    for d in view.datasets:
+        assert f"{d.remaining_epsilon:.3f}" in now and f"{d.committed_epsilon:.3f}" in now
+    shot(page, "budgets")
+
+
+def test_the_audit_page_lists_each_check_with_its_result(page, served):
+    page.goto(f"{served.url}/console/#/audit/{served.contract}")
+    page.get_by_text("entries audited").wait_for(timeout=120_000)
+    text = page.locator("main").inner_text()
+    assert "0 fail" in text and "INSECURE" in text and "attestation" in text
+    shot(page, "audit")
+
+
+@pytest.mark.slow
+def test_a_scenario_runs_to_the_end_in_the_browser(browser, tmp_path):
+    app, runner = local_console(tmp_path / "home", tmp_path / "runs")
+    try:
+        with serving(app) as url:
+            tab = browser.new_page(viewport={"width": 1366, "height": 900})
+            tab.goto(f"{url}/console/#token={runner.token}")
+            tab.get_by_role("heading", name="credit risk").wait_for(timeout=TIMEOUT_MS)
+            tab.get_by_role("button", name="Run credit_risk").click()
+            tab.get_by_text("credit_risk finished and depa-audit verify passed").wait_for(timeout=240_000)
+            steps = tab.locator("ol.steps li").all_inner_texts()
+            assert steps[0].startswith("starting the ledger") and "the auditor verifies the whole ledger" in steps[-1]
+            shot(tab, "scenario-finished")
+            tab.get_by_role("button", name="Explore its ledger").click()
+            explore = tab.get_by_role("link", name="Open http://127.0.0.1")
+            explore.wait_for(timeout=TIMEOUT_MS)
+            tab.goto(explore.get_attribute("href"))
+            tab.locator("table.entries tbody tr").first.wait_for(timeout=TIMEOUT_MS)
+            shot(tab, "scenario-ledger")
+            tab.close()
+    finally:
+        runner.close()
