@@ -79,4 +79,3 @@ def room(collab: Collab, simulator: SimulatedTee) -> Room:
         {"digest": digest, "name": "bank.csv", "kind": "dataset", "contract_id": cid},
     )
     return Room(collab, simulator, cid, "ds-0", digest)
-

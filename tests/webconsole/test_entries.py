@@ -75,7 +75,8 @@ def test_the_index_follows_what_is_appended(logged):
     index = EntryIndex(store)
     assert index.follow() == 40
     p = Signer.generate()
-    ledger.append(s.from_raw(s.sign(operator, "party.register", {"did": p.did, "name": "late", "roles": ["TDC"], "x25519": age_recipient()})))  # fmt: skip
+    body = {"did": p.did, "name": "late", "roles": ["TDC"], "x25519": age_recipient()}
+    ledger.append(s.from_raw(s.sign(operator, "party.register", body)))
     assert index.query(Filters(kind="party.register"), None, 1) == ([40], 40)
     assert index.size == 41
 

@@ -43,7 +43,7 @@ def test_starts_python_with_an_argument_list_never_a_shell(tmp_path, monkeypatch
 
     monkeypatch.setattr(subprocess, "Popen", Recorder)
     run = Runner(tmp_path).start("credit_risk")
-    (args, options), = started
+    ((args, options),) = started
     assert args == [sys.executable, "-m", "scenarios", "credit_risk"]
     assert not options.get("shell") and options["env"]["DEPA_DEMO_ROOT"] == str(run.folder)
 
