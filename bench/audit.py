@@ -29,9 +29,9 @@ SIZE = int(os.environ.get("DEPA_BENCH_AUDIT_SIZE", "1000000"))
 ORIGIN = "bench.depa.example/audit"
 
 
-def write_log(db: Path, size: int) -> str:
-    """A log of `size` entries in a fresh database; returns the vkey."""
-    operator, party, key = Signer.generate(), Signer.generate(), Signer.generate()
+def write_log(db: Path, size: int, key: Signer | None = None, operator: Signer | None = None) -> str:
+    """A log of `size` entries in a fresh database, checkpoints signed by `key`; returns the vkey."""
+    operator, party, key = operator or Signer.generate(), Signer.generate(), key or Signer.generate()
     first = s.sign(
         operator,
         "party.register",
