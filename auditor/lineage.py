@@ -39,10 +39,6 @@ class Graph(BaseModel):
 def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
     if digest not in world.artefacts:
         raise NotFound(f"no artefact {digest} in the log")
-    children: dict[str, list[str]] = {}
-    for d, art in world.artefacts.items():
-        for parent in art.derived_from:
-            children.setdefault(parent, []).append(d)
     seen, todo = {digest}, [digest]
     while todo:
         d = todo.pop()
@@ -50,7 +46,7 @@ def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
         if direction in ("up", "both"):
             steps += world.artefacts[d].derived_from
         if direction in ("down", "both"):
-            steps += children.get(d, [])
+            steps += world.children.get(d, [])
         for nxt in steps:
             if nxt not in seen and nxt in world.artefacts:
                 seen.add(nxt)

@@ -174,6 +174,7 @@ class World:
     contracts: dict[str, ContractState] = field(default_factory=dict)
     runs: dict[str, RunState] = field(default_factory=dict)
     artefacts: ArtefactIndex = field(default_factory=ArtefactIndex)
+    children: dict[str, list[str]] = field(default_factory=dict)  # parent digest -> what derives from it
     budget_events: list[Logged] = field(default_factory=list)  # reserve, commit and abort, in log order
     refusals: list[Refusal] = field(default_factory=list)
     statements: int = 0
@@ -304,6 +305,8 @@ def _record(w: World, logged: Logged) -> None:
                 b.encrypted_digest,
             ),
         )
+        for parent in b.derived_from or ():
+            w.children.setdefault(parent, []).append(b.digest)
         if b.produced_by is not None:
             w.runs[b.produced_by].outputs.append(logged)
     elif st.kind == "attestation.report":

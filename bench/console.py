@@ -50,7 +50,7 @@ def console_latencies() -> dict[str, dict[str, float]]:
         with serving(app) as url, httpx.Client(base_url=url, timeout=600) as client:
             start = time.perf_counter()
             client.get("/console/api/entries", params={"kind": "party.register"}).raise_for_status()
-            figures = {"index_build_s": {"p50": time.perf_counter() - start, "p99": 0.0}}
+            figures = {"index build (first filtered page)": {"once": time.perf_counter() - start}}
             cases = {
                 "ledger page /v1/entries (50)": ("/v1/entries", {"start": SIZE - 50, "limit": 50}),
                 "static file": ("/console/static/app.js", None),
@@ -68,14 +68,15 @@ def console_latencies() -> dict[str, dict[str, float]]:
             start = time.perf_counter()
             digest = client.get("/console/api/artefacts", params={"limit": 1}).json()[0]["digest"]
             client.get(f"/console/api/lineage/{digest}").raise_for_status()
-            figures["first lineage (replays the log)"] = {"p50": time.perf_counter() - start, "p99": 0.0}
+            figures["first lineage (replays the log)"] = {"once": time.perf_counter() - start}
             figures["lineage after"] = latencies(client, f"/console/api/lineage/{digest}")
         return figures
 
 
 def main() -> None:
     for name, f in console_latencies().items():
-        print(f"{name:40s} p50 {f['p50']:8.2f} ms  p99 {f['p99']:8.2f} ms")
+        shown = f"{f['once']:.2f} s once" if "once" in f else f"p50 {f['p50']:.2f} ms, p99 {f['p99']:.2f} ms"
+        print(f"{name:40s} {shown}")
 
 
 if __name__ == "__main__":

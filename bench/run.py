@@ -7,7 +7,8 @@
 - SEV-SNP report verifications/s (full, with the chain cached; signature only; uncached) beside
   the raw ECDSA P-384 verify rate;
 - the clean-room agent's overhead over the bare trainer, and input decrypt + digest against raw age decryption;
-- `depa-audit verify` entries/s and peak memory over a synthetic log, beside Ed25519 verifications/s.
+- `depa-audit verify` entries/s and peak memory over a synthetic log, beside Ed25519 verifications/s;
+- the web console's page latency over a 100,000-entry log, beside the ledger's own page read.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import agent, audit  # noqa: E402
+from bench import console as web  # noqa: E402
 from bench.attestation import attestation_figures  # noqa: E402
 from bench.timing import rate  # noqa: E402
 from chain import merkle  # noqa: E402
@@ -191,6 +193,8 @@ def main() -> None:
     long_run = agent.agent_overhead(epochs=agent.LONG_EPOCHS, rounds=2)
     console.print(f"depa-audit verify over a {audit.SIZE:,}-entry log")
     audited = audit.audit_rate()
+    console.print(f"the web console's API over a {web.SIZE:,}-entry log")
+    pages = web.console_latencies()
     table = Table(title=f"depa-chain ledger bench ({os.cpu_count()} cores, SQLite WAL synchronous=FULL)")
     for col in ("figure", "measured", "target", "machine limit (same run)"):
         table.add_column(col)
@@ -254,9 +258,27 @@ def main() -> None:
         ">= 10,000/s (2 cores), < 500 MB at 1M",
         f"{audited['ed25519_all_cores']:,.0f} Ed25519 verify/s on all {os.cpu_count()} cores",
     )
+    raw = pages["ledger page /v1/entries (50)"]
+    worst = max((f["p99"], name) for name, f in pages.items() if name.startswith(("newest", "page", "type", "party")))
+    table.add_row(
+        f"console entries page at {web.SIZE:,}, worst p99",
+        f"{ok(worst[0] <= 100)}{worst[0]:.1f} ms ({worst[1]})",
+        "<= 100 ms",
+        f"the ledger's own 50-entry read: p99 {raw['p99']:.1f} ms",
+    )
+    scan = pages["time filter, no match (full scan)"]
+    table.add_row("console time filter matching nothing (full scan)", f"p99 {scan['p99']:.1f} ms", "", "")
+    table.add_row(
+        "console first filter / first lineage (once)",
+        f"{pages['index build (first filtered page)']['once']:.2f} s / "
+        f"{pages['first lineage (replays the log)']['once']:.2f} s",
+        "",
+        f"lineage after: p99 {pages['lineage after']['p99']:.1f} ms",
+    )
     console.print(table)
     results = {"limits": limits, "http": http, "proofs": proofs, "attestation": attestation,
-               "agent": {"inputs": inputs, "demo": demo_run, "long": long_run}, "audit": audited}  # fmt: skip
+               "agent": {"inputs": inputs, "demo": demo_run, "long": long_run}, "audit": audited,
+               "console": pages}  # fmt: skip
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
 
 

@@ -198,5 +198,17 @@ class EntryIndex:
 
 def page(store: Store, index: EntryIndex, f: Filters, before: int | None, limit: int) -> Page:
     seqs, next_before = index.query(f, before, limit)
-    rows = [row_of(store.leaves(seq, 1)[0]) for seq in seqs]
-    return Page(rows=rows, size=store.size(), next_before=next_before)
+    return Page(rows=[row_of(leaf) for leaf in _read(store, seqs)], size=store.size(), next_before=next_before)
+
+
+def _read(store: Store, seqs: list[int]) -> list[bytes]:
+    """The leaves at `seqs` (newest first), one range read per run of consecutive entries."""
+    leaves: list[bytes] = []
+    i = 0
+    while i < len(seqs):
+        j = i
+        while j + 1 < len(seqs) and seqs[j + 1] == seqs[j] - 1:
+            j += 1
+        leaves += reversed(store.leaves(seqs[j], j - i + 1))
+        i = j + 1
+    return leaves
