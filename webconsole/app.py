@@ -33,6 +33,12 @@ from webconsole.runner import Runner, RunState, Scenario, discover
 
 STATIC = files("webconsole") / "static"
 POLL_S = 0.25  # how often the live feed looks for new entries
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 Auth = Annotated[str | None, Header(description="Bearer and the token `depa-chain console` printed")]
 
 
@@ -171,6 +177,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
 
     @api.get("/contracts/{contract_id}/audit")
     def audit(contract_id: str) -> AuditReport:
+        ledger.contract(contract_id)  # 404 for a contract this ledger never logged
         return audit_contract(ledger.store, ledger.checkpoint(), ledger.vkey, ledger.operator, contract_id)
 
     @api.get("/artefacts")
@@ -186,6 +193,15 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
 
     if runner is not None:
         _mount_runner(api, runner)
+
+    @app.middleware("http")
+    async def confined(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """The console's pages load only their own scripts and talk only to this server."""
+        response = await call_next(request)
+        if request.url.path.startswith("/console"):
+            response.headers.update(SECURITY_HEADERS)
+        return response
+
     app.include_router(api)
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
 

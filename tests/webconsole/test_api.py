@@ -22,6 +22,11 @@ def test_the_console_page_is_served_with_its_scripts(http):
     assert http.get("/console/static/verify.js").headers["content-type"].startswith("text/javascript")
 
 
+def test_console_pages_load_only_their_own_scripts(http):
+    policy = http.get("/console/").headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
 def test_summary_gives_the_signed_checkpoint_and_no_runner(http, served):
     summary = http.get("/console/api/summary").json()
     assert summary["size"] == served.world.ledger.info().size
@@ -117,6 +122,11 @@ def test_audit_of_the_contract_passes_with_the_simulated_tee_labelled(http, serv
     assert "fail" not in statuses.values()
     assert statuses[("run r1", "tee")] == "insecure"
     assert report["size"] == served.world.ledger.info().size
+
+
+def test_auditing_an_unknown_contract_is_404(http):
+    answer = http.get("/console/api/contracts/sha256:" + "2" * 64 + "/audit")
+    assert answer.status_code == 404 and answer.headers["content-type"] == "application/problem+json"
 
 
 def test_artefacts_list_filters_by_kind(http, served):

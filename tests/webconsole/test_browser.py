@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from chain.checkpoint import vkey_of
+from schemas.canonical import canonical
+from schemas.contract import contract_id
 from schemas.keys import Signer
 from tests.conftest import SHARED
 from tests.webconsole.conftest import Served, send
@@ -104,7 +106,7 @@ def test_explorer_shows_the_checkpoint_verified_and_the_run(page, served):
     assert page.locator("table.entries tbody tr").count() == min(50, served.world.ledger.info().size)
     page.get_by_label("Type").select_option("attestation.report")
     page.get_by_role("button", name="Apply filters").click()
-    page.wait_for_function("document.querySelectorAll('table.entries tbody tr').length === 1")
+    playwright.expect(page.locator("table.entries tbody tr")).to_have_count(1)
     assert "the run's clean room" in page.locator("table.entries tbody tr").inner_text()
     shot(page, "explorer-filtered")
 
@@ -171,6 +173,54 @@ def test_signing_a_contract_with_a_key_file_never_uploads_it(page, served, tmp_p
     shot(page, "contract-signed")
 
 
+def test_proposing_a_contract_from_files_shows_its_receipt(page, served, tmp_path):
+    doc = dict(served.world.ledger.registry.contracts[served.contract].raw, id="proposed-in-the-browser")
+    (tmp_path / "contract.json").write_text(json.dumps(doc, indent=1))
+    (tmp_path / "consumer.pem").write_bytes(served.world.parties["consumer"].pem())
+    page.goto(f"{served.url}/console/#/contracts")
+    page.get_by_label("Contract (JSON)").set_input_files(str(tmp_path / "contract.json"))
+    page.get_by_label("Your key file").set_input_files(str(tmp_path / "consumer.pem"))
+    page.get_by_role("button", name="Sign and propose").click()
+    page.get_by_text("receipt verified in this browser").wait_for()
+    cid = contract_id(doc)  # the browser's JCS bytes hash to the id the ledger computed
+    assert cid in served.world.ledger.registry.contracts
+    assert page.get_by_role("link", name=f"Contract {cid}").is_visible()
+    receipt = json.loads(page.locator("pre.receipt").inner_text())
+    assert receipt["checkpoint"].startswith(served.world.ledger.origin)
+    shot(page, "contract-proposed")
+
+
+def test_jcs_in_the_browser_matches_rfc8785(page, served):
+    docs = [
+        {"b": 1, "a": [1.5, 1e-7, 1e21, 100, -0.0, True, None], "é": 'é\u2028\n"', "\U0001f600": {"z": {}, "y": []}},
+        served.world.ledger.registry.contracts[served.contract].raw,
+    ]
+    page.goto(f"{served.url}/console/#/trust")
+    browser_side = page.evaluate(
+        """async (docs) => {
+            const sign = await import('/console/static/sign.js');
+            return Promise.all(docs.map(async (d) => [sign.canonicalize(d), await sign.contractId(d)]));
+        }""",
+        docs,
+    )
+    assert browser_side == [[canonical(d).decode(), contract_id(d)] for d in docs]
+
+
+def test_every_page_labels_its_controls(page, served):
+    for route in ["/", "/contracts", f"/contract/{served.pending}", f"/lineage/{served.model}",
+                  f"/budgets/{served.contract}", f"/audit/{served.contract}", "/trust"]:  # fmt: skip
+        page.goto(f"{served.url}/console/#{route}")
+        page.locator("main h1").wait_for()
+        page.wait_for_load_state("networkidle")
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea')]
+                   .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+                   .map((el) => el.outerHTML)"""
+        )
+        assert unlabelled == [], route
+        assert page.locator("svg:not([aria-label])").count() == 0, route
+
+
 def test_a_key_no_party_holds_is_refused_with_the_reason(page, served, tmp_path):
     key_file = tmp_path / "stranger.pem"
     key_file.write_bytes(Signer.generate().pem())
@@ -200,8 +250,7 @@ def test_following_a_lineage_graph_by_mouse_and_keyboard(page, served):
     dataset.focus()
     page.keyboard.press("Enter")
     page.get_by_role("link", name="Show this artefact's lineage").click()
-    rerooted = "(model) => document.querySelector('svg.lineage .node-root')?.dataset.id !== model"
-    page.wait_for_function(rerooted, arg=served.model)
+    playwright.expect(page.locator("svg.lineage .node-root")).not_to_have_attribute("data-id", served.model)
     root = page.locator("svg.lineage .node-root").get_attribute("data-id")
     assert root != served.model and root in {i.digest for i in served.world.inputs}
     shot(page, "lineage")

@@ -301,22 +301,29 @@ function proposeForm() {
       const signer = await readKey(form.querySelector("#p-key"));
       const receipt = await post(await signStatement(signer, "contract.propose", { contract: doc }));
       const id = await contractId(doc);
-      return [link(`/contract/${encodeURIComponent(id)}`, `Contract ${id}`), ` proposed as entry ${receipt.seq}.`];
+      return { receipt, said: [link(`/contract/${encodeURIComponent(id)}`, `Contract ${id}`), ` proposed as entry ${receipt.seq}`, verifiedNote(receipt)] };
     });
   });
   return form;
 }
 
-// Run a signing action, then show what it logged and that its receipt verifies here.
+// Run a signing action (it returns what to say and the ledger's receipt), then show both.
 async function submit(out, action) {
   out.replaceChildren(h("p", { role: "status" }, "Signing in this browser..."));
   try {
-    out.replaceChildren(h("p", { role: "status", class: "done" }, ...(await action())));
+    const { said, receipt } = await action();
+    out.replaceChildren(h("p", { role: "status", class: "done" }, ...said),
+      h("details", { open: true }, h("summary", {}, "The receipt"), h("pre", { class: "json receipt", tabindex: 0 }, JSON.stringify(receipt, null, 2))));
   } catch (error) {
     out.replaceChildren(errorBox(error));
   }
 }
 
+const verifiedNote = (receipt) => (receipt.verified
+  ? `, receipt verified in this browser under checkpoint size ${parseCheckpoint(parseNote(receipt.checkpoint).text).size}.`
+  : ". Pin the log's key to have its receipt verified here.");
+
+// Post a signed statement; with a pinned key, its receipt must verify and hold this very statement.
 async function post(statement) {
   const receipt = await api("/v1/statements", {
     method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(statement),
@@ -328,7 +335,7 @@ async function post(statement) {
       throw new Error(`the ledger's receipt for entry ${receipt.seq} does not verify: ${outcome.checks.find((c) => !c.ok)?.detail || "it logged another statement"}`);
     }
   }
-  return receipt;
+  return { ...receipt, verified: vkey !== null };
 }
 
 async function contractPage(params, id) {
@@ -347,8 +354,7 @@ async function contractPage(params, id) {
     submit(out, async () => {
       const signer = await readKey(signForm.querySelector("#s-key"));
       const receipt = await post(await signStatement(signer, "contract.sign", { contract_id: id }));
-      return [`Signed as ${nameOf(signer.did)}: `, link(`/entry/${receipt.seq}`, `entry ${receipt.seq}`),
-        `, receipt verified in this browser under checkpoint size ${parseCheckpoint(parseNote(receipt.checkpoint).text).size}.`];
+      return { receipt, said: [`Signed as ${nameOf(signer.did)}: `, link(`/entry/${receipt.seq}`, `entry ${receipt.seq}`), verifiedNote(receipt)] };
     });
   });
   show(
