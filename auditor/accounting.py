@@ -10,7 +10,6 @@ from dp_accounting.rdp import rdp_privacy_accountant
 from pydantic import BaseModel
 
 from auditor.replay import World
-from schemas.errors import NotFound
 from schemas.statement import Segment
 
 
@@ -46,16 +45,11 @@ class DatasetSpend(BaseModel):
 
 
 def spend(world: World, contract_id: str) -> list[DatasetSpend]:
-    state = world.contracts.get(contract_id)
-    if state is None:
-        raise NotFound(f"no contract {contract_id} in the log")
     rows = []
-    for cap in state.contract.privacy():
+    for cap, events in world.capped(contract_id):
         committed, held = [], {}
-        for event in world.budget_events:
+        for event in events:
             b = event.statement.body
-            if b.contract_id != contract_id or b.dataset != cap.dataset:
-                continue
             if event.statement.kind == "budget.reserve":
                 held[b.run_id] = list(b.segments)
             elif event.statement.kind == "budget.commit":

@@ -16,8 +16,8 @@ from typing import NamedTuple
 from auditor.signatures import ParallelVerifier
 from chain.entry import Entry
 from schemas import statement as s
-from schemas.contract import Contract, contract_id
-from schemas.errors import DepaError
+from schemas.contract import Contract, PrivacyConstraint, contract_id
+from schemas.errors import DepaError, NotFound
 
 
 @dataclass
@@ -203,6 +203,17 @@ class World:
             self.refusals.append(Refusal(e.seq, st.kind, reason, run_id, getattr(body, "contract_id", None)))
             return
         _record(self, logged)
+
+    def capped(self, contract_id: str) -> list[tuple[PrivacyConstraint, list[Logged]]]:
+        """Each dataset the contract caps, with its reserve, commit and abort statements in log order."""
+        state = self.contracts.get(contract_id)
+        if state is None:
+            raise NotFound(f"no contract {contract_id} in the log")
+        capped = []
+        for cap in state.contract.privacy():
+            bodies = ((e, e.statement.body) for e in self.budget_events)
+            capped.append((cap, [e for e, b in bodies if b.contract_id == contract_id and b.dataset == cap.dataset]))
+        return capped
 
     def party(self, ref: str) -> Party | None:
         return self.parties.get(ref)

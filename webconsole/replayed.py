@@ -20,7 +20,6 @@ from chain import entry
 from chain.budget import DatasetBudget
 from chain.checkpoint import Checkpoint, VerifierKey, parse_note
 from chain.store import Store
-from schemas.errors import NotFound
 
 
 class Admitted:
@@ -83,16 +82,11 @@ class BudgetSeries(BaseModel):
 
 def budget_history(world: World, contract_id: str) -> list[BudgetSeries]:
     """Each capped dataset's spend over time, replayed from the logged reserve, commit and abort statements."""
-    state = world.contracts.get(contract_id)
-    if state is None:
-        raise NotFound(f"no contract {contract_id} in the log")
     series = []
-    for cap in state.contract.privacy():
+    for cap, events in world.capped(contract_id):
         spend, points = DatasetBudget(cap=cap.epsilon_threshold, delta=cap.delta), []
-        for event in world.budget_events:
+        for event in events:
             b = event.statement.body
-            if b.contract_id != contract_id or b.dataset != cap.dataset:
-                continue
             if event.statement.kind == "budget.reserve":
                 spend.reserve(b.run_id, list(b.segments))
             elif event.statement.kind == "budget.commit":
