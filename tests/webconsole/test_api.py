@@ -23,8 +23,10 @@ def test_the_console_page_is_served_with_its_scripts(http):
 
 
 def test_console_pages_load_only_their_own_scripts(http):
-    policy = http.get("/console/").headers["content-security-policy"]
-    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    for path in ("/console/", "/console/static/app.js"):
+        answer = http.get(path)
+        assert "default-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
 
 
 def test_summary_gives_the_signed_checkpoint_and_no_runner(http, served):
