@@ -27,7 +27,7 @@ from chain.checkpoint import parse_note
 from chain.ledger import Ledger
 from chain.policy import ContractRecord
 from chain.views import ArtefactView, PartyView
-from schemas.errors import NotAllowed
+from schemas.errors import NotAllowed, NotFound
 from webconsole.entries import EntryIndex, EntryRow, Filters, Page, page, row_of
 from webconsole.replayed import BudgetSeries, Replayed, audit_contract
 from webconsole.runner import Runner, RunState, Scenario, discover
@@ -51,6 +51,7 @@ class Summary(BaseModel):
     checkpoint: str  # the signed note; the browser checks it against the vkey its user pinned
     signers: list[str]  # names on the note's signature lines: the log's and its witnesses'
     served_vkey: str  # what the server says its key is: shown, never trusted by the page
+    witnessed: str | None  # the newest checkpoint witnesses cosigned, if any has
     runner: bool
 
 
@@ -113,6 +114,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
             checkpoint=note,
             signers=[s.name for s in parse_note(note).signatures],
             served_vkey=str(ledger.vkey),
+            witnessed=witnessed(ledger),
             runner=runner is not None,
         )
 
@@ -222,6 +224,13 @@ class Confined:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def witnessed(ledger: Ledger) -> str | None:
+    try:
+        return ledger.witnessed()
+    except NotFound:
+        return None
 
 
 def dids_named(ledger: Ledger, party: str) -> list[str]:

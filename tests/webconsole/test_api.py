@@ -5,9 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from chain.checkpoint import load_vkey
+from chain.checkpoint import COSIGNATURE_V1, Note, cosign, load_vkey, parse_note, vkey_of
 from chain.receipt import Receipt
+from chain.service import create_app
+from schemas.keys import Signer
 from tests.webconsole.conftest import Served
+from tests.world import serving
+from webconsole.app import mount
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +154,16 @@ def test_the_live_feed_sends_each_new_entry(http, served):
 
 def test_the_read_only_console_has_no_scenario_runner(http):
     assert http.get("/console/api/scenarios").status_code == 404
+
+
+def test_summary_names_the_witnesses_of_the_last_witnessed_checkpoint(collab):
+    ledger, witness = collab.ledger, Signer.generate()
+    note = parse_note(ledger.checkpoint())
+    cosigned = str(Note(note.text, (*note.signatures, cosign(note.text, "witness.test", witness, 1_700_000_000))))
+    ledger.add_cosignatures(cosigned, [vkey_of("witness.test", witness, COSIGNATURE_V1)])
+    app = create_app(ledger)
+    mount(app, ledger)
+    with serving(app) as url:
+        summary = httpx.get(f"{url}/console/api/summary").json()
+    assert summary["signers"] == [ledger.origin, "witness.test"]
+    assert parse_note(summary["witnessed"]).text == note.text

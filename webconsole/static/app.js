@@ -167,6 +167,11 @@ async function checkpointPanel(summary) {
     }
   }
   const witnesses = note.signatures.map((x) => x.name).filter((n) => n !== cp.origin);
+  let lastWitnessed = "no witness has cosigned a checkpoint of this log";
+  if (summary.witnessed) {
+    const w = parseNote(summary.witnessed);
+    lastWitnessed = `size ${parseCheckpoint(w.text).size}, cosigned by ${w.signatures.map((x) => x.name).filter((n) => n !== cp.origin).join(", ")} (names as the note gives them; depa-audit witness checks cosignatures)`;
+  }
   return h("section", { class: "panel", "aria-labelledby": "cp-title" },
     h("h2", { id: "cp-title" }, "Current checkpoint"),
     h("dl", { class: "facts" },
@@ -174,7 +179,8 @@ async function checkpointPanel(summary) {
       h("dt", {}, "Size"), h("dd", { "data-log-size": "" }, String(cp.size)),
       h("dt", {}, "Root"), h("dd", {}, h("code", {}, note.text.split("\n")[2])),
       h("dt", {}, "Signed by"), h("dd", {}, note.signatures.map((x) => x.name).join(", ")),
-      h("dt", {}, "Witnesses"), h("dd", {}, witnesses.length ? witnesses.join(", ") : "none has cosigned this checkpoint")),
+      h("dt", {}, "Witnesses"), h("dd", {}, witnesses.length ? witnesses.join(", ") : "none has cosigned this checkpoint yet"),
+      h("dt", {}, "Last witnessed"), h("dd", {}, lastWitnessed)),
     verdict);
 }
 
