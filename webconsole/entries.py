@@ -86,6 +86,8 @@ def _summary(kind: str, b: dict) -> str:
         case "contract.propose":
             c = b.get("contract", {})
             return f"{c.get('id')} for {c.get('purpose')}, {len(c.get('datasets', []))} datasets"
+        case "contract.sign":
+            return "signs the contract"
         case "artefact.register":
             return f"{b.get('kind')} {b.get('name')}"
         case "attestation.report":

@@ -220,6 +220,7 @@ async function entryPage(params, seqText) {
   const results = h("ul", { class: "checks", "aria-live": "polite" });
   const verdict = h("p", { class: "verdict", role: "status" });
   const statement = h("pre", { class: "json", tabindex: 0 }, JSON.stringify(shown.statement, null, 2));
+  const source = h("p", { class: "hint" }, "As the server sent it: not verified.");
   const verify = async () => {
     const vkey = await pinned();
     results.replaceChildren();
@@ -232,7 +233,8 @@ async function entryPage(params, seqText) {
     const outcome = await checkReceipt(receipt, vkey);
     results.replaceChildren(...outcome.checks.map((c) => h("li", {}, badge(c.ok ? "pass" : "fail"), ` ${c.name}: ${c.detail}`)));
     if (outcome.ok) {
-      statement.textContent = JSON.stringify(outcome.entry.statement, null, 2); // shown from the verified bytes
+      statement.textContent = JSON.stringify(outcome.entry.statement, null, 2);
+      source.textContent = "Read from the entry bytes verified above.";
       verdict.replaceChildren(badge("pass"), ` Verified in this browser: entry ${seq} is in the log ${vkey.name} signed at size ${outcome.checkpoint.size}.`);
     } else {
       verdict.replaceChildren(badge("fail"), ` NOT verified: ${outcome.checks.find((c) => !c.ok).detail}.`);
@@ -255,7 +257,7 @@ async function entryPage(params, seqText) {
       h("p", { class: "hint" }, "The page hashes the entry's bytes, checks the checkpoint's Ed25519 signature against your pinned key with WebCrypto, and walks the RFC 9162 inclusion proof to the signed root."),
       verdict, results,
       h("button", { type: "button", onclick: verify }, "Verify again")),
-    h("h2", {}, "Statement"), statement,
+    h("h2", {}, "Statement"), source, statement,
     h("h2", {}, "Receipt"),
     h("p", { class: "hint" }, "A C2SP tlog-proof: checks offline with ", h("code", {}, "depa-chain receipt verify"), "."),
     h("pre", { class: "receipt", tabindex: 0 }, receiptText),
@@ -305,9 +307,9 @@ function proposeForm() {
     submit(out, async () => {
       const doc = JSON.parse(await form.querySelector("#p-doc").files[0].text());
       const signer = await readKey(form.querySelector("#p-key"));
-      const receipt = await post(await signStatement(signer, "contract.propose", { contract: doc }));
+      const { receipt, verified } = await post(await signStatement(signer, "contract.propose", { contract: doc }));
       const id = await contractId(doc);
-      return { receipt, said: [link(`/contract/${encodeURIComponent(id)}`, `Contract ${id}`), ` proposed as entry ${receipt.seq}`, verifiedNote(receipt)] };
+      return { receipt, said: [link(`/contract/${encodeURIComponent(id)}`, `Contract ${id}`), ` proposed as entry ${receipt.seq}`, verifiedNote(receipt, verified)] };
     });
   });
   return form;
@@ -325,7 +327,7 @@ async function submit(out, action) {
   }
 }
 
-const verifiedNote = (receipt) => (receipt.verified
+const verifiedNote = (receipt, verified) => (verified
   ? `, receipt verified in this browser under checkpoint size ${parseCheckpoint(parseNote(receipt.checkpoint).text).size}.`
   : ". Pin the log's key to have its receipt verified here.");
 
@@ -341,7 +343,7 @@ async function post(statement) {
       throw new Error(`the ledger's receipt for entry ${receipt.seq} does not verify: ${outcome.checks.find((c) => !c.ok)?.detail || "it logged another statement"}`);
     }
   }
-  return { ...receipt, verified: vkey !== null };
+  return { receipt, verified: vkey !== null };
 }
 
 async function contractPage(params, id) {
@@ -359,8 +361,8 @@ async function contractPage(params, id) {
     event.preventDefault();
     submit(out, async () => {
       const signer = await readKey(signForm.querySelector("#s-key"));
-      const receipt = await post(await signStatement(signer, "contract.sign", { contract_id: id }));
-      return { receipt, said: [`Signed as ${nameOf(signer.did)}: `, link(`/entry/${receipt.seq}`, `entry ${receipt.seq}`), verifiedNote(receipt)] };
+      const { receipt, verified } = await post(await signStatement(signer, "contract.sign", { contract_id: id }));
+      return { receipt, said: [`Signed as ${nameOf(signer.did)}: `, link(`/entry/${receipt.seq}`, `entry ${receipt.seq}`), verifiedNote(receipt, verified)] };
     });
   });
   show(
