@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -125,6 +126,7 @@ class Runner:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "scenarios", name],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=SCENARIOS.parent,
+                start_new_session=True,  # its own process group: close() stops the ledger and brokers it started too
             )  # fmt: skip
             self._procs.append(proc)
             self.runs[run_id] = run
@@ -156,5 +158,15 @@ class Runner:
     def close(self) -> None:
         for proc in self._procs:
             if proc.poll() is None:
-                proc.terminate()
+                if _leads_group(proc):
+                    os.killpg(proc.pid, signal.SIGTERM)
+                else:
+                    proc.terminate()
                 proc.wait(timeout=10)
+
+
+def _leads_group(proc: subprocess.Popen) -> bool:
+    try:
+        return os.getpgid(proc.pid) == proc.pid
+    except ProcessLookupError:
+        return False

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -88,3 +91,33 @@ def test_the_console_command_binds_to_loopback_only(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert seen["host"] == "127.0.0.1"
     assert "#token=" in result.output
+
+
+def test_closing_stops_a_running_scenario_and_what_it_started(tmp_path, monkeypatch):
+    pid_file = tmp_path / "grandchild.pid"
+    spawn = (
+        "import subprocess, sys, time, pathlib; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(child.pid)); "
+        "print('step: started', flush=True); time.sleep(60)"
+    )
+    real = subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen", lambda args, **kw: real([sys.executable, "-c", spawn], **kw))
+    runner = Runner(tmp_path)
+    run = runner.start("credit_risk")
+    run.wait(0, 10)
+    assert run.steps == ["started"]
+    grandchild = int(pid_file.read_text())
+    runner.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(grandchild):
+        time.sleep(0.05)
+    assert not _alive(grandchild)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie has exited

@@ -72,7 +72,7 @@ export function renderGraph(graph, onSelect) {
       onkeydown: (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(); } },
     },
     s("rect", { width: W, height: H, rx: 7 }),
-    s("text", { x: 10, y: 20, class: "node-label" }, clip(n.label, 30)),
+    s("text", { x: 10, y: 20, class: "node-label" }, clip(n.label, 27)),
     s("text", { x: 10, y: 38, class: "node-kind" }, `${n.kind}${n.seq !== null && n.seq !== undefined ? ` \u00b7 entry ${n.seq}` : ""}`),
     s("title", {}, n.label));
     svg.append(g);
