@@ -114,6 +114,7 @@ class EntryIndex:
         self._codes: dict[str, dict[str, int]] = {c: {} for c in _COLUMNS}
         self._columns = {c: array("I") for c in _COLUMNS}
         self._times = array("q")  # logged_at as milliseconds since the epoch
+        self._ordered = True  # whether logged_at never went back, so a time window is a range of seqs
         self._postings: dict[tuple[str, int], array] = {}
 
     @property
@@ -137,7 +138,9 @@ class EntryIndex:
             self._columns[column].append(code)
             if code:
                 self._postings.setdefault((column, code), array("I")).append(seq)
-        self._times.append(int(datetime.fromisoformat(row.logged_at).timestamp() * 1000))
+        at = int(datetime.fromisoformat(row.logged_at).timestamp() * 1000)
+        self._ordered = self._ordered and (not self._times or at >= self._times[-1])
+        self._times.append(at)
 
     def _code(self, column: str, value: str | None) -> int:
         if value is None:
@@ -158,6 +161,8 @@ class EntryIndex:
             return [], None
         since = int(f.since.timestamp() * 1000) if f.since else None
         until = int(f.until.timestamp() * 1000) if f.until else None
+        if self._ordered and until is not None:
+            end = min(end, bisect_left(self._times, until, 0, end))
         checks: list[Callable[[int], bool]] = [
             (lambda seq, col=self._columns[c], codes=frozenset(v): col[seq] in codes) for c, v in wanted.items()
         ]
@@ -167,6 +172,8 @@ class EntryIndex:
             checks.append(lambda seq: self._times[seq] < until)
         found: list[int] = []
         for seq in range(end - 1, -1, -1) if unfiltered else self._candidates(wanted, end):
+            if self._ordered and since is not None and self._times[seq] < since:
+                break  # newest first, and every older entry was logged earlier still
             if all(check(seq) for check in checks):
                 if len(found) == limit:
                     return found, found[-1]

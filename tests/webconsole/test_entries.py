@@ -88,3 +88,30 @@ def test_rows_say_what_each_entry_is(logged):
         ("party.revoke", operator.did, "left"),
         ("party.register", operator.did, "p29 as TDP"),
     ]
+
+
+def test_a_clock_that_went_back_still_filters_by_time_exactly(tmp_path):
+    """Entries logged out of time order (the operator's clock stepped back) are found by scanning, not bisecting."""
+    operator = Signer.generate()
+    times = iter([datetime(2026, 1, 1, 12, m, tzinfo=UTC) for m in (0, 10, 5, 20)])
+    store = SqlStore(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger = Ledger(store, ORIGIN, Signer.generate(), operator.did, clock=lambda: next(times))
+    for i in range(4):
+        p = Signer.generate()
+        body = {"did": p.did, "name": f"p{i}", "roles": ["TDP"], "x25519": age_recipient()}
+        ledger.append(s.from_raw(s.sign(operator, "party.register", body)))
+    index = EntryIndex(store)
+    window = Filters(since=datetime(2026, 1, 1, 12, 4, tzinfo=UTC), until=datetime(2026, 1, 1, 12, 15, tzinfo=UTC))
+    assert index.query(window, None, 10) == ([2, 1], None)
+    assert index.query(Filters(until=datetime(2026, 1, 1, 12, 6, tzinfo=UTC)), None, 10) == ([2, 0], None)
+    store.close()
+
+
+def test_time_windows_on_an_ordered_log(logged):
+    _, store, _ = logged
+    index = EntryIndex(store)
+    index.follow()
+    cut = datetime.fromisoformat(page(store, index, Filters(), 20, 1).rows[0].logged_at)
+    newer = index.query(Filters(since=cut), None, 100)[0]
+    older = index.query(Filters(until=cut), None, 100)[0]
+    assert sorted(newer + older) == list(range(40)) and min(newer) > max(older)
