@@ -22,15 +22,16 @@ def canonical(value: Any) -> bytes:
 
 # Where the standard library's sorted, compact JSON can differ from RFC 8785: a number with a fraction or an
 # exponent (ES6 number formatting), an integer past 2^53 (JCS refuses it), and non-ASCII text (UTF-16 key order).
-# A number value follows `":`, `[` or `,` (no whitespace in canonical JSON); inside strings these only cause a
-# needless slow path, never a missed one, and a timestamp's ":01.123" does not trip it.
-_JCS_DIFFERS = re.compile(rb'(?:^|":|[\[,])-?[0-9]+[.eE]|[0-9]{16}')
+# In compact JSON a number starts the text or follows `":`, `[` or `,`; inside strings these only cause a
+# needless slow path, never a missed one, and a timestamp's ":01.123" does not trip it. Each branch opens with a
+# literal, never `^`, so the regex engine skips ahead between candidates: 7 rather than 18 us for a 460-byte entry.
+_JCS_DIFFERS = re.compile(rb'":-?(?:[0-9]+[.eE]|[0-9]{16})|[\[,]-?(?:[0-9]+[.eE]|[0-9]{16})')
 
 
 def is_canonical(value: Any, data: bytes) -> bool:
     """Whether `data` is exactly the RFC 8785 form of `value`, without a pure-Python JCS pass when the bytes
     hold nothing where the C JSON encoder could differ: the audit of a million entries is mostly this check."""
-    fast = data.isascii() and not _JCS_DIFFERS.search(data)
+    fast = data.isascii() and data[:1] not in b"-0123456789" and not _JCS_DIFFERS.search(data)
     if fast and json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() == data:
         return True
     try:

@@ -50,7 +50,8 @@ class Replayed:
         with self._lock:
             while leaves := self._store.leaves(self._size, self._chunk):
                 for leaf in leaves:
-                    self._world.add(entry.decode(leaf))
+                    logged = entry.decode(leaf)
+                    self._world.add(logged, entry.signed_bytes(leaf, logged))
                 self._size += len(leaves)
             return self._world
 
