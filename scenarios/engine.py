@@ -85,7 +85,8 @@ class Demo:
         finally:
             self.stop()
         console.print(f"[bold]done in {time.monotonic() - started:.0f} s.[/] "
-                      f"Inspect it again: depa-chain serve --home {self.root / 'ledger'}")  # fmt: skip
+                      f"Inspect it again: depa-chain serve --home {self.root / 'ledger'}, "
+                      "then open http://127.0.0.1:8000/console/ and pin the key in vkey.txt")  # fmt: skip
 
     @staticmethod
     def _step(progress: Progress, task, text: str) -> None:
