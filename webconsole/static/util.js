@@ -101,3 +101,12 @@ export async function sha256(bytes) {
 export function equal(a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+export const main = document.getElementById("main");
+
+// Replace the page's content; absent parts (null, false) are skipped.
+export function show(...parts) {
+  main.replaceChildren(...parts.flat().filter((x) => x !== null && x !== undefined && x !== false));
+}
+
+export const go = (path) => { location.hash = path; };
