@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chain import cli
-from schemas.errors import NotFound
+from schemas.errors import Conflict, NotFound
 from tests.world import serving
 from webconsole.local import local_console
 from webconsole.runner import Runner, discover
@@ -121,3 +121,16 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie has exited
+
+
+def test_one_scenario_runs_at_a_time(tmp_path, monkeypatch):
+    real = subprocess.Popen
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    monkeypatch.setattr(subprocess, "Popen", lambda args, **kw: real(sleeper, **kw))
+    runner = Runner(tmp_path)
+    try:
+        runner.start("credit_risk")
+        with pytest.raises(Conflict, match="already running"):
+            runner.start("medical_imaging")
+    finally:
+        runner.close()
