@@ -110,3 +110,10 @@ export function show(...parts) {
 }
 
 export const go = (path) => { location.hash = path; };
+
+// A status line while the server replays the log for a derived view (seconds on a first visit to a large log).
+export function replaying() {
+  const line = h("p", { class: "loading", role: "status" }, "Reading the log (the first view of a large log replays it once)...");
+  main.append(line);
+  return line;
+}

@@ -1,13 +1,15 @@
 // Budgets: each capped dataset now, as the ledger admits it, and over its budget statements.
 
 import { renderBudget } from "../chart.js";
-import { api, h, link, main, short, show, table, when } from "../util.js";
+import { api, h, link, main, replaying, short, show, table, when } from "../util.js";
 import { contractPicker } from "./contracts.js";
 
 export async function budgetsPage(params, cid) {
   show(h("h1", {}, "Privacy budgets"), await contractPicker("b", cid, "Show budgets"));
   if (!cid) return;
+  const waiting = replaying();
   const [now, history] = await Promise.all([api(`/v1/contracts/${encodeURIComponent(cid)}/budget`), api(`/console/api/contracts/${encodeURIComponent(cid)}/budget`)]);
+  waiting.remove();
   main.append(table("Each dataset now (epsilon at the contract's delta, RDP composed, as the ledger admits it)",
     ["Dataset", "Cap", "Committed", "Reserved", "Remaining"],
     now.datasets.map((d) => [h("code", {}, d.dataset), String(d.cap), d.committed_epsilon.toFixed(3), d.reserved_epsilon.toFixed(3), d.remaining_epsilon.toFixed(3)])));

@@ -1,7 +1,7 @@
 // Lineage: the graph depa-audit lineage derives, drawn by graph.js, each node a button.
 
 import { renderGraph } from "../graph.js";
-import { api, go, h, link, main, short, show, table } from "../util.js";
+import { api, go, h, link, main, replaying, short, show, table } from "../util.js";
 
 export async function lineagePage(params, digest) {
   const artefacts = await api("/console/api/artefacts?limit=200");
@@ -20,7 +20,9 @@ export async function lineagePage(params, digest) {
   });
   show(h("h1", {}, "Lineage"), h("p", { class: "hint" }, "The provenance graph depa-audit lineage re-derives from the log: datasets, runs, contracts, attestations and models."), form);
   if (!digest) return;
+  const waiting = replaying();
   const graph = await api(`/console/api/lineage/${encodeURIComponent(digest)}?direction=${direction}`);
+  waiting.remove();
   const detail = h("section", { class: "panel node-detail", "aria-live": "polite", "aria-labelledby": "n-title" }, h("h2", { id: "n-title" }, "Selected"), h("p", {}, "Choose a node (click, or Tab and Enter)."));
   const label = Object.fromEntries(graph.nodes.map((n) => [n.id, n.label]));
   const select = (n) => {
