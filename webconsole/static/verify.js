@@ -34,6 +34,31 @@ export async function verifyInclusion(index, size, leaf, proof, root) {
   return computed !== null && equal(computed, root);
 }
 
+const isPowerOfTwo = (n) => { const b = BigInt(n); return b > 0n && (b & (b - 1n)) === 0n; };
+
+// RFC 9162 section 2.1.4.2: whether `proof` shows the tree of size2 (root2) extends the one of size1 (root1).
+export async function verifyConsistency(size1, size2, root1, root2, proof) {
+  if (!proof.every((x) => x.length === 32) || size1 === 0 || size2 < size1) return false;
+  if (size1 === size2) return proof.length === 0 && equal(root1, root2);
+  if (root1.length !== 32 || root2.length !== 32 || proof.length === 0) return false;
+  const path = isPowerOfTwo(size1) ? [root1, ...proof] : proof;
+  let fn = size1 - 1, sn = size2 - 1;
+  while (fn % 2 === 1) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+  let fr = path[0], sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      while (fn !== 0 && fn % 2 === 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, root1) && equal(sr, root2);
+}
+
 // c2sp.org/signed-note: a verifier key is name+hex(key id)+base64(type || public key).
 export async function parseVkey(text) {
   // The name holds no "+", the key id is 8 hex digits; the base64 key after them may hold "+" itself.

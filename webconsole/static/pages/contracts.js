@@ -2,8 +2,8 @@
 
 import { contractId, loadSigner, signStatement } from "../sign.js";
 import { api, badge, errorBox, go, h, link, short, show, table, when } from "../util.js";
-import { checkReceipt, parseCheckpoint, parseNote } from "../verify.js";
-import { pinned } from "./trust.js";
+import { parseCheckpoint, parseNote } from "../verify.js";
+import { checkWithHistory, pinned } from "./trust.js";
 
 export async function contractsPage() {
   const contracts = await api("/console/api/contracts");
@@ -75,7 +75,7 @@ async function post(statement) {
   });
   const vkey = await pinned();
   if (vkey) {
-    const outcome = await checkReceipt(receipt, vkey);
+    const outcome = await checkWithHistory(receipt, vkey);
     if (!outcome.ok || outcome.entry.statement.sig !== statement.sig) {
       throw new Error(`the ledger's receipt for entry ${receipt.seq} does not verify: ${outcome.checks.find((c) => !c.ok)?.detail || "it logged another statement"}`);
     }

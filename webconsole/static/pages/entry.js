@@ -1,8 +1,7 @@
 // One entry, verified in this browser from its receipt, with its statement and its C2SP receipt.
 
 import { api, badge, h, link, show, when } from "../util.js";
-import { checkReceipt } from "../verify.js";
-import { pinned } from "./trust.js";
+import { checkWithHistory, pinned } from "./trust.js";
 
 export async function entryPage(params, seqText) {
   const seq = Number(seqText);
@@ -21,7 +20,7 @@ export async function entryPage(params, seqText) {
     }
     verdict.replaceChildren("Verifying...");
     const receipt = await api(`/v1/entries/${seq}/receipt`);
-    const outcome = await checkReceipt(receipt, vkey);
+    const outcome = await checkWithHistory(receipt, vkey);
     results.replaceChildren(...outcome.checks.map((c) => h("li", {}, badge(c.ok ? "pass" : "fail"), ` ${c.name}: ${c.detail}`)));
     if (outcome.ok) {
       statement.textContent = JSON.stringify(outcome.entry.statement, null, 2);

@@ -2,7 +2,7 @@
 
 import { api, badge, go, h, link, short, show, when } from "../util.js";
 import { openCheckpoint, parseCheckpoint, parseNote } from "../verify.js";
-import { pinned } from "./trust.js";
+import { consistentWithSeen, pinned } from "./trust.js";
 
 let live = null; // the live feed's EventSource, closed when the page changes
 
@@ -84,7 +84,9 @@ async function checkpointPanel(summary) {
   else {
     try {
       const opened = await openCheckpoint(summary.checkpoint, vkey);
-      verdict = h("p", {}, badge("pass"), ` Signature by ${vkey.name} verified in this browser (tree size ${opened.size}).`);
+      const history = await consistentWithSeen(opened, vkey);
+      verdict = [h("p", {}, badge("pass"), ` Signature by ${vkey.name} verified in this browser (tree size ${opened.size}).`),
+        h("p", {}, badge(history.ok ? "pass" : "fail"), ` ${history.detail[0].toUpperCase()}${history.detail.slice(1)}.`)];
     } catch (error) {
       verdict = h("p", {}, badge("fail"), ` ${error.message}`);
     }

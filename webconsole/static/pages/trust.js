@@ -1,7 +1,7 @@
 // The pinned log key: what every check in the console runs against, kept in this browser only.
 
-import { api, badge, h, link, short, show } from "../util.js";
-import { parseVkey } from "../verify.js";
+import { api, b64decode, b64encode, badge, h, link, short, show } from "../util.js";
+import { checkReceipt, parseVkey, verifyConsistency } from "../verify.js";
 
 const VKEY = "depa.console.vkey";
 
@@ -9,6 +9,47 @@ export async function pinned() {
   const text = localStorage.getItem(VKEY);
   if (!text) return null;
   try { return await parseVkey(text); } catch { return null; }
+}
+
+const SEEN = "depa.console.seen:"; // + the pinned vkey: the largest checkpoint verified under it, {size, root}
+
+// Whether checkpoint `cp` (already verified under `vkey`) and the largest one this browser verified before are
+// one history, by an RFC 9162 consistency proof; the larger of the two is remembered. Like a tlog client's
+// state file: a log that forks or rolls back for this browser is caught here.
+export async function consistentWithSeen(cp, vkey) {
+  const name = "consistency with what this browser saw";
+  const key = SEEN + vkey.text;
+  const remember = () => localStorage.setItem(key, JSON.stringify({ size: cp.size, root: b64encode(cp.root) }));
+  const stored = JSON.parse(localStorage.getItem(key) || "null");
+  if (!stored) {
+    remember();
+    return { name, ok: true, detail: `the first checkpoint of ${vkey.name} this browser has seen (size ${cp.size}); remembered` };
+  }
+  const seen = { size: stored.size, root: b64decode(stored.root) };
+  const [older, newer] = seen.size <= cp.size ? [seen, cp] : [cp, seen];
+  let ok = older.size === newer.size && b64encode(older.root) === b64encode(newer.root);
+  if (older.size < newer.size) {
+    const response = await fetch(`/v1/proofs/consistency?first=${older.size}&second=${newer.size}`);
+    const proof = response.ok ? (await response.json()).proof.map(b64decode) : null;
+    ok = proof !== null && (await verifyConsistency(older.size, newer.size, older.root, newer.root, proof));
+  }
+  if (ok && cp.size > seen.size) remember();
+  return {
+    name, ok,
+    detail: ok ? `one history with the checkpoint of size ${seen.size} this browser verified before`
+      : `NOT one history with the checkpoint of size ${seen.size} this browser verified before: the log forked or rolled back`,
+  };
+}
+
+// A receipt checked as verify.js checks it, and its checkpoint against the history this browser saw.
+export async function checkWithHistory(receipt, vkey) {
+  const outcome = await checkReceipt(receipt, vkey);
+  if (outcome.checkpoint) {
+    const check = await consistentWithSeen(outcome.checkpoint, vkey);
+    outcome.checks.push(check);
+    outcome.ok = outcome.ok && check.ok;
+  }
+  return outcome;
 }
 
 export async function showTrust() {
