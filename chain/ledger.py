@@ -222,8 +222,9 @@ class Ledger:
 
     def receipt(self, seq: int) -> Receipt:
         """The receipt of an entry already logged, under the newest checkpoint."""
+        leaf = self.leaf(seq)  # stored rows never change; the tree always holds what the store does
         with self._lock:
-            leaf, note, size = self.leaf(seq), self._note, self._tree.size
+            note, size = self._note, self._tree.size
             proof = merkle.inclusion_proof(seq, size, self._tree.read)
         return build(seq, leaf, proof, note, sha256_digest(entry.signed_bytes(leaf, entry.decode(leaf))))
 
