@@ -67,6 +67,17 @@ def test_served_entries_are_the_exact_hashed_leaves(api, operator):
     assert api.get("/v1/entries/1").content == unb64(receipts[1]["leaf"])
 
 
+def test_a_logged_entry_has_a_receipt_under_the_newest_checkpoint(api, operator):
+    first = post(api, party(operator)).json()
+    post(api, party(operator, "bureau"))
+    vkey = VerifierKey.parse(api.get("/v1/vkey").text)
+    cp, logged = Receipt.model_validate(api.get("/v1/entries/0/receipt").json()).verify(vkey)
+    assert (cp.size, logged.seq) == (2, 0)
+    assert api.get("/v1/entries/0/receipt").json()["statement_id"] == first["statement_id"]
+    tlog = api.get("/v1/entries/0/receipt", headers={"accept": MEDIA_TYPE}).text
+    assert Receipt.from_tlog_proof(tlog).verify(vkey)[0].size == 2
+
+
 def test_checkpoint_is_a_signed_note(api, operator):
     post(api, party(operator))
     cp = verify_checkpoint(api.get("/v1/checkpoint").text, VerifierKey.parse(api.get("/v1/vkey").text))
@@ -128,6 +139,7 @@ def test_unknown_things_are_404(api):
     assert api.get("/v1/contracts/sha256:" + "0" * 64).status_code == 404
     assert api.get("/v1/artefacts/sha256:" + "0" * 64).status_code == 404
     assert api.get("/v1/entries/5").status_code == 404
+    assert api.get("/v1/entries/5/receipt").status_code == 404
     assert api.get("/v1/nowhere").headers["content-type"] == "application/problem+json"
 
 
