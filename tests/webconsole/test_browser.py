@@ -240,6 +240,18 @@ def test_proposing_a_contract_from_files_shows_its_receipt(page, served, tmp_pat
     shot(page, "contract-proposed")
 
 
+def test_a_contract_file_that_is_not_json_is_refused_with_the_reason(page, served, tmp_path):
+    (tmp_path / "contract.json").write_text("{not json")
+    (tmp_path / "consumer.pem").write_bytes(served.world.parties["consumer"].pem())
+    size = served.world.ledger.info().size
+    page.goto(f"{served.url}/console/#/contracts")
+    page.get_by_label("Contract (JSON)").set_input_files(str(tmp_path / "contract.json"))
+    page.get_by_label("Your key file").set_input_files(str(tmp_path / "consumer.pem"))
+    page.get_by_role("button", name="Sign and propose").click()
+    page.get_by_role("alert").get_by_text("contract.json is not JSON").wait_for()
+    assert served.world.ledger.info().size == size
+
+
 def test_jcs_in_the_browser_matches_rfc8785(page, served):
     docs = [
         {"b": 1, "a": [1.5, 1e-7, 1e21, 100, -0.0, True, None], "é": 'é\u2028\n"', "\U0001f600": {"z": {}, "y": []}},

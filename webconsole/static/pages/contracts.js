@@ -32,6 +32,16 @@ async function readKey(input) {
   return loadSigner(await file.text());
 }
 
+async function readJson(input) {
+  const file = input.files[0];
+  if (!file) throw new Error("choose the contract file first");
+  try {
+    return JSON.parse(await file.text());
+  } catch (error) {
+    throw new Error(`${file.name} is not JSON: ${error.message}`);
+  }
+}
+
 function proposeForm() {
   const out = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "panel", "aria-labelledby": "p-title" },
@@ -42,7 +52,7 @@ function proposeForm() {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     submit(out, async () => {
-      const doc = JSON.parse(await form.querySelector("#p-doc").files[0].text());
+      const doc = await readJson(form.querySelector("#p-doc"));
       const signer = await readKey(form.querySelector("#p-key"));
       const { receipt, verified } = await post(await signStatement(signer, "contract.propose", { contract: doc }));
       const id = await contractId(doc);
