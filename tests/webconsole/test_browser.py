@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from chain.checkpoint import Checkpoint, parse_note, vkey_of
+from chain.checkpoint import COSIGNATURE_V1, Checkpoint, Note, cosign, parse_note, vkey_of
+from chain.service import create_app
 from schemas.canonical import canonical
 from schemas.contract import contract_id
 from schemas.keys import Signer
 from tests.conftest import SHARED
 from tests.webconsole.conftest import Served, send
 from tests.world import serving
+from webconsole.app import mount
 from webconsole.local import local_console
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: make test installs it")
@@ -132,6 +134,32 @@ def test_a_log_that_forked_for_this_browser_is_caught(page, served):
     page.goto(f"{served.url}/console/")
     page.get_by_text("the log forked or rolled back").first.wait_for()
     shot(page, "explorer-fork-caught")
+
+
+@pytest.mark.parametrize("pinned_right_key", [True, False])
+def test_witness_cosignatures_are_verified_in_the_browser(browser, collab, pinned_right_key):
+    ledger, witness = collab.ledger, Signer.generate()
+    note = parse_note(ledger.checkpoint())
+    cosigned = str(Note(note.text, (*note.signatures, cosign(note.text, "witness.test", witness, 1_700_000_000))))
+    ledger.add_cosignatures(cosigned, [vkey_of("witness.test", witness, COSIGNATURE_V1)])
+    pinned = vkey_of("witness.test", witness if pinned_right_key else Signer.generate(), COSIGNATURE_V1)
+    app = create_app(ledger)
+    mount(app, ledger)
+    with serving(app) as url:
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        context.add_init_script(f"localStorage.setItem('depa.console.vkey', {json.dumps(str(ledger.vkey))})")
+        tab = context.new_page()
+        tab.goto(f"{url}/console/#/trust")
+        tab.get_by_label("Witnesses' vkeys").fill(str(pinned))
+        tab.get_by_role("button", name="Pin these witnesses").click()
+        tab.get_by_text("Pinned 1 witness: witness.test").wait_for()
+        tab.goto(f"{url}/console/")
+        if pinned_right_key:
+            tab.get_by_text("witness.test cosigned it at 2023-11-14T22:13:20Z, verified in this browser").wait_for()
+            shot(tab, "explorer-witnessed")
+        else:
+            tab.get_by_text("no cosignature by witness.test").wait_for()
+        context.close()
 
 
 def test_pinning_a_key_on_the_trust_page(browser, served):

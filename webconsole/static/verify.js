@@ -59,20 +59,40 @@ export async function verifyConsistency(size1, size2, root1, root2, proof) {
   return sn === 0 && equal(fr, root1) && equal(sr, root2);
 }
 
+const ED25519 = 0x01, COSIGNATURE_V1 = 0x04; // c2sp.org/signed-note and c2sp.org/tlog-cosignature key types
+
 // c2sp.org/signed-note: a verifier key is name+hex(key id)+base64(type || public key).
-export async function parseVkey(text) {
+export async function parseVkey(text, type = ED25519) {
   // The name holds no "+", the key id is 8 hex digits; the base64 key after them may hold "+" itself.
   const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(text.trim());
   if (!m) throw new Error("a vkey reads name+keyid+key (c2sp.org/signed-note)");
   const [, name, id, key] = m;
   const raw = b64decode(key);
-  if (raw.length !== 33 || raw[0] !== 1) throw new Error("only Ed25519 vkeys (type 0x01, 32 bytes) are supported");
+  if (raw.length !== 33 || raw[0] !== type) {
+    throw new Error(type === ED25519 ? "a log's vkey is an Ed25519 key (type 0x01, 32 bytes)"
+      : "a witness's vkey is a cosignature/v1 key (type 0x04, 32 bytes)");
+  }
   const keyId = (await sha256(concat(enc.encode(name + "\n"), raw))).slice(0, 4);
   if (Array.from(keyId, (b) => b.toString(16).padStart(2, "0")).join("") !== id) {
     throw new Error("the vkey's key id does not match its name and key");
   }
   const publicKey = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
   return { name, keyId, publicKey, text: text.trim() };
+}
+
+export const parseWitnessVkey = (text) => parseVkey(text, COSIGNATURE_V1);
+
+// c2sp.org/tlog-cosignature: the witness's cosignature/v1 on a note, and the time it signed; throws why not.
+export async function verifyCosignature(note, witness) {
+  const parsed = parseNote(note);
+  const sig = parsed.signatures.find((x) => x.name === witness.name && equal(x.keyId, witness.keyId));
+  if (!sig) throw new Error(`no cosignature by ${witness.name}`);
+  if (sig.signature.length !== 72) throw new Error(`the cosignature by ${witness.name} is not a timestamp and a signature`);
+  const time = new DataView(sig.signature.buffer, sig.signature.byteOffset, 8).getBigUint64(0);
+  const message = enc.encode(`cosignature/v1\ntime ${time}\n${parsed.text}`);
+  const good = await crypto.subtle.verify({ name: "Ed25519" }, witness.publicKey, sig.signature.slice(8), message);
+  if (!good) throw new Error(`the cosignature by ${witness.name} does not verify`);
+  return new Date(Number(time) * 1000);
 }
 
 // A signed note: text up to the last blank line, then one "— name base64(keyid || signature)" line each.

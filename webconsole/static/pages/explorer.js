@@ -2,7 +2,7 @@
 
 import { api, badge, go, h, link, short, show, when } from "../util.js";
 import { openCheckpoint, parseCheckpoint, parseNote } from "../verify.js";
-import { consistentWithSeen, pinned } from "./trust.js";
+import { consistentWithSeen, pinned, witnessChecks } from "./trust.js";
 
 let live = null; // the live feed's EventSource, closed when the page changes
 
@@ -95,7 +95,10 @@ async function checkpointPanel(summary) {
   let lastWitnessed = "no witness has cosigned a checkpoint of this log";
   if (summary.witnessed) {
     const w = parseNote(summary.witnessed);
-    lastWitnessed = `size ${parseCheckpoint(w.text).size}, cosigned by ${w.signatures.map((x) => x.name).filter((n) => n !== cp.origin).join(", ")} (names as the note gives them; depa-audit witness checks cosignatures)`;
+    const checks = vkey ? await witnessed(summary.witnessed, vkey) : [];
+    lastWitnessed = [`size ${parseCheckpoint(w.text).size}, cosigned by ${w.signatures.map((x) => x.name).filter((n) => n !== cp.origin).join(", ")}`,
+      checks.length ? h("ul", { class: "checks" }, checks.map((c) => h("li", {}, badge(c.ok ? "pass" : "fail"), ` ${c.detail}`)))
+        : " (pin the witnesses' keys on the Pinned key page to check their cosignatures here)"];
   }
   return h("section", { class: "panel", "aria-labelledby": "cp-title" },
     h("h2", { id: "cp-title" }, "Current checkpoint"),
@@ -107,6 +110,17 @@ async function checkpointPanel(summary) {
       h("dt", {}, "Witnesses"), h("dd", {}, witnesses.length ? witnesses.join(", ") : "none has cosigned this checkpoint yet"),
       h("dt", {}, "Last witnessed"), h("dd", {}, lastWitnessed)),
     verdict);
+}
+
+// The witnessed note must be the log's own (its signature, one history with what this browser saw), then cosigned.
+async function witnessed(note, vkey) {
+  let history;
+  try {
+    history = await consistentWithSeen(await openCheckpoint(note, vkey), vkey);
+  } catch (error) {
+    return [{ ok: false, detail: `the witnessed checkpoint: ${error.message}` }];
+  }
+  return history.ok ? witnessChecks(note) : [{ ok: false, detail: `the witnessed checkpoint is ${history.detail}` }];
 }
 
 function filterForm(params, choices, parties) {

@@ -1,7 +1,7 @@
 // The pinned log key: what every check in the console runs against, kept in this browser only.
 
 import { api, b64decode, b64encode, badge, h, link, short, show } from "../util.js";
-import { checkReceipt, parseVkey, verifyConsistency } from "../verify.js";
+import { checkReceipt, parseVkey, parseWitnessVkey, verifyConsistency, verifyCosignature } from "../verify.js";
 
 const VKEY = "depa.console.vkey";
 
@@ -60,6 +60,45 @@ export async function showTrust() {
     : link("/trust", "No log key pinned: nothing can be verified yet", { class: "warn" }));
 }
 
+const WITNESSES = "depa.console.witnesses"; // the witnesses' cosignature/v1 vkeys, one a line
+
+export async function pinnedWitnesses() {
+  const lines = (localStorage.getItem(WITNESSES) || "").split("\n").filter(Boolean);
+  return Promise.all(lines.map(parseWitnessVkey));
+}
+
+// What each pinned witness says of a witnessed checkpoint note: cosigned (and when), or why not.
+export async function witnessChecks(note) {
+  return Promise.all((await pinnedWitnesses()).map(async (w) => {
+    try {
+      const at = await verifyCosignature(note, w);
+      return { ok: true, detail: `${w.name} cosigned it at ${at.toISOString().replace(".000Z", "Z")}, verified in this browser` };
+    } catch (error) {
+      return { ok: false, detail: error.message };
+    }
+  }));
+}
+
+function witnessForm() {
+  const area = h("textarea", { id: "witnesses", rows: 3, cols: 70, spellcheck: "false" }, localStorage.getItem(WITNESSES) || "");
+  const out = h("p", { role: "status" });
+  const form = h("form", { class: "panel" },
+    h("div", { class: "field" }, h("label", { for: "witnesses" }, "Witnesses' vkeys (c2sp.org/tlog-cosignature, type 0x04), one a line; optional"), area),
+    h("button", { type: "submit" }, "Pin these witnesses"), out);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const lines = area.value.split("\n").map((x) => x.trim()).filter(Boolean);
+    try {
+      const keys = await Promise.all(lines.map(parseWitnessVkey));
+      localStorage.setItem(WITNESSES, keys.map((k) => k.text).join("\n"));
+      out.replaceChildren(badge("pass"), ` Pinned ${keys.length} ${keys.length === 1 ? "witness" : "witnesses"}: ${keys.map((k) => k.name).join(", ") || "none"}.`);
+    } catch (error) {
+      out.replaceChildren(badge("fail"), ` ${error.message}`);
+    }
+  });
+  return form;
+}
+
 export async function trustPage() {
   const summary = await api("/console/api/summary");
   const input = h("input", { id: "vkey", value: localStorage.getItem(VKEY) || "", size: 70, spellcheck: "false", autocomplete: "off", required: true });
@@ -82,5 +121,6 @@ export async function trustPage() {
   show(h("h1", {}, "Pinned log key"),
     h("p", {}, "The console checks checkpoints, proofs and receipts in this browser against the key pinned here, kept in this browser only. Pin the key the log's operator gave you, not one this page shows."),
     form,
-    h("p", { class: "hint" }, "This server says its key is ", h("code", {}, summary.served_vkey), ". Compare it with yours: a server that lies would say its own."));
+    h("p", { class: "hint" }, "This server says its key is ", h("code", {}, summary.served_vkey), ". Compare it with yours: a server that lies would say its own."),
+    witnessForm());
 }
