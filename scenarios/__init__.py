@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# How the engine marks each step when its output is not a terminal; the web console's runner follows these lines.
+STEP = "step: "
+
 if TYPE_CHECKING:  # pandas comes with the train extra; the web console lists scenarios without it
     import pandas as pd
 

@@ -31,6 +31,7 @@ from ccr_agent.simulated import SimulatedTee
 from chain.client import LedgerClient
 from chain.home import init_home
 from keybroker.cli import read_identity
+from scenarios import STEP
 from scenarios.serve import free_port, start, start_process
 from schemas import statement as s
 from schemas.canonical import parse_json, sha256_digest
@@ -92,7 +93,7 @@ class Demo:
     def _step(progress: Progress, task, text: str) -> None:
         progress.update(task, description=text)
         if not console.is_terminal:  # no live spinner to watch: one line a step, which the web console follows
-            console.print(f"step: {text}", markup=False, highlight=False)
+            console.print(STEP + text, markup=False, highlight=False)
 
     def stop(self) -> None:
         for proc in self.procs:

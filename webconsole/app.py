@@ -27,6 +27,7 @@ from chain.checkpoint import parse_note
 from chain.ledger import Ledger
 from chain.policy import ContractRecord
 from chain.views import ArtefactView, PartyView
+from scenarios import STEP
 from schemas.errors import NotAllowed, NotFound
 from webconsole.entries import EntryIndex, EntryRow, Filters, Page, page, row_of
 from webconsole.replayed import BudgetSeries, Replayed, audit_contract
@@ -285,7 +286,8 @@ def _mount_runner(api: APIRouter, runner: Runner) -> None:
 
     @api.get("/runs/{run_id}/output")
     async def output(run_id: str, request: Request, authorization: Auth = None) -> StreamingResponse:
-        """The run's output, line by line as NDJSON, from the start, until it ends."""
+        """The run's output as NDJSON, from the start: `{"line", "step"}` per line (`step` when it starts one),
+        then the run's final state."""
         authorized(authorization)
         run = runner.get(run_id)
 
@@ -295,7 +297,8 @@ def _mount_runner(api: APIRouter, runner: Runner) -> None:
                 await asyncio.to_thread(run.wait, seen, 1.0)
                 lines, done = run.lines[seen:], run.exit_code is not None
                 for line in lines:
-                    yield json.dumps({"line": line}) + "\n"
+                    step = line.removeprefix(STEP).strip() if line.startswith(STEP) else None
+                    yield json.dumps({"line": line, "step": step}) + "\n"
                 seen += len(lines)
                 if done and seen == len(run.lines):
                     yield run.state().model_dump_json() + "\n"

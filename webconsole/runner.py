@@ -19,11 +19,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+import scenarios
+from scenarios import STEP
 from scenarios.serve import free_port, start_process
 from schemas.errors import Conflict, NotFound
 
-SCENARIOS = Path(importlib.import_module("scenarios").__file__).parent  # type: ignore[arg-type]
-STEP = "step: "  # how scenarios.engine marks a step when its output is not a terminal
+SCENARIOS = Path(scenarios.__file__).parent
 
 
 class Scenario(BaseModel):

@@ -69,10 +69,10 @@ async function runScenario(sc, button, area) {
         if (item.status) { final = item; continue; }
         log.append(`${item.line}\n`);
         log.scrollTop = log.scrollHeight;
-        if (item.line.startsWith("step: ")) {
+        if (item.step) {
           steps.lastChild?.classList.add("done");
-          steps.append(h("li", { class: "current" }, item.line.slice(6)));
-          status.textContent = item.line.slice(6);
+          steps.append(h("li", { class: "current" }, item.step));
+          status.textContent = item.step;
         }
       }
     }
