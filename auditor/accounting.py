@@ -4,33 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dp_accounting import dp_event
-from dp_accounting.pld import pld_privacy_accountant
-from dp_accounting.rdp import rdp_privacy_accountant
 from pydantic import BaseModel
 
 from auditor.replay import World
 from schemas.statement import Segment
 
+# dp-accounting is imported on first use, as in chain.budget: it takes 0.6 s, which every command and the
+# ledger's start (it serves the web console, which imports the auditor) would otherwise pay.
+
 
 def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    from dp_accounting.rdp import rdp_privacy_accountant
+
     return _compose(rdp_privacy_accountant.RdpAccountant(), segments, delta)
 
 
 def pld_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    from dp_accounting.pld import pld_privacy_accountant
+
     return _compose(pld_privacy_accountant.PLDAccountant(), segments, delta)
 
 
 def _compose(accountant, segments: Iterable[Segment], delta: float) -> float:
     """Epsilon at delta of the segments composed by one of dp-accounting's accountants (0 for none)."""
+    from dp_accounting import dp_event
+
     segments = list(segments)
     for seg in segments:
-        accountant.compose(_event(seg), seg.steps)
+        event = dp_event.PoissonSampledDpEvent(seg.sample_rate, dp_event.GaussianDpEvent(seg.noise_multiplier))
+        accountant.compose(event, seg.steps)
     return accountant.get_epsilon(delta) if segments else 0.0
-
-
-def _event(seg: Segment) -> dp_event.DpEvent:
-    return dp_event.PoissonSampledDpEvent(seg.sample_rate, dp_event.GaussianDpEvent(seg.noise_multiplier))
 
 
 class DatasetSpend(BaseModel):
