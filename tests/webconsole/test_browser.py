@@ -287,6 +287,20 @@ def test_every_page_labels_its_controls(page, served):
         assert page.locator("svg:not([aria-label])").count() == 0, route
 
 
+def test_every_page_fits_a_laptop_screen_without_scrolling_sideways(browser, served):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.add_init_script(f"localStorage.setItem('depa.console.vkey', {json.dumps(served.world.vkey)})")
+    tab = context.new_page()
+    for route in ["/", "/entry/5", f"/contract/{served.contract}", f"/lineage/{served.model}",
+                  f"/budgets/{served.contract}", f"/audit/{served.contract}", "/contracts", "/trust"]:  # fmt: skip
+        tab.goto(f"{served.url}/console/#{route}")
+        tab.locator("main h1").wait_for()
+        tab.wait_for_load_state("networkidle")
+        overflow = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{route} is {overflow} px wider than a 1280 px screen"
+    context.close()
+
+
 def test_a_key_no_party_holds_is_refused_with_the_reason(page, served, tmp_path):
     key_file = tmp_path / "stranger.pem"
     key_file.write_bytes(Signer.generate().pem())
