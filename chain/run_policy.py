@@ -56,11 +56,15 @@ class RunRules:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def _run_of(self, st: s.Statement, run_id: str, now: datetime, contract_id: str | None = None) -> Run:
-        """The run the statement speaks for, signed by its agent, under its still-active contract."""
+    def _attested(self, run_id: str) -> Run:
         run = self.runs.get(run_id)
         if run is None:
             raise NotFound(f"no attested run {run_id}")
+        return run
+
+    def _run_of(self, st: s.Statement, run_id: str, now: datetime, contract_id: str | None = None) -> Run:
+        """The run the statement speaks for, signed by its agent, under its still-active contract."""
+        run = self._attested(run_id)
         if st.iss != run.agent:
             raise NotAllowed(f"statements of run {run_id} are signed by its attested agent key {run.agent}")
         if contract_id is not None and contract_id != run.contract_id:
@@ -175,9 +179,7 @@ class RunRules:
     # --- key.release -------------------------------------------------------------------
 
     def _admit_key_release(self, st: s.Statement, body: s.KeyRelease, now: datetime) -> None:
-        run = self.runs.get(body.run_id)
-        if run is None:
-            raise NotFound(f"no attested run {body.run_id}")
+        run = self._attested(body.run_id)
         if body.contract_id != run.contract_id:
             raise Unprocessable(f"run {run.run_id} runs under contract {run.contract_id}")
         record = self.contract(run.contract_id)
@@ -221,9 +223,7 @@ class RunRules:
         run.start_seq, run.inputs = seq, tuple(b.inputs)
 
     def _admit_run_complete(self, st: s.Statement, body: s.RunComplete, now: datetime) -> None:
-        run = self.runs.get(body.run_id)
-        if run is None:
-            raise NotFound(f"no attested run {body.run_id}")
+        run = self._attested(body.run_id)
         if st.iss != run.agent:
             raise NotAllowed(f"statements of run {run.run_id} are signed by its attested agent key {run.agent}")
         if run.status is not None:

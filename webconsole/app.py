@@ -93,13 +93,14 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
         return party.name if party else None
 
     def signer_of(row: EntryRow) -> str | None:
-        with ledger.reading():
-            party = ledger.registry.resolve(row.signer)
-            run = ledger.registry.runs.get(row.run) if row.run else None
-        if party is not None:
-            return party.name
+        """The party that signed, else the operator or the run's attested key, by what it is."""
+        name = name_of(row.signer)
+        if name is not None:
+            return name
         if row.signer == ledger.operator:
             return "the ledger's operator"
+        with ledger.reading():
+            run = ledger.registry.runs.get(row.run) if row.run else None
         return "the run's clean room" if run is not None and run.agent == row.signer else None
 
     def named(rows: list[EntryRow]) -> list[EntryRow]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -142,12 +144,13 @@ def test_artefacts_list_filters_by_kind(http, served):
 
 def test_the_live_feed_sends_each_new_entry(http, served):
     size = served.world.ledger.info().size
+    deadline = time.monotonic() + 10  # the feed never ends: a broken one must fail here, not hang
     with http.stream("GET", "/console/api/events", params={"after": size - 2}) as stream:
         events = []
         for line in stream.iter_lines():
             if line.startswith("data: {"):
                 events.append(httpx.Response(200, content=line[6:]).json())
-            if len(events) == 2:
+            if len(events) == 2 or time.monotonic() > deadline:
                 break
     assert [e["seq"] for e in events] == [size - 2, size - 1]
 
