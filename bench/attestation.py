@@ -1,11 +1,10 @@
 """SEV-SNP verification rates beside the machine's raw ECDSA P-384 verify rate, measured in the same run.
 
-Uses the trustee Milan sample from shared/testdata when present, else a report from the simulated TEE.
+Uses the trustee Milan sample from tests/data when present, else a report from the simulated TEE.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -23,9 +22,9 @@ from chain.attestation import amd  # noqa: E402
 from chain.attestation.snp import report_signature, verify_snp  # noqa: E402
 from chain.attestation.snp_report import parse_report  # noqa: E402
 
-SHARED = Path(os.environ.get("DEPA_SHARED_TESTDATA", Path(__file__).resolve().parents[2] / "shared" / "testdata"))
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 ROUNDS = 5
-SAMPLE = SHARED / "attestation" / "sev-snp" / "trustee_milan"
+SAMPLE = DATA / "attestation" / "sev-snp" / "trustee_milan"
 
 
 def _sample() -> tuple[str, bytes, list, tuple]:

@@ -21,23 +21,24 @@ from schemas import statement as s
 from schemas.contract import contract_id
 from schemas.keys import Signer
 
-SHARED = Path(os.environ.get("DEPA_SHARED_TESTDATA", Path(__file__).resolve().parents[2] / "shared" / "testdata"))
+# Public test data copied into the repository with its provenance (tests/data/README.md): a clone alone passes.
+DATA = Path(__file__).resolve().parent / "data"
 ORIGIN = "ledger.test/depa"
 
 
-def shared(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
+def data_file(*parts: str) -> Path:
+    path = DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared test data {path} is not present")
+        raise FileNotFoundError(f"test data {path} is missing from the repository")
     return path
 
 
-def shared_files(*parts: str, pattern: str) -> list[Any]:
-    """Parameters for each shared test file, or one skipped parameter saying what is missing."""
-    folder = SHARED.joinpath(*parts)
-    if not folder.exists():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"shared test data {folder} is not present"))]
-    return sorted(folder.glob(pattern))
+def data_files(*parts: str, pattern: str) -> list[Path]:
+    """Each test data file under a folder; a missing or empty folder is an error, never a skip."""
+    found = sorted(data_file(*parts).glob(pattern))
+    if not found:
+        raise FileNotFoundError(f"no test data {pattern} under {DATA.joinpath(*parts)}")
+    return found
 
 
 def _postgres_url() -> str:

@@ -1,4 +1,4 @@
-"""The public SEV-SNP and TDX samples in shared/testdata, by set."""
+"""The public SEV-SNP and TDX samples in tests/data, by set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography import x509
 
 from chain.attestation.certificates import load_certificates
-from tests.conftest import shared
+from tests.conftest import data_file
 
 # A time inside every sample certificate's validity (the trustee VLEK expired on 2025-12-10).
 SAMPLE_TIME = datetime(2025, 6, 1, tzinfo=UTC)
@@ -34,7 +34,7 @@ _FOLDERS = {"trustee_milan_vlek": "trustee_milan", "trustee_azure_milan": "trust
 
 
 def snp_folder(name: str) -> Path:
-    return shared("attestation", "sev-snp", _FOLDERS.get(name, name))
+    return data_file("attestation", "sev-snp", _FOLDERS.get(name, name))
 
 
 def snp_sample(name: str) -> Sample:
@@ -46,4 +46,4 @@ def snp_sample(name: str) -> Sample:
 
 
 def tdx_quote(version: int) -> bytes:
-    return shared("attestation", "tdx", f"trustee_tdx_quote_{version}.dat").read_bytes()
+    return data_file("attestation", "tdx", f"trustee_tdx_quote_{version}.dat").read_bytes()

@@ -14,14 +14,14 @@ from auditor.cli import app
 from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.simulated import SimulatedTee
 from schemas.canonical import canonical
-from tests.conftest import shared
+from tests.conftest import data_file
 
 runner = CliRunner()
 AT = ["--at", "2025-06-01T00:00:00Z"]
 
 
 def snp(*parts: str) -> str:
-    return str(shared("attestation", "sev-snp", *parts))
+    return str(data_file("attestation", "sev-snp", *parts))
 
 
 def verify(*args: str):
@@ -55,7 +55,7 @@ CASES = {
         "--vcek",
         snp("trustee_milan", "test-vlek.der"),
     ],
-    "TDX quote v5": [str(shared("attestation", "tdx", "trustee_tdx_quote_5.dat"))],
+    "TDX quote v5": [str(data_file("attestation", "tdx", "trustee_tdx_quote_5.dat"))],
 }
 
 

@@ -5,7 +5,7 @@ from chain import merkle
 from chain.tree import Tree
 from schemas.errors import MalformedInput, VerificationError
 from schemas.keys import Signer
-from tests.conftest import shared
+from tests.conftest import data_file
 
 TESSERA_VKEY = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx"
 SPEC_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
@@ -17,7 +17,7 @@ SPEC_NOTE = (
 
 
 def _tessera_leaf_hashes() -> list[bytes]:
-    tile = shared("tessera-log", "tile", "0", "000.p", "15").read_bytes()
+    tile = data_file("tessera-log", "tile", "0", "000.p", "15").read_bytes()
     return [tile[i : i + 32] for i in range(0, len(tile), 32)]
 
 
@@ -33,7 +33,7 @@ def test_the_spec_example_fails_when_the_text_changes():
 
 @pytest.mark.parametrize("n", range(16))
 def test_every_tessera_checkpoint_verifies_and_matches_its_tile(n):
-    note = shared("tessera-log", f"checkpoint.{n}").read_text()
+    note = data_file("tessera-log", f"checkpoint.{n}").read_text()
     cp = c.verify_checkpoint(note, c.VerifierKey.parse(TESSERA_VKEY))
     tree = Tree()
     for h in _tessera_leaf_hashes()[:n]:
@@ -42,7 +42,7 @@ def test_every_tessera_checkpoint_verifies_and_matches_its_tile(n):
 
 
 def test_tessera_tile_hashes_are_the_leaf_hashes_of_its_entry_bundle():
-    bundle = shared("tessera-log", "tile", "entries", "000.p", "15").read_bytes()
+    bundle = data_file("tessera-log", "tile", "entries", "000.p", "15").read_bytes()
     entries, at = [], 0
     while at < len(bundle):
         size = int.from_bytes(bundle[at : at + 2], "big")

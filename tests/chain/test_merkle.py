@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from chain import merkle
 from chain.tree import Tree
 from tests.chain import naive_tree
-from tests.conftest import SHARED, shared_files
+from tests.conftest import DATA, data_files
 
 
 def _b(x: str) -> bytes:
@@ -16,11 +16,11 @@ def _b(x: str) -> bytes:
 
 
 def _vectors(kind: str) -> list:
-    return shared_files("merkle", kind, pattern="**/*.json")
+    return data_files("merkle", kind, pattern="**/*.json")
 
 
 def _id(path) -> str:
-    return str(path.relative_to(SHARED / "merkle")) if path else "missing"
+    return str(path.relative_to(DATA / "merkle")) if path else "missing"
 
 
 def _proof(v: dict) -> list[bytes]:
@@ -51,7 +51,7 @@ CHECKS = {
 @pytest.mark.parametrize("path", [p for kind in CHECKS for p in _vectors(kind)], ids=_id)
 def test_public_vector(path):
     v = json.loads(path.read_text())
-    verify, args = CHECKS[path.relative_to(SHARED / "merkle").parts[0]]
+    verify, args = CHECKS[path.relative_to(DATA / "merkle").parts[0]]
     if v["wantErr"]:
         with pytest.raises(merkle.VerificationError):
             verify(*args(v))

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.contract import Contract, fill_parties
-from tests.conftest import shared
+from tests.conftest import data_file
 
 UPSTREAM = Path(__file__).parent.parent / "data" / "upstream_contract.json"
 
@@ -20,17 +20,17 @@ def test_upstream_style_contract_imports_unchanged():
 
 @pytest.mark.parametrize("scenario", ["covid", "credit-risk", "brats", "mnist"])
 def test_upstream_scenario_contracts_parse(scenario):
-    Contract.model_validate(json.loads(shared("upstream", scenario, "contract.json").read_text()))
+    Contract.model_validate(json.loads(data_file("upstream", scenario, "contract.json").read_text()))
 
 
 def test_an_upstream_template_names_exactly_which_parties_are_missing():
-    raw = json.loads(shared("upstream", "credit-risk", "contract.json").read_text())
+    raw = json.loads(data_file("upstream", "credit-risk", "contract.json").read_text())
     missing = Contract.model_validate(raw).missing_parties(lambda ref: False)
     assert missing == ["tdc is empty", "tdps is empty", "did:web:$CCRP_USERNAME.github.io is not a registered party"]
 
 
 def test_filling_parties_keeps_everything_else():
-    raw = json.loads(shared("upstream", "credit-risk", "contract.json").read_text())
+    raw = json.loads(data_file("upstream", "credit-risk", "contract.json").read_text())
     filled = fill_parties(raw, tdc="did:web:tdc", tdps=["did:web:a"], ccrp="did:web:c")
     assert {k: v for k, v in filled.items() if k not in ("tdc", "tdps", "ccrp")} == {
         k: v for k, v in raw.items() if k not in ("tdc", "tdps", "ccrp")

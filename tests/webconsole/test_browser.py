@@ -18,7 +18,7 @@ from chain.service import create_app
 from schemas.canonical import canonical
 from schemas.contract import contract_id
 from schemas.keys import Signer
-from tests.conftest import SHARED
+from tests.conftest import data_files
 from tests.webconsole.conftest import Served, send
 from tests.world import serving
 from webconsole.app import mount
@@ -82,9 +82,7 @@ RUN_VECTORS = """async ([vectors, kind]) => {
 @pytest.mark.parametrize("kind", ["inclusion", "consistency"])
 def test_rfc9162_vectors_pass_in_the_browser(page, served, kind):
     page.goto(f"{served.url}/console/#/trust")
-    vectors = [json.loads(p.read_text()) for p in sorted((SHARED / "merkle" / kind).glob("**/*.json"))]
-    if not vectors:
-        pytest.skip(f"shared test data {SHARED / 'merkle'} is not present")
+    vectors = [json.loads(p.read_text()) for p in data_files("merkle", kind, pattern="**/*.json")]
     assert page.evaluate(RUN_VECTORS, [vectors, kind]) == [not v["wantErr"] for v in vectors]
 
 
