@@ -8,6 +8,7 @@ one transaction, and only then hand out receipts.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -44,11 +45,33 @@ from chain.views import (
 from schemas import statement as s
 from schemas.canonical import sha256_digest
 from schemas.encoding import b64
-from schemas.errors import DepaError, LedgerCorrupt, MalformedInput, NotAllowed, NotFound, Unavailable
+from schemas.errors import (
+    DepaError,
+    LedgerCorrupt,
+    MalformedInput,
+    NotAllowed,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+)
 from schemas.keys import Signer
 
 Clock = Callable[[], datetime]
 Outcome = Receipt | DepaError
+log = logging.getLogger("depa.ledger")
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _unforeseen(st: s.Statement, doing: str) -> Unprocessable:
+    """The refusal of a statement that broke a check: the traceback goes to the operator's log, not to the sender."""
+    log.exception("statement %s (%s) raised an unexpected error while %s it; refused", st.id, st.kind, doing)
+    return Unprocessable(
+        f"the ledger could not check statement {st.id}; it was refused and the operator's log names it",
+        remedy="check the statement's evidence and numbers; if it is well formed, report it to the operator",
+    )
 
 
 class Ledger:
@@ -97,6 +120,7 @@ class Ledger:
         if tree.size and merkle.root(tree.size, self.store.read_nodes) != cp.root:
             raise LedgerCorrupt("the stored subtree hashes do not match the signed root")
         self._tree, self.registry, self._note = tree, registry, note
+        self.failure: str | None = None
         self._witnessed = note if len(parse_note(note).signatures) > 1 else None
 
     # --- the append path ------------------------------------------------------------
@@ -109,35 +133,50 @@ class Ledger:
         return outcome, new
 
     def integrate(self, batch: Sequence[s.Statement]) -> list[tuple[Outcome, bool]]:
-        """Admit a batch of parsed statements; one outcome each, in order."""
+        """Admit a batch of parsed statements; one outcome each, in order.
+
+        A statement that makes a check or a state change fail in a way nobody foresaw is refused alone
+        (logged with its id); the registry then holds exactly the log plus this batch's admitted statements.
+        """
         with self._lock:
+            self._require_healthy()
             # The registry keeps the time as logged (milliseconds), so a replay on restart agrees.
             now = self._clock()
             now = now.replace(microsecond=now.microsecond // 1000 * 1000)
             logged_at = entry.timestamp(now)
             ids = [bytes.fromhex(st.id[7:]) for st in batch]
-            known = self.store.seqs_of(ids)
+            try:
+                known = self.store.seqs_of(ids)
+            except Exception as exc:
+                log.error("the store does not answer: %s", _describe(exc))
+                raise Unavailable("the database does not answer; nothing was logged") from None
             outcomes: list[DepaError | tuple[int, bool]] = []  # refusal, or (seq, new)
             admitted: dict[bytes, int] = {}
+            applied: list[s.Statement] = []
             first = self._tree.size
             leaves: list[bytes] = []
             for st, sid in zip(batch, ids, strict=True):
+                seq = known.get(sid, admitted.get(sid))
                 try:
                     st.verify()  # libsodium releases the GIL: the event loop parses meanwhile
-                except DepaError as exc:
-                    outcomes.append(exc)
-                    continue
-                seq = known.get(sid, admitted.get(sid))
-                if seq is not None:
-                    outcomes.append((seq, False))  # a replay: answered with the existing entry
-                    continue
-                try:
+                    if seq is not None:
+                        outcomes.append((seq, False))  # a replay: answered with the existing entry
+                        continue
                     self.registry.admit(st, now)
                 except DepaError as exc:
                     outcomes.append(exc)
                     continue
+                except Exception:
+                    outcomes.append(_unforeseen(st, "checking"))
+                    continue
                 seq = first + len(leaves)
-                self.registry.apply(st, seq, now)
+                try:
+                    self.registry.apply(st, seq, now)
+                except Exception:
+                    outcomes.append(_unforeseen(st, "recording"))
+                    self._rebuild(applied, first, now)  # the failed apply may have changed part of the registry
+                    continue
+                applied.append(st)
                 admitted[sid] = seq
                 leaves.append(entry.encode(seq, logged_at, st.canonical()))
                 outcomes.append((seq, True))
@@ -145,14 +184,35 @@ class Ledger:
                 self._commit(first, leaves, list(admitted))
             return [self._outcome(o, st, first, leaves) for o, st in zip(outcomes, batch, strict=True)]
 
+    def _rebuild(self, applied: Sequence[s.Statement], first: int, now: datetime) -> None:
+        """The registry as the stored log leaves it, plus this batch's statements applied so far."""
+        self._reload()
+        for seq, st in enumerate(applied, start=first):
+            self.registry.apply(st, seq, now)
+
+    def _reload(self) -> None:
+        """Read tree and registry back from the store after they ran ahead of it."""
+        try:
+            self._load()
+        except Exception as exc:
+            # Until the log reads back, the registry may hold what the log does not: refuse everything.
+            self.failure = _describe(exc)
+            log.error("the ledger is not ready: it cannot read its log back: %s", self.failure)
+            raise Unavailable("the ledger cannot read its own log back; nothing was logged") from None
+
+    def _require_healthy(self) -> None:
+        if self.failure is not None:
+            self._reload()  # the store may be back
+
     def _commit(self, first: int, leaves: list[bytes], ids: list[bytes]) -> None:
         nodes = [n for leaf in leaves for n in self._tree.append(merkle.leaf_hash(leaf))]
         note = sign_checkpoint(Checkpoint(self.origin, self._tree.size, self._tree.root()), self._signer)
         try:
             self.store.append(Batch(first, leaves, ids, nodes, note))
         except Exception as exc:
-            self._load()  # the registry and tree ran ahead of the store: read them back
-            raise Unavailable(f"the log could not be written: {exc}") from exc
+            log.error("a batch of %d entries could not be written: %s", len(leaves), _describe(exc))
+            self._reload()
+            raise Unavailable("the log could not be written; nothing in this batch was logged") from None
         self._note = note
 
     def _outcome(
@@ -166,6 +226,17 @@ class Ledger:
         return build(seq, leaf, proof, self._note, st.id), new
 
     # --- reads ----------------------------------------------------------------------
+
+    def not_ready(self) -> str | None:
+        """Why this ledger cannot take appends now, or None."""
+        if self.failure is not None:
+            return "the ledger cannot read its own log back"
+        try:
+            self.store.size()
+        except Exception as exc:
+            log.warning("the store does not answer: %s", _describe(exc))
+            return "the database does not answer"
+        return None
 
     def reading(self) -> threading.RLock:
         """The lock to hold while reading `registry` from another thread: appends change it under the same lock."""
@@ -212,10 +283,11 @@ class Ledger:
     def leaves(self, start: int, limit: int) -> list[bytes]:
         if start < 0 or not 1 <= limit <= 1000:
             raise MalformedInput("start must be >= 0 and limit between 1 and 1000")
-        return self.store.leaves(start, limit)
+        # Bounded by the tree before the store sees it: a database integer is 64 bits wide, a query's is not.
+        return self.store.leaves(start, limit) if start < self._tree.size else []
 
     def leaf(self, seq: int) -> bytes:
-        rows = self.store.leaves(seq, 1) if seq >= 0 else []
+        rows = self.store.leaves(seq, 1) if 0 <= seq < self._tree.size else []
         if not rows:
             raise NotFound(f"no entry {seq}")
         return rows[0]

@@ -106,6 +106,7 @@ class Registry(RunRules):
     artefacts: dict[str, Artefact] = field(default_factory=dict)
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> children
     runs: dict[str, Run] = field(default_factory=dict)
+    agents: set[str] = field(default_factory=set)  # the receipt keys attested runs bound
     budgets: dict[tuple[str, str], DatasetBudget] = field(default_factory=dict)
 
     def resolve(self, ref: str) -> Party | None:
@@ -136,7 +137,16 @@ class Registry(RunRules):
 
     def admit(self, st: s.Statement, now: datetime) -> None:
         """Raise the error that refuses `st` at time `now`, or return if the log takes it."""
+        self._known_signer(st)
         getattr(self, "_admit_" + st.kind.replace(".", "_"))(st, st.body, now)
+
+    def _known_signer(self, st: s.Statement) -> None:
+        """The cheap check first: only an attestation introduces a new key; every other statement is signed by
+        the operator, a party or an attested run, so a stranger's statement is refused before its body is read."""
+        if st.kind == "attestation.report" or st.iss == self.operator or st.iss in self.parties:
+            return
+        if st.iss not in self.agents:
+            raise NotAllowed(f"{st.iss} is not the operator, a registered party or an attested run's key")
 
     def _require_operator(self, st: s.Statement) -> None:
         if st.iss != self.operator:

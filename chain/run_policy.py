@@ -45,6 +45,7 @@ class RunRules:
     """Admission and state for the clean-room statements; `Registry` provides the fields named below."""
 
     runs: dict[str, Run]
+    agents: set[str]
     budgets: dict[tuple[str, str], budget.DatasetBudget]
     artefacts: dict
     parties: dict
@@ -89,6 +90,20 @@ class RunRules:
             self.budgets[key] = budget.DatasetBudget(cap=cap.epsilon_threshold, delta=cap.delta)
         return self.budgets[key]
 
+    def _spend_terms(self, run: Run, body: s.BudgetReserve) -> budget.DatasetBudget:
+        """The dataset's budget, once the spend keeps the contract's delta and its minimum noise multiplier."""
+        spend = self.budget_of(run.contract_id, body.dataset)
+        if body.delta != spend.delta:
+            raise Unprocessable(f"delta {body.delta} is not the contract's {spend.delta} for {body.dataset}")
+        floor = self.contract(run.contract_id).contract.privacy_cap(body.dataset).noise_multiplier  # type: ignore[union-attr]
+        low = [seg.noise_multiplier for seg in body.segments if floor is not None and seg.noise_multiplier < floor]
+        if low:
+            raise Unprocessable(
+                f"noise multiplier {min(low)} is below the contract's minimum {floor} for {body.dataset}",
+                remedy="train with at least the contract's noise multiplier",
+            )
+        return spend
+
     def _provider_key(self, record: ContractRecord, dataset: str) -> str:
         found = next((d for d in record.contract.datasets if d.id == dataset), None)
         if found is None:
@@ -121,14 +136,13 @@ class RunRules:
         # Replays do not re-verify: the evidence was checked when the log took it, and the auditor re-checks it.
         security = "insecure-simulated" if b.evidence.type == "simulated" else "hardware"
         self.runs[b.run_id] = Run(b.run_id, b.contract_id, st.iss, b.binding.x25519, st.id, seq, security, at)
+        self.agents.add(st.iss)
 
     # --- privacy budget ----------------------------------------------------------------
 
     def _admit_budget_reserve(self, st: s.Statement, body: s.BudgetReserve, now: datetime) -> None:
         run = self._run_of(st, body.run_id, now, body.contract_id)
-        spend = self.budget_of(run.contract_id, body.dataset)
-        if body.delta != spend.delta:
-            raise Unprocessable(f"delta {body.delta} is not the contract's {spend.delta} for {body.dataset}")
+        spend = self._spend_terms(run, body)
         if body.dataset in run.reservations:
             raise Conflict(f"run {run.run_id} already reserved budget on {body.dataset}")
         after = spend.composed_epsilon(budget.curve(body.segments))
@@ -150,11 +164,9 @@ class RunRules:
 
     def _admit_budget_commit(self, st: s.Statement, body: s.BudgetCommit, now: datetime) -> None:
         run = self._run_of(st, body.run_id, now, body.contract_id)
-        spend = self.budget_of(run.contract_id, body.dataset)
         if body.dataset not in run.reservations:
             raise Conflict(f"run {run.run_id} has no budget reserved on {body.dataset} to commit")
-        if body.delta != spend.delta:
-            raise Unprocessable(f"delta {body.delta} is not the contract's {spend.delta} for {body.dataset}")
+        spend = self._spend_terms(run, body)
         if not budget.within(budget.curve(body.segments), spend.reserved[run.run_id]):
             raise Conflict(f"the executed segments spend more than run {run.run_id} reserved on {body.dataset}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -28,11 +29,13 @@ from chain.views import (
     Lineage,
     LogInfo,
     PartyView,
+    Readiness,
     RunView,
 )
 from schemas import statement
-from schemas.errors import DepaError, TooLarge
+from schemas.errors import DepaError, TooLarge, Unavailable, UnsupportedMediaType
 
+log = logging.getLogger("depa.service")
 PROBLEM = "application/problem+json"
 _RECEIPT = {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}, MEDIA_TYPE: {}}
 _PROBLEM = {"description": "refused: RFC 9457 problem", "content": {PROBLEM: {}}}
@@ -48,7 +51,7 @@ _APPEND_OPERATION: dict[str, Any] = {
     "responses": {
         "201": {"description": "logged: the receipt", "content": _RECEIPT},
         "200": {"description": "a replay: the existing receipt", "content": _RECEIPT},
-        **{code: _PROBLEM for code in ("400", "403", "404", "409", "413", "422", "503")},
+        **{code: _PROBLEM for code in ("400", "403", "404", "409", "413", "415", "422", "503")},
     },
 }
 
@@ -62,6 +65,13 @@ async def depa_error(_: Request, exc: DepaError) -> JSONResponse:
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": f"urn:depa:problem:{slug}", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _require_json(request: Request) -> None:
+    media, _, params = request.headers.get("content-type", "").partition(";")
+    charset = params.strip().lower().removeprefix("charset=").strip('"') if params.strip() else "utf-8"
+    if media.strip().lower() != "application/json" or charset != "utf-8":
+        raise UnsupportedMediaType(f"a statement is application/json in UTF-8, not {media.strip() or 'untyped'!r}")
 
 
 async def _read_limited(request: Request) -> bytes:
@@ -115,7 +125,14 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         return problem(exc.status_code, "http", "HTTPError", str(exc.detail))
 
+    @app.exception_handler(Exception)
+    async def _unforeseen(request: Request, exc: Exception) -> JSONResponse:
+        # Internals (driver messages, SQL) go to the operator's log only; the caller learns to retry.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return await depa_error(request, Unavailable("the ledger could not answer this request"))
+
     async def append(request: Request) -> Response:
+        _require_json(request)
         st = statement.parse(await _read_limited(request))
         receipt, new = await sequencer.submit(st)
         status = 201 if new else 200
@@ -153,6 +170,14 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         """A witness's cosigned copy of one of this ledger's checkpoints; answers the note with every cosignature."""
         body = (await _read_limited(request)).decode("utf-8", errors="replace")
         return ledger.add_cosignatures(body, witnesses)
+
+    @app.get("/v1/ready", responses={503: _PROBLEM})
+    def ready() -> Readiness:
+        """Whether appends are served: the sequencer runs and the log reads back from its store."""
+        reason = sequencer.not_ready()
+        if reason is not None:
+            raise Unavailable(f"not ready: {reason}")
+        return Readiness(ready=True, size=ledger.info().size, sequencer_restarts=sequencer.restarts)
 
     @app.get("/v1/vkey", response_class=PlainTextResponse)
     def vkey() -> str:

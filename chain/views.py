@@ -20,6 +20,12 @@ class LogInfo(BaseModel):
     size: int
 
 
+class Readiness(BaseModel):
+    ready: bool
+    size: int
+    sequencer_restarts: int
+
+
 class PartyView(BaseModel):
     did: str
     name: str

@@ -59,11 +59,38 @@ def _no_constant(name: str) -> Any:
     raise MalformedInput(f"{name} is not JSON")
 
 
+# Deep enough for any contract's terms; shallow enough that every reader (pydantic, JCS, the console) can recurse.
+MAX_DEPTH = 32
+_BOM = b"\xef\xbb\xbf"
+
+
 def parse_json(data: bytes | str) -> Any:
-    """Parse JSON strictly: no duplicate keys, no NaN or Infinity."""
+    """Parse JSON strictly: UTF-8 without a BOM, no duplicate keys, no NaN or Infinity, at most MAX_DEPTH deep."""
+    if isinstance(data, bytes):
+        if data.startswith(_BOM):
+            raise MalformedInput("JSON text starts with a byte order mark; send plain UTF-8")
+        try:
+            data = data.decode("utf-8")  # json.loads would guess UTF-16 and UTF-32 too
+        except UnicodeDecodeError as exc:
+            raise MalformedInput(f"JSON text is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except MalformedInput:
         raise
     except (ValueError, RecursionError) as exc:
         raise MalformedInput(f"not JSON: {exc}") from exc
+    if data.count("[") + data.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise MalformedInput(f"JSON nests more than {MAX_DEPTH} levels deep")
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, depth = todo.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in children)
+    return deepest

@@ -62,6 +62,11 @@ class TooLarge(DepaError):
     remedy = "statements are limited to 64 KiB; register large content by digest"
 
 
+class UnsupportedMediaType(DepaError):
+    status, slug = 415, "media-type"
+    remedy = "send the statement as Content-Type: application/json, in UTF-8"
+
+
 class Unprocessable(DepaError):
     status, slug = 422, "unprocessable"
 

@@ -17,12 +17,27 @@ Window = tuple[str, datetime, datetime]
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """PEM (one or many) or DER; AMD issues VCEKs with serial number 0, which cryptography loads with a warning."""
+    """PEM (one or many) or DER, every part a verifier reads parsed now: a malformed one raises ValueError here.
+
+    cryptography parses the version, extensions and names lazily, each with its own exception type
+    (InvalidVersion, DuplicateExtension, KeyError for an unknown string tag); callers expect one.
+    AMD issues VCEKs with serial number 0, which cryptography loads with a warning.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
+        try:
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                certs = x509.load_pem_x509_certificates(data)
+            else:
+                certs = [x509.load_der_x509_certificate(data)]
+            for cert in certs:
+                _ = (cert.version, cert.extensions, cert.subject.rfc4514_string(), cert.issuer.rfc4514_string())
+                _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.serial_number)
+        except ValueError:
+            raise
+        except Exception as exc:
+            raise ValueError(f"a certificate is malformed: {type(exc).__name__}: {exc}") from exc
+    return certs
 
 
 def fingerprint(cert: x509.Certificate) -> str:

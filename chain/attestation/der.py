@@ -52,11 +52,15 @@ def integer(data: bytes) -> int:
 
 
 def oid(value: bytes) -> str:
-    """The dotted form of an OBJECT IDENTIFIER's contents."""
+    """The dotted form of an OBJECT IDENTIFIER's contents (X.690 section 8.19)."""
     if not value:
         raise DerError("empty OID")
+    if value[-1] & 0x80:
+        raise DerError("truncated OID: its last arc has the continuation bit set")
     arcs, current = [], 0
     for byte in value:
+        if current == 0 and byte == 0x80:
+            raise DerError("OID arc with a leading 0x80 byte (not minimal DER)")
         current = (current << 7) | (byte & 0x7F)
         if not byte & 0x80:
             arcs.append(current)

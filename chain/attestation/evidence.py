@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from schemas.encoding import unb64
 from schemas.errors import MalformedInput
 from schemas.statement import AttestationReport, Evidence
 
+log = logging.getLogger("depa.attestation")
+
 
 def verify_evidence(
     evidence: Evidence,
@@ -31,7 +34,23 @@ def verify_evidence(
     """Hardware evidence chains only to the vendors' pinned roots; simulated evidence only to roots given on purpose.
 
     extra_certs are certificates from elsewhere (a VCEK fetched from AMD's KDS, a chain file).
+    Evidence is untrusted bytes: whatever a parser raises, the answer is a failed check, never an exception.
     """
+    try:
+        return _verify_evidence(evidence, policy, at, simulated_roots, extra_certs)
+    except Exception as exc:
+        log.exception("verifying %s evidence raised; answered as a failed check", evidence.type)
+        reason = f"the evidence could not be parsed ({type(exc).__name__})"
+        return AttestationResult.of(evidence.type, _security(evidence), [failed("evidence-format", reason)], Claims())
+
+
+def _verify_evidence(
+    evidence: Evidence,
+    policy: AttestationPolicy,
+    at: datetime | None,
+    simulated_roots: tuple[Root, ...],
+    extra_certs: Sequence[x509.Certificate],
+) -> AttestationResult:
     try:
         report = unb64(evidence.report, "evidence.report")
         certs = [c for pem in evidence.certs or [] for c in load_certificates(pem.encode())]

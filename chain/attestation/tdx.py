@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from chain.attestation import der
-from chain.attestation.certificates import Window, common_name, fingerprint, valid_at, windows
+from chain.attestation.certificates import Window, common_name, fingerprint, load_certificates, valid_at, windows
 from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked, passed
 from chain.attestation.tdx_quote import QuoteFormatError, TdxQuote, parse_quote
@@ -128,7 +128,7 @@ def _qe_binding(parsed: TdxQuote) -> Check:
 @lru_cache(maxsize=64)
 def _pck_chain(pem: bytes) -> PckChain:
     try:
-        certs = x509.load_pem_x509_certificates(pem)
+        certs = load_certificates(pem)
     except ValueError as exc:
         raise ValueError(f"the PCK certificate chain does not parse: {exc}") from exc
     if len(certs) != 3:

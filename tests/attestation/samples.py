@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from chain.attestation.certificates import load_certificates
+from chain.attestation.tdx_quote import parse_quote
 from tests.conftest import data_file
 
 # A time inside every sample certificate's validity (the trustee VLEK expired on 2025-12-10).
@@ -47,3 +51,25 @@ def snp_sample(name: str) -> Sample:
 
 def tdx_quote(version: int) -> bytes:
     return data_file("attestation", "tdx", f"trustee_tdx_quote_{version}.dat").read_bytes()
+
+
+def tdx_with_pck_chain(quote: bytes, pem: bytes) -> bytes:
+    """The quote with its PCK certificate chain replaced and every enclosing length fixed (signatures untouched)."""
+    parsed = parse_quote(quote)
+    signed_end = len(parsed.signed_bytes)
+    sig = quote[signed_end + 4 :]
+    qe = sig[134:]
+    auth = 450 + len(parsed.qe_auth_data)
+    qe = qe[: auth + 2] + struct.pack("<I", len(pem)) + pem
+    sig = sig[:130] + struct.pack("<I", len(qe)) + qe
+    return quote[:signed_end] + struct.pack("<I", len(sig)) + sig
+
+
+def pck_chain_der(quote: bytes) -> list[bytes]:
+    return [c.public_bytes(Encoding.DER) for c in load_certificates(parse_quote(quote).pck_chain_pem)]
+
+
+def pem_of(ders: list[bytes]) -> bytes:
+    return b"".join(
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(d) + b"-----END CERTIFICATE-----\n" for d in ders
+    )

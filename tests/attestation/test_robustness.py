@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chain.attestation import der
+from chain.attestation.evidence import verify_evidence
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.snp import verify_snp
 from chain.attestation.tdx import verify_tdx
-from tests.attestation.samples import SAMPLE_TIME, snp_sample, tdx_quote
+from schemas.encoding import b64
+from schemas.statement import Evidence
+from tests.attestation.samples import (
+    SAMPLE_TIME,
+    SNP_SETS,
+    pck_chain_der,
+    pem_of,
+    snp_sample,
+    tdx_quote,
+    tdx_with_pck_chain,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -44,3 +58,50 @@ def test_a_mutated_tdx_quote_is_answered_with_checks(offset: int, xor: int) -> N
 def test_arbitrary_bytes_with_a_tdx_header_never_verify(tail: bytes) -> None:
     quote = tdx_quote(4)[:48] + tail
     assert not verify_tdx(quote).verified
+
+
+PPID_OID = bytes.fromhex("060a2a864886f84d010d0101")  # 1.2.840.113741.1.13.1.1 inside Intel's SGX extension
+
+
+def test_a_pck_certificate_with_an_unterminated_oid_is_a_failed_check() -> None:
+    """The attack that once stopped the sequencer: every byte of an OID with its continuation bit set."""
+    quote = tdx_quote(4)
+    pck, *rest = pck_chain_der(quote)
+    assert PPID_OID in pck
+    forged = pck.replace(PPID_OID, PPID_OID[:2] + b"\x81" * (len(PPID_OID) - 2))
+    result = verify_tdx(tdx_with_pck_chain(quote, pem_of([forged, *rest])), policy=AttestationPolicy(allow_debug=True))
+    assert not result.verified and "pck-signed" in {c.name for c in result.failures}
+
+
+@pytest.mark.parametrize("value", [b"", b"\x81", b"\x2a\x86", b"\x2a\x80\x01"])
+def test_der_refuses_empty_truncated_and_non_minimal_oids(value: bytes) -> None:
+    with pytest.raises(der.DerError):
+        der.oid(value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2), st.data())
+def test_a_mutated_pck_certificate_is_answered_with_checks(which: int, data: st.DataObject) -> None:
+    quote = tdx_quote(4 + which % 2)
+    ders = pck_chain_der(quote)
+    cert = bytearray(ders[which])
+    for _ in range(data.draw(st.integers(1, 4))):
+        cert[data.draw(st.integers(0, len(cert) - 1))] = data.draw(st.integers(0, 255))
+    ders[which] = bytes(cert)
+    result = verify_tdx(tdx_with_pck_chain(quote, pem_of(ders)), policy=AttestationPolicy(allow_debug=True))
+    assert result.checks and (bytes(cert) == pck_chain_der(quote)[which] or not result.verified)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(SNP_SETS)), st.data())
+def test_mutated_snp_certificates_are_answered_with_checks(name: str, data: st.DataObject) -> None:
+    sample = snp_sample(name)
+    ders = [c.public_bytes(Encoding.DER) for c in sample.certs]
+    which = data.draw(st.integers(0, len(ders) - 1))
+    cert = bytearray(ders[which])
+    for _ in range(data.draw(st.integers(1, 4))):
+        cert[data.draw(st.integers(0, len(cert) - 1))] = data.draw(st.integers(0, 255))
+    ders[which] = bytes(cert)
+    evidence = Evidence(type="sev-snp", report=b64(sample.report), certs=[pem_of(ders).decode()])
+    # A mutated copy of a root AMD pins anyway may go unused: only that an answer comes is asserted here.
+    assert verify_evidence(evidence, AttestationPolicy(allow_debug=True), at=SAMPLE_TIME).checks

@@ -180,7 +180,7 @@ def test_an_artefact_derived_from_an_unknown_parent_is_refused(collab):
 
 
 def test_an_unregistered_key_cannot_register_artefacts(collab):
-    with pytest.raises(NotAllowed, match="not a registered party"):
+    with pytest.raises(NotAllowed, match="a registered party"):
         collab.send(Signer.generate(), "artefact.register", {"digest": DIGEST_A, "name": "x", "kind": "dataset"})
 
 
@@ -236,3 +236,23 @@ def test_the_registry_is_rebuilt_from_the_log(collab):
     again = Ledger(collab.ledger.store, ORIGIN, collab.ledger._signer, collab.operator.did)
     assert again.contract(cid).state == "active"
     assert [p.did for p in again.parties()] == [p.did for p in collab.ledger.parties()]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("contract.sign", {"contract_id": DIGEST_A}),
+        ("artefact.register", {"digest": DIGEST_A, "name": "x.csv", "kind": "dataset", "derived_from": [DIGEST_B]}),
+        ("run.complete", {"run_id": "run-1", "status": "failed"}),
+        ("budget.abort", {"run_id": "run-1", "contract_id": DIGEST_A, "dataset": "ds-0"}),
+    ],
+)
+def test_a_strangers_statement_is_refused_before_its_body_is_read(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, kind: str, body: dict
+) -> None:
+    def unread(*args: object) -> None:
+        raise AssertionError("the body of a stranger's statement was read")
+
+    monkeypatch.setattr(type(ledger.registry), "_admit_" + kind.replace(".", "_"), unread)
+    with pytest.raises(NotAllowed, match="not the operator, a registered party or an attested run's key"):
+        ledger.append(s.from_raw(s.sign(Signer.generate(), kind, body)))

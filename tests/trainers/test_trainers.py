@@ -14,14 +14,14 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from schemas.errors import SchemaViolation, Unprocessable
-from tests.conftest import shared_files
+from tests.conftest import data_files
 from trainers import classic, data, dp_sgd, prepare
 from trainers.arrays import Arrays
 from trainers.config import DatasetConfig, JoinConfig, TrainConfig, load_pipeline
 from trainers.export import write_outputs
 
 
-@pytest.mark.parametrize("path", shared_files("upstream", pattern="*/pipeline_config.json"))
+@pytest.mark.parametrize("path", data_files("upstream", pattern="*/pipeline_config.json"))
 def test_every_upstream_pipeline_config_parses(path: Path) -> None:
     pipeline = load_pipeline(path)
     assert pipeline.trainer in ("Train_DL", "Train_XGB")

@@ -1,0 +1,169 @@
+"""The served ledger keeps serving: no statement stops its sequencer, bad inputs are refused early with a
+problem document, internals never reach a caller, and readiness says when appends cannot be served."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chain.ledger import Ledger
+from chain.sequencer import Sequencer
+from chain.service import create_app
+from chain.store import MemoryStore
+from schemas import statement as s
+from schemas.canonical import MAX_DEPTH
+from schemas.keys import Signer
+from tests.conftest import ORIGIN, age_recipient
+from webconsole.app import mount
+
+
+@pytest.fixture
+def ledger(operator: Signer, checkpoint_key: Signer) -> Ledger:
+    return Ledger(MemoryStore(), ORIGIN, checkpoint_key, operator.did)
+
+
+@pytest.fixture
+def api(ledger: Ledger):
+    app = create_app(ledger)
+    mount(app, ledger)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def registration(operator: Signer, name: str = "bank") -> dict:
+    body = {"did": Signer.generate().did, "name": name, "roles": ["TDP"], "x25519": age_recipient()}
+    return s.sign(operator, "party.register", body)
+
+
+def post(api: TestClient, raw: dict | bytes, content_type: str = "application/json"):
+    content = raw if isinstance(raw, bytes) else json.dumps(raw).encode()
+    return api.post("/v1/statements", content=content, headers={"content-type": content_type})
+
+
+def is_problem(resp, status: int) -> bool:
+    return resp.status_code == status and resp.headers["content-type"] == "application/problem+json"
+
+
+def test_a_statement_that_breaks_admission_is_refused_alone_and_the_next_is_logged(
+    api: TestClient, operator: Signer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = Ledger.integrate
+    calls = []
+
+    def breaks_once(self, batch):  # type: ignore[no-untyped-def]
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise IndexError("list index out of range")
+        return original(self, batch)
+
+    monkeypatch.setattr(Ledger, "integrate", breaks_once)
+    with caplog.at_level(logging.ERROR):
+        first = post(api, registration(operator))
+    assert is_problem(first, 503) and "IndexError" not in first.text
+    assert "IndexError" in caplog.text
+    assert post(api, registration(operator, "bureau")).status_code == 201
+    assert api.get("/v1/ready").json()["ready"] is True
+
+
+def test_a_sequencer_that_stops_is_started_again_and_no_request_hangs(
+    api: TestClient, operator: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Stop(BaseException):
+        """Not an Exception: nothing inside the task catches it, so the task itself ends."""
+
+    original = Sequencer._integrate
+    calls = []
+
+    async def dies_once(self, batch):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise Stop
+        return await original(self, batch)
+
+    monkeypatch.setattr(Sequencer, "_integrate", dies_once)
+    assert is_problem(post(api, registration(operator)), 503)
+    assert post(api, registration(operator, "bureau")).status_code == 201
+    assert api.get("/v1/ready").json()["sequencer_restarts"] == 1
+
+
+def test_readiness_is_503_while_the_log_cannot_be_read_back(api: TestClient, ledger: Ledger) -> None:
+    assert api.get("/v1/ready").status_code == 200
+    ledger.failure = "OperationalError: could not connect to server at 10.0.0.5"
+    resp = api.get("/v1/ready")
+    assert is_problem(resp, 503) and "10.0.0.5" not in resp.text
+
+
+def test_a_failed_write_answers_503_without_the_databases_words(
+    api: TestClient, ledger: Ledger, operator: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(batch: object) -> None:
+        raise OSError('(psycopg.OperationalError) relation "log_entry" is read-only [SQL: INSERT INTO log_entry]')
+
+    monkeypatch.setattr(ledger.store, "append", refuse)
+    resp = post(api, registration(operator))
+    assert is_problem(resp, 503)
+    assert "SQL" not in resp.text and "psycopg" not in resp.text and "log_entry" not in resp.text
+
+
+def test_a_read_that_fails_inside_answers_503_without_internals(
+    api: TestClient, ledger: Ledger, operator: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert post(api, registration(operator)).status_code == 201
+
+    def broken(*args: object) -> None:
+        raise OSError("[SQL: SELECT leaf FROM log_entry]")
+
+    monkeypatch.setattr(ledger.store, "leaves", broken)
+    resp = api.get("/v1/entries/0")
+    assert is_problem(resp, 503) and "SQL" not in resp.text
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=utf-16"]
+)
+def test_a_statement_in_another_media_type_is_415(api: TestClient, operator: Signer, content_type: str) -> None:
+    assert is_problem(post(api, registration(operator), content_type), 415)
+
+
+@pytest.mark.parametrize("charset", ["", "; charset=utf-8", "; charset=UTF-8"])
+def test_json_in_utf8_is_taken(api: TestClient, operator: Signer, charset: str) -> None:
+    assert post(api, registration(operator), "application/json" + charset).status_code == 201
+
+
+@pytest.mark.parametrize("encode", [lambda t: "\ufeff".encode() + t.encode(), lambda t: t.encode("utf-16")])
+def test_json_with_a_bom_or_in_utf16_is_refused(api: TestClient, operator: Signer, encode) -> None:
+    resp = post(api, encode(json.dumps(registration(operator))))
+    assert is_problem(resp, 400) and api.get("/v1/log").json()["size"] == 0
+
+
+def test_a_statement_nested_past_the_limit_is_refused_before_it_is_logged(api: TestClient, operator: Signer) -> None:
+    raw = registration(operator)
+    deep: object = "x"
+    for _ in range(300):
+        deep = {"k": deep}
+    raw["body"]["aliases"] = [deep]
+    resp = post(api, raw)
+    assert is_problem(resp, 400) and f"{MAX_DEPTH} levels" in resp.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/entries/9223372036854775808",
+        "/v1/entries/9223372036854775808/receipt",
+        "/v1/entries/-1",
+        "/console/api/entries/9223372036854775808",
+    ],
+)
+def test_an_entry_past_any_database_integer_is_404(api: TestClient, operator: Signer, path: str) -> None:
+    assert post(api, registration(operator)).status_code == 201
+    assert is_problem(api.get(path), 404)
+
+
+def test_a_page_past_any_database_integer_is_empty(api: TestClient, operator: Signer) -> None:
+    assert post(api, registration(operator)).status_code == 201
+    resp = api.get("/v1/entries", params={"start": 2**63})
+    assert resp.status_code == 200 and resp.json() == []
