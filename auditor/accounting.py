@@ -14,9 +14,24 @@ from schemas.statement import Segment
 
 
 def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    """RDP composed segment by segment, each segment's curve clipped at zero before it is added.
+
+    RDP is never negative; dp-accounting's floating point gives values near -1e-16 at large noise, which
+    many steps would turn into budget bought back. Clipping the sum would let one segment offset another.
+    """
+    import numpy as np
+    from dp_accounting import dp_event
     from dp_accounting.rdp import rdp_privacy_accountant
 
-    return _compose(rdp_privacy_accountant.RdpAccountant(), segments, delta)
+    total = None
+    for seg in segments:
+        one = rdp_privacy_accountant.RdpAccountant()
+        one.compose(dp_event.PoissonSampledDpEvent(seg.sample_rate, dp_event.GaussianDpEvent(seg.noise_multiplier)))
+        curve = seg.steps * np.maximum(one._rdp, 0.0)  # the accountant keeps its curve in _rdp
+        total = curve if total is None else total + curve
+    if total is None or not total.any():
+        return 0.0
+    return float(rdp_privacy_accountant.compute_epsilon(one._orders, total, delta)[0])
 
 
 def pld_epsilon(segments: Iterable[Segment], delta: float) -> float:

@@ -22,9 +22,21 @@ ZERO = np.zeros(len(ORDERS))
 
 @lru_cache(maxsize=4096)
 def step_curve(sample_rate: float, noise_multiplier: float) -> np.ndarray:
-    """One step's RDP curve, from the function dp-accounting's RdpAccountant composes (tests pin the two equal)."""
-    rdp = _rdp()
-    curve = np.asarray(rdp._compute_rdp_poisson_subsampled_gaussian(sample_rate, noise_multiplier, ORDERS), float)
+    """One step's RDP curve, from the function dp-accounting's RdpAccountant composes (tests pin the two equal).
+
+    Fails closed. RDP is never negative, but the library's floating point gives values near -1e-16 at large
+    noise multipliers; multiplied by many steps, they would buy back budget. So every order is clipped at
+    zero, and an accountant that errs or answers NaN refuses the statement rather than scoring it.
+    """
+    try:
+        raw = _rdp()._compute_rdp_poisson_subsampled_gaussian(sample_rate, noise_multiplier, ORDERS)
+        curve = np.maximum(np.asarray(raw, float), 0.0)
+    except (ArithmeticError, ValueError) as exc:
+        raise Unprocessable(
+            f"the accountant cannot score noise {noise_multiplier} at sample rate {sample_rate}: {exc}"
+        ) from None
+    if np.isnan(curve).any():
+        raise Unprocessable(f"the accountant gives no RDP value for noise {noise_multiplier} at rate {sample_rate}")
     curve.flags.writeable = False
     return curve
 
@@ -39,7 +51,10 @@ def curve(segments: Iterable[Segment]) -> np.ndarray:
 def epsilon(rdp_curve: np.ndarray, delta: float) -> float:
     if not rdp_curve.any():
         return 0.0
-    return float(_rdp().compute_epsilon(ORDERS, rdp_curve, delta)[0])
+    found = float(_rdp().compute_epsilon(ORDERS, rdp_curve, delta)[0])
+    if np.isnan(found):
+        raise Unprocessable("the accountant gives no epsilon for this spend")
+    return found
 
 
 def _rdp():  # type: ignore[no-untyped-def]

@@ -27,11 +27,15 @@ class Dataset(_Model):
     key: dict[str, Any] | None = None
 
 
+# A cap is a finite figure: an infinite epsilon_threshold ("inf" parses as a float) would be no cap at all.
+MAX_EPSILON = 1000.0
+
+
 class PrivacyConstraint(_Model):
     dataset: str
-    epsilon_threshold: float = Field(gt=0)
-    delta: float = Field(gt=0, lt=1)
-    noise_multiplier: float | None = Field(default=None, gt=0)
+    epsilon_threshold: float = Field(gt=0, le=MAX_EPSILON, allow_inf_nan=False)
+    delta: float = Field(gt=0, lt=1, allow_inf_nan=False)
+    noise_multiplier: float | None = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
     epochs_per_report: int | None = Field(default=None, ge=1)
 
 

@@ -117,18 +117,23 @@ class RunComplete(Body):
     reason: str | None = None
 
 
+# Bounds that keep the accountant inside the range where it computes: a noise multiplier past 1e4 adds nothing
+# a budget can see, and more steps than 1e9 or segments than 1000 is no training run.
+MAX_NOISE_MULTIPLIER, MAX_STEPS, MAX_SEGMENTS = 1e4, 10**9, 1000
+
+
 class Segment(Body):
-    noise_multiplier: float = Field(gt=0)
-    sample_rate: float = Field(gt=0, le=1)
-    steps: int = Field(ge=1)
+    noise_multiplier: float = Field(ge=1e-2, le=MAX_NOISE_MULTIPLIER, allow_inf_nan=False)
+    sample_rate: float = Field(ge=1e-9, le=1, allow_inf_nan=False)
+    steps: int = Field(ge=1, le=MAX_STEPS)
 
 
 class BudgetReserve(Body):
     run_id: RunId
     contract_id: Digest
     dataset: str = Field(min_length=1)
-    delta: float = Field(gt=0, lt=1)
-    segments: list[Segment] = Field(min_length=1)
+    delta: float = Field(gt=0, lt=1, allow_inf_nan=False)
+    segments: list[Segment] = Field(min_length=1, max_length=MAX_SEGMENTS)
 
 
 class BudgetCommit(BudgetReserve):

@@ -69,8 +69,8 @@ class Room:
         return digest
 
 
-def room(collab: Collab, simulator: SimulatedTee) -> Room:
-    cid = collab.propose(ccr={"allow_simulated": True, "simulated_roots": [simulator.root.sha256]})
+def room(collab: Collab, simulator: SimulatedTee, **contract: Any) -> Room:
+    cid = collab.propose(ccr={"allow_simulated": True, "simulated_roots": [simulator.root.sha256]}, **contract)
     collab.sign_all(cid)
     digest = "sha256:" + hashlib.sha256(cid.encode()).hexdigest()
     collab.send(

@@ -60,3 +60,12 @@ def test_unknown_top_level_field_is_refused():
     raw = {**json.loads(UPSTREAM.read_text()), "surprise": 1}
     with pytest.raises(ValidationError):
         Contract.model_validate(raw)
+
+
+@pytest.mark.parametrize("cap", ["inf", "Infinity", "NaN", "1e309", "1e6"])
+def test_a_privacy_cap_is_a_finite_figure(cap: str) -> None:
+    raw = json.loads(UPSTREAM.read_text())
+    privacy = {"dataset": raw["datasets"][0]["id"], "epsilon_threshold": cap, "delta": "1e-5"}
+    raw["constraints"] = [{"privacy": [privacy]}]
+    with pytest.raises(ValueError):
+        Contract.model_validate(raw)
