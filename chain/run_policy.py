@@ -124,7 +124,14 @@ class RunRules:
         state = record.state(now)
         if state != "active":
             raise Conflict(f"contract {record.id} is {state}; a run needs an active contract")
-        result = verify_attestation(body, record.contract.ccr, at=now)
+        ccr = record.contract.ccr
+        if not ccr.measurements and not ccr.allow_simulated:
+            raise AttestationRejected(
+                f"contract {record.id} pins no clean-room measurement and allows no simulated TEE: no run can attest"
+                " under it",
+                remedy="propose a contract whose ccr.measurements names the clean room's image",
+            )
+        result = verify_attestation(body, ccr, at=now)
         if not result.verified:
             raise AttestationRejected(
                 "the evidence does not verify: " + "; ".join(f"{c.name}: {c.reason}" for c in result.failures)

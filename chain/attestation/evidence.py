@@ -93,6 +93,17 @@ def verify_attestation(body: AttestationReport, ccr: CcrPolicy, *, at: datetime 
             "the binding document names another run or contract than the statement",
         ),
     ]
+    if result.security == "hardware":
+        # An empty allow-list would admit any image on genuine hardware: a contract must say what may run.
+        extra.append(
+            check(
+                "measurement-pinned",
+                bool(ccr.measurements),
+                f"the contract pins {len(ccr.measurements)} measurement(s) of the clean room's image",
+                "the contract pins no measurement, so any image would pass: a hardware clean room runs only "
+                "under a contract that names its image's measurement (ccr.measurements)",
+            )
+        )
     if result.security == "insecure-simulated":
         extra.append(
             check(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chain.attestation.result import Check, check, not_checked
+from chain.attestation.result import Check, check, failed, not_checked
 from schemas.contract import CcrPolicy
 
 Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]*$")]
@@ -120,6 +120,8 @@ def _min_tcb(minimum: dict[str, int] | None, tcb: dict[str, int] | None) -> Chec
     if not minimum:
         return not_checked("min-tcb", "the policy sets no minimum TCB")
     if tcb is None:
-        return not_checked("min-tcb", "this evidence carries no comparable TCB without the vendor's collateral")
+        # A demand the verifier cannot check fails: passing it silently would let the contract's term be skipped.
+        return failed("min-tcb", "the policy demands a minimum TCB, and this evidence carries no TCB comparable "
+                      "to it without the vendor's collateral")  # fmt: skip
     low = [f"{field} {tcb.get(field)} < {level}" for field, level in minimum.items() if tcb.get(field, -1) < level]
     return check("min-tcb", not low, "reported TCB meets the minimum", "TCB below the minimum: " + ", ".join(low))

@@ -1,6 +1,10 @@
-"""Verify an Intel TDX quote: PCK chain to the pinned Intel SGX root, QE report, its binding, the quote signature.
+"""Verify an Intel TDX quote: PCK chain to the pinned Intel SGX root, QE report, its binding, the quote signature,
+and that the enclave which signed the QE report is Intel's TD Quoting Enclave.
 
-TCB-info and QE-identity collateral (Intel PCS) are not fetched: the result says so in two not-checked checks.
+Intel's PCE certifies any local enclave that holds the PROVISION_KEY attribute, so a PCK signature on a QE
+report proves only "some enclave on a genuine platform": without the QE's identity, a host could run its own
+"QE" and sign TD quotes with any MRTD and REPORT_DATA. The identity is pinned here as Intel's QE-identity
+collateral for TDX names it. TCB-info collateral (Intel PCS) is not fetched: the result says so.
 """
 
 from __future__ import annotations
@@ -20,13 +24,23 @@ from chain.attestation import der
 from chain.attestation.certificates import Window, common_name, fingerprint, load_certificates, valid_at, windows
 from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked, passed
-from chain.attestation.tdx_quote import QuoteFormatError, TdxQuote, parse_quote
+from chain.attestation.tdx_quote import QeReport, QuoteFormatError, TdxQuote, parse_quote
 
 # SHA-256 of the DER of the Intel SGX Root CA (shared/testdata/README.md).
 INTEL_SGX_ROOT = "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
 _SGX_EXTENSIONS = x509.ObjectIdentifier("1.2.840.113741.1.13.1")
 _PPID, _FMSPC = "1.2.840.113741.1.13.1.1", "1.2.840.113741.1.13.1.4"
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+# Intel's TD Quoting Enclave ("TD_QE" in Intel PCS's /tdx/certification/v4/qe/identity): its signer, product id,
+# the attributes under their mask (DEBUG, bit 1, must be clear) and MISCSELECT. Both public samples carry it.
+TD_QE_MRSIGNER = "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5"
+TD_QE_ISVPRODID = 2
+TD_QE_ATTRIBUTES = bytes.fromhex("11000000000000000000000000000000")
+TD_QE_ATTRIBUTES_MASK = bytes.fromhex("fbffffffffffffff0000000000000000")
+# The lowest TD-QE security version Intel's QE identity lists as UpToDate when this was written; older QEs have
+# known vulnerabilities. A signed QE-identity document, when given, would carry the current figure.
+TD_QE_MIN_ISVSVN = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +52,21 @@ class PckChain:
 
 
 def verify_tdx(
-    quote: bytes, *, policy: AttestationPolicy = DEFAULT_POLICY, at: datetime | None = None, source: str = ""
+    quote: bytes,
+    *,
+    policy: AttestationPolicy = DEFAULT_POLICY,
+    at: datetime | None = None,
+    source: str = "",
+    root: str = INTEL_SGX_ROOT,
 ) -> AttestationResult:
+    """`root` is the SHA-256 of the root certificate's DER: Intel's, unless a test PKI stands in for it."""
     try:
         parsed = parse_quote(quote)
     except QuoteFormatError as exc:
         return AttestationResult.of("tdx", "hardware", [failed("quote-format", str(exc))], Claims(), source)
     checks = [passed("quote-format", f"TDX quote v{parsed.version}, ECDSA P-256 attestation key")]
     try:
-        chain = _pck_chain(parsed.pck_chain_pem)
+        chain = _pck_chain(parsed.pck_chain_pem, root)
     except (ValueError, UnsupportedAlgorithm) as exc:  # a certificate that parses but holds no usable key
         chain = PckChain(pck_key=None, checks=(failed("pck-chain", str(exc)),), windows=(), platform={})
     checks += chain.checks
@@ -62,6 +82,7 @@ def verify_tdx(
             "the QE report's signature does not verify under the PCK key",
         ),
         _qe_binding(parsed),
+        _qe_identity(parsed.qe_report),
         _signed(
             _attestation_key(parsed.attestation_key),
             parsed.signature,
@@ -74,11 +95,6 @@ def verify_tdx(
             "tcb-info",
             "TCB-info collateral was not checked: whether this platform's TCB is up to date "
             "is unknown (needs Intel PCS collateral)",
-        ),
-        not_checked(
-            "qe-identity",
-            "QE-identity collateral was not checked: the Quoting Enclave's identity and "
-            "TCB are not compared with Intel's (needs Intel PCS collateral)",
         ),
     ]
     td = parsed.report
@@ -114,6 +130,29 @@ def _attestation_key(raw: bytes) -> ec.EllipticCurvePublicKey | None:
         return None
 
 
+def _qe_identity(qe: QeReport) -> Check:
+    """The QE report comes from Intel's TD Quoting Enclave, not from another enclave the PCE certified."""
+    attributes = qe.raw[48:64]
+    problems = []
+    if qe.mrsigner.hex() != TD_QE_MRSIGNER:
+        problems.append(f"MRSIGNER {qe.mrsigner.hex()[:16]}... is not Intel's ({TD_QE_MRSIGNER[:16]}...)")
+    if qe.isv_prod_id != TD_QE_ISVPRODID:
+        problems.append(f"ISVPRODID {qe.isv_prod_id} is not the TD-QE's {TD_QE_ISVPRODID}")
+    if bytes(a & m for a, m in zip(attributes, TD_QE_ATTRIBUTES_MASK, strict=True)) != TD_QE_ATTRIBUTES:
+        debug = " (DEBUG is set)" if attributes[0] & 0x02 else ""
+        problems.append(f"attributes {attributes.hex()} are not the TD-QE's{debug}")
+    if qe.raw[16:20] != bytes(4):
+        problems.append(f"MISCSELECT {qe.raw[16:20].hex()} is not 0")
+    if qe.isv_svn < TD_QE_MIN_ISVSVN:
+        problems.append(f"ISVSVN {qe.isv_svn} is below {TD_QE_MIN_ISVSVN}, the lowest Intel lists as up to date")
+    return check(
+        "qe-identity",
+        not problems,
+        f"the QE report comes from Intel's TD Quoting Enclave (ISVSVN {qe.isv_svn})",
+        "the QE report does not come from Intel's TD Quoting Enclave: " + "; ".join(problems),
+    )
+
+
 def _qe_binding(parsed: TdxQuote) -> Check:
     """The QE vouches for the attestation key: its REPORT_DATA is SHA-256(key || QE auth data), then zeros."""
     expected = hashlib.sha256(parsed.attestation_key + parsed.qe_auth_data).digest() + bytes(32)
@@ -126,7 +165,7 @@ def _qe_binding(parsed: TdxQuote) -> Check:
 
 
 @lru_cache(maxsize=64)
-def _pck_chain(pem: bytes) -> PckChain:
+def _pck_chain(pem: bytes, root_pin: str) -> PckChain:
     try:
         certs = load_certificates(pem)
     except ValueError as exc:
@@ -139,7 +178,7 @@ def _pck_chain(pem: bytes) -> PckChain:
     checks = (
         check(
             "root-pinned",
-            pin == INTEL_SGX_ROOT,
+            pin == root_pin,
             f"{common_name(root)} is the pinned Intel SGX root",
             f"{common_name(root)} (SHA-256 {pin[:16]}...) is not the pinned Intel SGX Root CA",
         ),

@@ -13,6 +13,7 @@ from chain.attestation.result import AttestationResult, Status
 from chain.attestation.tdx import verify_tdx
 from chain.attestation.tdx_quote import QuoteFormatError, parse_quote
 from tests.attestation.samples import tdx_quote
+from tests.attestation.tdx_forge import StandInPki
 
 ALLOW_DEBUG = AttestationPolicy(allow_debug=True)
 
@@ -46,8 +47,41 @@ def test_the_result_says_plainly_that_collateral_was_not_checked() -> None:
     checks = {c.name: c for c in verify_tdx(tdx_quote(4), policy=ALLOW_DEBUG).checks}
     assert checks["tcb-info"].status == Status.NOT_CHECKED
     assert "TCB-info collateral was not checked" in checks["tcb-info"].reason
-    assert checks["qe-identity"].status == Status.NOT_CHECKED
-    assert "QE-identity collateral was not checked" in checks["qe-identity"].reason
+
+
+@pytest.mark.parametrize("version", [4, 5])
+def test_both_samples_come_from_intels_td_quoting_enclave(version: int) -> None:
+    checks = {c.name: c for c in verify_tdx(tdx_quote(version), policy=ALLOW_DEBUG).checks}
+    assert checks["qe-identity"].status == Status.PASS
+
+
+# --- a host's own "QE", certified by a genuine PCK (a test PKI stands in for Intel's) -------------------------
+
+
+@pytest.fixture(scope="module")
+def pki() -> StandInPki:
+    return StandInPki()
+
+
+def test_a_quote_from_the_test_pki_with_intels_qe_identity_verifies(pki: StandInPki) -> None:
+    """The control: the forge is faithful, so each refusal below is the QE identity's alone."""
+    result = verify_tdx(pki.quote(), policy=ALLOW_DEBUG, root=pki.root_pin)
+    assert result.verified, [c.reason for c in result.failures]
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"mrsigner": "ab" * 32}, "MRSIGNER abababababababab... is not Intel's"),
+        ({"isv_prod_id": 1}, "ISVPRODID 1 is not the TD-QE's 2"),
+        ({"attributes": bytes.fromhex("1700000000000000e700000000000000")}, "(DEBUG is set)"),
+        ({"isv_svn": 3}, "ISVSVN 3 is below 4"),
+    ],
+)
+def test_a_quote_signed_by_a_rogue_qe_is_refused(pki: StandInPki, change: dict, says: str) -> None:
+    forged = pki.quote(mrtd=b"\x42" * 48, report_data=b"\x24" * 64, **change)
+    result = verify_tdx(forged, policy=ALLOW_DEBUG, root=pki.root_pin)
+    assert failures(result) == {"qe-identity"} and says in result.failures[0].reason
 
 
 def test_the_quote_body_is_parsed() -> None:

@@ -72,7 +72,7 @@ def test_a_contract_not_yet_signed_by_all_refuses_runs(collab: Collab, simulator
 
 
 def test_a_contract_that_does_not_allow_simulation_refuses_simulated_evidence(collab: Collab, simulator: SimulatedTee):
-    cid = active_contract(collab)
+    cid = active_contract(collab, ccr={"measurements": ["00" * 48]})
     keys, body = report(simulator, cid)
     with pytest.raises(AttestationRejected, match="simulated-allowed"):
         send(collab, keys.signer, body)
@@ -126,3 +126,18 @@ def test_runs_are_rebuilt_when_the_ledger_restarts(operator: Signer, checkpoint_
     send(collab, keys.signer, body)
     reopened = Ledger(store, ORIGIN, checkpoint_key, operator.did)
     assert reopened.registry.runs["run-1"].agent == keys.signer.did
+
+
+def test_a_contract_that_admits_no_clean_room_refuses_a_report_before_reading_its_evidence(
+    collab: Collab, simulator: SimulatedTee, monkeypatch: pytest.MonkeyPatch
+):
+    """No measurement pinned and no simulation allowed: whatever the evidence says, it could never pass."""
+    cid = active_contract(collab)
+    keys, body = report(simulator, cid)
+
+    def unread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the evidence was parsed")
+
+    monkeypatch.setattr("chain.run_policy.verify_attestation", unread)
+    with pytest.raises(AttestationRejected, match="pins no clean-room measurement"):
+        send(collab, keys.signer, body)

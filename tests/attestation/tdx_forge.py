@@ -1,0 +1,108 @@
+"""TDX quotes signed by a test PKI standing in for Intel's: a root, a PCK CA and a PCK key we hold.
+
+What a host with its own enclave could do on genuine hardware (Intel's PCE certifies any enclave holding the
+PROVISION_KEY attribute), done here with our own PCK: write any QE report, have it signed by the PCK, bind a
+fresh attestation key, and sign a TD quote with any MRTD and REPORT_DATA. Verify with `root=forge.root_pin`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
+
+from chain.attestation.tdx import TD_QE_MRSIGNER
+from chain.attestation.tdx_quote import parse_quote
+from tests.attestation.samples import pck_chain_der
+
+SGX_EXTENSIONS = x509.ObjectIdentifier("1.2.840.113741.1.13.1")
+
+
+def _raw_sig(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def _cert(subject: str, key, issuer: str, signer, *, ca: bool, extra: x509.Extension | None = None):
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if extra is not None:
+        builder = builder.add_extension(extra.value, critical=False)
+    return builder.sign(signer, hashes.SHA256())
+
+
+@dataclass
+class StandInPki:
+    root_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    ca_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    pck_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+
+    def __post_init__(self) -> None:
+        sample_pck = x509.load_der_x509_certificate(pck_chain_der(_sample())[0])
+        sgx = sample_pck.extensions.get_extension_for_oid(SGX_EXTENSIONS)  # a real platform's PPID and FMSPC
+        self.root = _cert("Test SGX Root CA", self.root_key, "Test SGX Root CA", self.root_key, ca=True)
+        self.ca = _cert("Test SGX PCK Platform CA", self.ca_key, "Test SGX Root CA", self.root_key, ca=True)
+        self.pck = _cert("Test SGX PCK Certificate", self.pck_key, "Test SGX PCK Platform CA", self.ca_key,
+                         ca=False, extra=sgx)  # fmt: skip
+        self.root_pin = hashlib.sha256(self.root.public_bytes(Encoding.DER)).hexdigest()
+
+    def chain_pem(self) -> bytes:
+        return b"".join(c.public_bytes(Encoding.PEM) for c in (self.pck, self.ca, self.root))
+
+    def quote(
+        self,
+        *,
+        mrsigner: str = TD_QE_MRSIGNER,
+        isv_prod_id: int = 2,
+        isv_svn: int = 4,
+        attributes: bytes = bytes.fromhex("1500000000000000e700000000000000"),
+        mrtd: bytes | None = None,
+        report_data: bytes | None = None,
+    ) -> bytes:
+        """A v4 quote whose QE report says what it is told to, every signature valid under this PKI."""
+        sample = _sample()
+        parsed = parse_quote(sample)
+        body = bytearray(parsed.signed_bytes)
+        if mrtd is not None:
+            body[48 + 136 : 48 + 184] = mrtd  # TD report body: MRTD after TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM, ...
+        if report_data is not None:
+            body[48 + 520 : 48 + 584] = report_data
+        attestation = ec.generate_private_key(ec.SECP256R1())
+        point = attestation.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)[1:]
+        auth = parsed.qe_auth_data
+        qe = bytearray(parsed.qe_report.raw)
+        qe[48:64] = attributes
+        qe[128:160] = bytes.fromhex(mrsigner)
+        struct.pack_into("<HH", qe, 256, isv_prod_id, isv_svn)
+        qe[320:384] = hashlib.sha256(point + auth).digest() + bytes(32)
+        chain = self.chain_pem()
+        certification = (
+            bytes(qe) + _raw_sig(self.pck_key, bytes(qe)) + struct.pack("<H", len(auth)) + auth
+            + struct.pack("<HI", 5, len(chain)) + chain
+        )  # fmt: skip
+        signature = _raw_sig(attestation, bytes(body)) + point + struct.pack("<HI", 6, len(certification))
+        signature += certification
+        return bytes(body) + struct.pack("<I", len(signature)) + signature
+
+
+def _sample() -> bytes:
+    from tests.attestation.samples import tdx_quote
+
+    return tdx_quote(4)

@@ -1,0 +1,53 @@
+"""Contract terms that cannot be skipped: a hardware clean room runs only under a contract that pins its
+image, and a term the verifier cannot check fails rather than passing silently."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from ccr_agent.attest import AgentKeys
+from chain.attestation.evidence import verify_attestation
+from chain.attestation.policy import AttestationPolicy
+from chain.attestation.tdx import verify_tdx
+from schemas.contract import CcrPolicy
+from schemas.encoding import b64
+from schemas.statement import AttestationReport, Binding, Evidence
+from tests.attestation.samples import SAMPLE_TIME, snp_sample, tdx_quote
+
+CID = "sha256:" + "c" * 64
+
+
+def genuine_snp_report() -> AttestationReport:
+    """A genuine Milan report; its REPORT_DATA binds nothing of ours, so report-data fails in every case."""
+    sample = snp_sample("go-sev-guest_milan")
+    keys = AgentKeys.generate()
+    pem = "".join(c.public_bytes(Encoding.PEM).decode() for c in sample.certs)
+    return AttestationReport(
+        run_id="run-1",
+        contract_id=CID,
+        evidence=Evidence(type="sev-snp", report=b64(sample.report), certs=[pem]),
+        binding=Binding(
+            receipt_key=keys.signer.did, x25519=keys.recipient, contract_id=CID, run_id="run-1", nonce="n"
+        ),  # fmt: skip
+    )
+
+
+def failed_checks(body: AttestationReport, ccr: CcrPolicy) -> set[str]:
+    return {c.name for c in verify_attestation(body, ccr, at=SAMPLE_TIME).failures}
+
+
+def test_hardware_evidence_under_a_contract_that_pins_no_measurement_fails() -> None:
+    assert "measurement-pinned" in failed_checks(genuine_snp_report(), CcrPolicy())
+
+
+def test_hardware_evidence_under_a_contract_that_pins_its_measurement_passes_that_check() -> None:
+    body = genuine_snp_report()
+    measurement = verify_attestation(body, CcrPolicy(), at=SAMPLE_TIME).claims.measurement
+    failed = failed_checks(body, CcrPolicy(measurements=[measurement]))
+    assert "measurement-pinned" not in failed and "measurement" not in failed
+
+
+def test_a_minimum_tcb_the_evidence_cannot_be_compared_with_fails() -> None:
+    """TDX carries no TCB comparable to min_tcb without Intel's collateral: the demand fails, it is not skipped."""
+    result = verify_tdx(tdx_quote(5), policy=AttestationPolicy(min_tcb={"tee": 1}))
+    assert "min-tcb" in {c.name for c in result.failures}
