@@ -218,7 +218,7 @@ class Agent:
 
     def open_input(self, item: Input, registration: s.ArtefactRegister, sealed: bytes, work: Path) -> Path:
         """Key from the provider's broker, decryption, and the digest the provider registered."""
-        identity = request_key(item.broker, self.spec.run_id, item.dataset, str(self.keys.identity))
+        identity = request_key(item.broker, self.spec.run_id, item.dataset, self.keys.signer, str(self.keys.identity))
         self.released.append(item.dataset)
         data, digest = open_sealed(sealed, identity)
         target = work / "in" / item.dataset

@@ -108,7 +108,8 @@ def serve(
     mount(app, ledger)
     err.print(f"serving {ledger.origin} ({ledger.info().size} entries) on http://{host}:{port}; vkey {ledger.vkey}")
     err.print(f"web console (read-only): http://{host}:{port}/console/")
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2,
+                limit_concurrency=settings.max_connections, timeout_keep_alive=5)  # fmt: skip
 
 
 @app.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -165,16 +166,16 @@ class LedgerClient:
         return [PartyView.model_validate(p) for p in self._get_json("/v1/parties")]
 
     def contract(self, contract_id: str) -> ContractView:
-        return ContractView.model_validate(self._get_json(f"/v1/contracts/{contract_id}"))
+        return ContractView.model_validate(self._get_json(f"/v1/contracts/{_seg(contract_id)}"))
 
     def artefact(self, digest: str) -> ArtefactView:
-        return ArtefactView.model_validate(self._get_json(f"/v1/artefacts/{digest}"))
+        return ArtefactView.model_validate(self._get_json(f"/v1/artefacts/{_seg(digest)}"))
 
     def budget(self, contract_id: str) -> BudgetView:
-        return BudgetView.model_validate(self._get_json(f"/v1/contracts/{contract_id}/budget"))
+        return BudgetView.model_validate(self._get_json(f"/v1/contracts/{_seg(contract_id)}/budget"))
 
     def run(self, run_id: str) -> RunView:
-        return RunView.model_validate(self._get_json(f"/v1/runs/{run_id}"))
+        return RunView.model_validate(self._get_json(f"/v1/runs/{_seg(run_id)}"))
 
     def proven(self, seq: int, checkpoint: Checkpoint | None = None) -> tuple[Entry, s.Statement]:
         """An entry read with proof: its leaf included under a verified, consistent checkpoint, its signature good.
@@ -198,8 +199,22 @@ class LedgerClient:
         self._proven[seq] = (found, st)
         return found, st
 
+    def receipt(self, seq: int) -> Receipt:
+        """A logged entry's receipt under the newest checkpoint, verified against the pinned vkey."""
+        receipt = Receipt.model_validate_json(self._request("GET", f"/v1/entries/{seq}/receipt").content)
+        cp, logged = receipt.verify(self.vkey)
+        if logged.seq != seq:
+            raise VerificationError(f"the receipt asked for entry {seq} is for entry {logged.seq}")
+        self.observe(receipt.checkpoint, cp)
+        return receipt
+
     def lineage(self, digest: str, direction: Direction = "both") -> Lineage:
-        return Lineage.model_validate(self._get_json(f"/v1/artefacts/{digest}/lineage", direction=direction))
+        return Lineage.model_validate(self._get_json(f"/v1/artefacts/{_seg(digest)}/lineage", direction=direction))
+
+
+def _seg(value: str) -> str:
+    """One path segment, percent-encoded: a run id of `../contracts/x` names a run, never another route."""
+    return quote(value, safe="")
 
 
 def fetch_vkey(url: str) -> str:

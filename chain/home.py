@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     witnesses: list[str] = []
     max_batch: int = 2048
     max_pending: int = 20_000
+    # A body that has not arrived in this many seconds is refused (408): half-sent uploads hold no connection.
+    body_timeout: float = 10.0
+    # Connections served at once; past it new ones get 503, so slow clients cannot use up file descriptors.
+    max_connections: int = 512
 
 
 class HomeConfig(BaseModel):

@@ -121,7 +121,7 @@ class Ledger:
             raise LedgerCorrupt("the stored subtree hashes do not match the signed root")
         self._tree, self.registry, self._note = tree, registry, note
         self.failure: str | None = None
-        self._witnessed = note if len(parse_note(note).signatures) > 1 else None
+        self._witnessed = self.store.latest_witnessed()
 
     # --- the append path ------------------------------------------------------------
 
@@ -264,6 +264,7 @@ class Ledger:
             if stored is None or parse_note(stored).text != offered.text:
                 raise NotFound(f"this ledger signed no such checkpoint of size {cp.size}")
             kept = list(parse_note(stored).signatures)
+            added = []
             for sig in offered.signatures:
                 if sig in kept:
                     continue
@@ -271,8 +272,13 @@ class Ledger:
                 if witness is None:
                     raise NotAllowed(f"{sig.name} is not a witness this ledger accepts (DEPA_WITNESSES)")
                 verify_cosignature(offered.text + "\n" + sig.line(), witness)
-                kept.append(sig)
-            merged = str(Note(offered.text, tuple(kept)))
+                added.append(sig)
+            if len(kept) + len(added) == 1:
+                raise Unprocessable(
+                    "the note carries no witness's cosignature: post the checkpoint a witness cosigned",
+                    remedy="a witness adds a cosignature/v1 line (c2sp.org/tlog-cosignature) and posts the note",
+                )
+            merged = str(Note(offered.text, (*kept, *added)))
             self.store.write_checkpoint(cp.size, merged)
             if cp.size == self._tree.size:
                 self._note = merged

@@ -102,6 +102,7 @@ class Registry(RunRules):
     operator: str
     parties: dict[str, Party] = field(default_factory=dict)  # every DID a party ever had
     aliases: dict[str, Party] = field(default_factory=dict)
+    names: dict[str, Party] = field(default_factory=dict)
     contracts: dict[str, ContractRecord] = field(default_factory=dict)
     artefacts: dict[str, Artefact] = field(default_factory=dict)
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> children
@@ -152,13 +153,24 @@ class Registry(RunRules):
         if st.iss != self.operator:
             raise NotAllowed(f"{s.typ_of(st.kind)} must be signed by the operator {self.operator}")
 
+    def _taken(self, ref: str) -> str | None:
+        """Who already answers to `ref`: names, aliases and DIDs are one namespace, the operator's DID included."""
+        if ref == self.operator:
+            return "the operator"
+        found = self.parties.get(ref) or self.aliases.get(ref) or self.names.get(ref)
+        return found.name if found is not None else None
+
     def _admit_party_register(self, st: s.Statement, body: s.PartyRegister, now: datetime) -> None:
         self._require_operator(st)
         if body.did in self.parties:
             raise Conflict(f"{body.did} is already registered")
-        for alias in body.aliases or []:
-            if alias in self.aliases or alias in self.parties:
-                raise Conflict(f"alias {alias} already names another party")
+        refs = [body.did, body.name, *(body.aliases or [])]
+        if len(set(refs)) != len(refs):
+            raise Unprocessable("a party's DID, name and aliases are all different")
+        for ref in refs:
+            holder = self._taken(ref)
+            if holder is not None:
+                raise Conflict(f"{ref} already names {holder}; a party's DID, name and aliases name nobody else")
 
     def _admit_party_rotate(self, st: s.Statement, body: s.PartyRotate, now: datetime) -> None:
         party = self.parties.get(body.did)
@@ -167,8 +179,9 @@ class Registry(RunRules):
         if st.iss != self.operator and st.iss != party.did:
             raise NotAllowed("party.rotate is signed by the operator or by the party's current key")
         self.active_signer(body.did)
-        if body.new_did in self.parties or body.new_did in self.aliases:
-            raise Conflict(f"{body.new_did} already belongs to a party")
+        holder = self._taken(body.new_did)
+        if holder is not None:
+            raise Conflict(f"{body.new_did} already names {holder}")
 
     def _admit_party_revoke(self, st: s.Statement, body: s.PartyRevoke, now: datetime) -> None:
         self._require_operator(st)
@@ -243,6 +256,7 @@ class Registry(RunRules):
     def _apply_party_register(self, st: s.Statement, b: s.PartyRegister, seq: int, at: datetime) -> None:
         party = Party(b.did, b.name, list(b.roles), b.x25519, list(b.aliases or []), seq, at)
         self.parties[b.did] = party
+        self.names[b.name] = party
         for alias in party.aliases:
             self.aliases[alias] = party
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
 from chain.checkpoint import VerifierKey
@@ -33,7 +35,7 @@ from chain.views import (
     RunView,
 )
 from schemas import statement
-from schemas.errors import DepaError, TooLarge, Unavailable, UnsupportedMediaType
+from schemas.errors import DepaError, TooLarge, TooSlow, Unavailable, UnsupportedMediaType
 
 log = logging.getLogger("depa.service")
 PROBLEM = "application/problem+json"
@@ -51,7 +53,7 @@ _APPEND_OPERATION: dict[str, Any] = {
     "responses": {
         "201": {"description": "logged: the receipt", "content": _RECEIPT},
         "200": {"description": "a replay: the existing receipt", "content": _RECEIPT},
-        **{code: _PROBLEM for code in ("400", "403", "404", "409", "413", "415", "422", "503")},
+        **{code: _PROBLEM for code in ("400", "403", "404", "408", "409", "413", "415", "422", "503")},
     },
 }
 
@@ -74,17 +76,47 @@ def _require_json(request: Request) -> None:
         raise UnsupportedMediaType(f"a statement is application/json in UTF-8, not {media.strip() or 'untyped'!r}")
 
 
-async def _read_limited(request: Request) -> bytes:
+def install_problems(app: FastAPI) -> None:
+    """Every answer but success is problem+json: refusals, schema errors, unknown routes and unforeseen errors."""
+    app.add_exception_handler(DepaError, depa_error)  # type: ignore[arg-type]
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return problem(422, "schema", "SchemaViolation", f"{where}: {first['msg']}")
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return problem(exc.status_code, "http", "HTTPError", str(exc.detail))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        log.info("%s %s: the client went away before its request was read", request.method, request.url.path)
+        return Response(status_code=400)  # nobody reads it; what matters is one log line, not a traceback
+
+    @app.exception_handler(Exception)
+    async def _unforeseen(request: Request, exc: Exception) -> JSONResponse:
+        # Internals (driver messages, SQL) go to the operator's log only; the caller learns to retry.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return await depa_error(request, Unavailable(f"{app.title} could not answer this request"))
+
+
+async def _read_limited(request: Request, timeout: float) -> bytes:
     limit = statement.MAX_STATEMENT_BYTES
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"statement is {declared} bytes, over the {limit} limit")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"statement is over the {limit} limit")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"statement is over the {limit} limit")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise TooSlow(f"the body did not arrive within {timeout:g} s") from None
     return b"".join(chunks)
 
 
@@ -113,27 +145,11 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    app.add_exception_handler(DepaError, depa_error)  # type: ignore[arg-type]
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return problem(422, "schema", "SchemaViolation", f"{where}: {first['msg']}")
-
-    @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, "http", "HTTPError", str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def _unforeseen(request: Request, exc: Exception) -> JSONResponse:
-        # Internals (driver messages, SQL) go to the operator's log only; the caller learns to retry.
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return await depa_error(request, Unavailable("the ledger could not answer this request"))
+    install_problems(app)
 
     async def append(request: Request) -> Response:
         _require_json(request)
-        st = statement.parse(await _read_limited(request))
+        st = statement.parse(await _read_limited(request, settings.body_timeout))
         receipt, new = await sequencer.submit(st)
         status = 201 if new else 200
         if MEDIA_TYPE in request.headers.get("accept", ""):
@@ -168,7 +184,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     @app.post("/v1/checkpoint/cosignatures", response_class=PlainTextResponse)
     async def cosignatures(request: Request) -> str:
         """A witness's cosigned copy of one of this ledger's checkpoints; answers the note with every cosignature."""
-        body = (await _read_limited(request)).decode("utf-8", errors="replace")
+        body = (await _read_limited(request, settings.body_timeout)).decode("utf-8", errors="replace")
         return ledger.add_cosignatures(body, witnesses)
 
     @app.get("/v1/ready", responses={503: _PROBLEM})

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, LargeBinary, delete, event, func, ins
 from sqlmodel import Column, Field, SQLModel, create_engine
 
 from chain.merkle import NodeId
-from chain.store import Batch
+from chain.store import COSIGNED, Batch
 from schemas.errors import MalformedInput
 
 
@@ -82,6 +82,13 @@ class SqlStore:
     def checkpoint_at(self, size: int) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(select(LogCheckpoint.note).where(LogCheckpoint.size == size)).scalar_one_or_none()
+
+    def latest_witnessed(self) -> str | None:
+        # Read once at start: a scan of the checkpoints, one row per batch.
+        pattern = f"%{COSIGNED}%{COSIGNED}%"
+        q = select(LogCheckpoint.note).where(LogCheckpoint.note.like(pattern)).order_by(LogCheckpoint.size.desc())
+        with self.engine.connect() as conn:
+            return conn.execute(q.limit(1)).scalar_one_or_none()
 
     # The append path and proof reads use plain SQL through the driver: the ORM's statement
     # building costs more per batch than the database's own work (see bench/).

@@ -12,6 +12,8 @@ from typing import Protocol
 
 from chain.merkle import NodeId
 
+COSIGNED = "\n\u2014 "  # each signature line of a signed note starts with an em dash (c2sp.org/signed-note)
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -30,6 +32,10 @@ class Store(Protocol):
     def write_checkpoint(self, size: int, note: str) -> None: ...
 
     def checkpoint_at(self, size: int) -> str | None: ...
+
+    def latest_witnessed(self) -> str | None:
+        """The largest stored checkpoint that carries a signature besides the log's own."""
+        ...
 
     def append(self, batch: Batch) -> None: ...
 
@@ -62,6 +68,10 @@ class MemoryStore:
 
     def checkpoint_at(self, size: int) -> str | None:
         return self._checkpoints.get(size)
+
+    def latest_witnessed(self) -> str | None:
+        cosigned = [size for size, note in self._checkpoints.items() if note.count(COSIGNED) >= 2]
+        return self._checkpoints[max(cosigned)] if cosigned else None
 
     def append(self, batch: Batch) -> None:
         assert batch.first_seq == len(self._leaves), "batches are appended in order"

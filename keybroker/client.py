@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import httpx
 
+from keybroker.release import sign_request
 from schemas.encoding import unb64
 from schemas.errors import DepaError, Unreachable, error_for_problem
-from schemas.keys import unseal
+from schemas.keys import Signer, unseal
 
 
-def request_key(broker_url: str, run_id: str, dataset: str, identity: str, timeout: float = 60.0) -> str:
-    """The dataset's age identity, released to this run and opened with the agent's X25519 identity."""
+def request_key(
+    broker_url: str, run_id: str, dataset: str, signer: Signer, identity: str, timeout: float = 60.0
+) -> str:
+    """The dataset's age identity, asked for with the run's receipt key, opened with its X25519 identity."""
+    request = sign_request(signer, run_id, dataset)
     try:
-        resp = httpx.post(f"{broker_url.rstrip('/')}/v1/release", json={"run_id": run_id, "dataset": dataset},
-                          timeout=timeout)  # fmt: skip
+        resp = httpx.post(f"{broker_url.rstrip('/')}/v1/release", json=request.model_dump(), timeout=timeout)
     except httpx.HTTPError as exc:
         raise Unreachable(f"cannot reach the key broker at {broker_url}: {exc}") from exc
     if resp.status_code >= 400:

@@ -8,19 +8,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel, Field
+
 from chain.attestation.evidence import verify_attestation
 from chain.client import LedgerClient
 from chain.receipt import Receipt
 from chain.verified import active_contract, dids_of
+from schemas import keys
 from schemas import statement as s
-from schemas.encoding import b64
+from schemas.canonical import canonical
+from schemas.encoding import b64, b64url, b64url_decode
 from schemas.errors import AttestationRejected, Conflict, DepaError, NotAllowed
 from schemas.keys import Signer, seal
+from schemas.statement import RunId
 
 
 class ReleaseRefused(DepaError):
     status, slug = 403, "release-refused"
     remedy = "nothing was released; the reason names what the ledger does not show"
+
+
+class ReleaseRequest(BaseModel):
+    """Asked by the run's agent, signed by the receipt key its attestation bound: nobody else can ask first."""
+
+    run_id: RunId
+    dataset: str = Field(min_length=1, max_length=200)
+    sig: str = Field(pattern=r"^[A-Za-z0-9_-]{86}(==)?$")  # base64url Ed25519 over request_bytes(run_id, dataset)
+
+
+def request_bytes(run_id: str, dataset: str) -> bytes:
+    return canonical({"typ": "depa/key.request@1", "run_id": run_id, "dataset": dataset})
+
+
+def sign_request(signer: Signer, run_id: str, dataset: str) -> ReleaseRequest:
+    return ReleaseRequest(run_id=run_id, dataset=dataset, sig=b64url(signer.sign(request_bytes(run_id, dataset))))
 
 
 @dataclass(frozen=True)
@@ -38,7 +59,8 @@ class Release:
     receipt: Receipt
 
 
-def release(broker: Broker, run_id: str, dataset: str) -> Release:
+def release(broker: Broker, request: ReleaseRequest) -> Release:
+    run_id, dataset = request.run_id, request.dataset
     if dataset not in broker.identities:
         raise NotAllowed(f"this broker holds no key for dataset {dataset}")
     client = broker.client
@@ -52,6 +74,13 @@ def release(broker: Broker, run_id: str, dataset: str) -> Release:
         or attestation.iss != body.binding.receipt_key
     ):
         raise ReleaseRefused(f"entry {run.attestation_seq} is not run {run_id}'s attestation")
+    try:
+        keys.verify(attestation.iss, request_bytes(run_id, dataset), b64url_decode(request.sig))
+    except DepaError:
+        raise NotAllowed(
+            f"the request is not signed by the receipt key run {run_id}'s attestation bound",
+            remedy="only the attested clean room asks for its keys: sign the request with its receipt key",
+        ) from None
     contract = active_contract(client, body.contract_id, checkpoint)
     provider = next((d.provider for d in contract.datasets if d.id == dataset), None)
     if provider is None:
@@ -70,11 +99,14 @@ def release(broker: Broker, run_id: str, dataset: str) -> Release:
         if not (isinstance(reserve.body, s.BudgetReserve) and reserve.iss == attestation.iss
                 and reserve.body.run_id == run_id and reserve.body.dataset == dataset):  # fmt: skip
             raise ReleaseRefused(f"entry {seq} is not run {run_id}'s reservation on {dataset}")
+    sealed = b64(seal(body.binding.x25519, broker.identities[dataset].encode()))
     if dataset in run.releases:
-        raise Conflict(f"the key of {dataset} was already released to run {run_id}")
+        # The same attested key asking again (a lost answer, a restart): the key already went to this run on
+        # the ledger, so seal it again to the same attested X25519 key and answer with that entry's receipt.
+        return Release(sealed=sealed, receipt=client.receipt(run.releases[dataset]))
     statement = s.sign(
         broker.signer, "key.release",
         {"run_id": run_id, "contract_id": body.contract_id, "dataset": dataset, "recipient": body.binding.x25519},
     )  # fmt: skip
     receipt = client.append(statement)  # the ledger checks again; a refusal here releases nothing
-    return Release(sealed=b64(seal(body.binding.x25519, broker.identities[dataset].encode())), receipt=receipt)
+    return Release(sealed=sealed, receipt=receipt)

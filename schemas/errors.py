@@ -57,6 +57,11 @@ class Conflict(DepaError):
     status, slug = 409, "conflict"
 
 
+class TooSlow(DepaError):
+    status, slug = 408, "timeout"
+    remedy = "send the whole request at once; the ledger waits only a few seconds for a body"
+
+
 class TooLarge(DepaError):
     status, slug = 413, "too-large"
     remedy = "statements are limited to 64 KiB; register large content by digest"

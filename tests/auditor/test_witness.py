@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -27,7 +28,8 @@ WITNESS_VKEY = witness_vkey("witness.test", WITNESS)
 
 def grow(ledger: Ledger, operator: Signer, n: int = 1) -> None:
     for _ in range(n):
-        body = {"did": Signer.generate().did, "name": "p", "roles": ["TDP"], "x25519": age_recipient()}
+        did = Signer.generate().did
+        body = {"did": did, "name": f"p-{did[-8:]}", "roles": ["TDP"], "x25519": age_recipient()}
         ledger.append(s.from_raw(s.sign(operator, "party.register", body)))
 
 
@@ -108,3 +110,20 @@ def test_cosignatures_survive_a_restart(served, tmp_path: Path) -> None:
     witness(url, ledger.vkey, WITNESS, "witness.test", tmp_path)
     reopened = Ledger(ledger.store, ORIGIN, key, operator.did)
     assert verify_cosignature(reopened.witnessed(), WITNESS_VKEY)
+
+
+def test_the_ledgers_own_bare_checkpoint_is_no_cosignature(served) -> None:
+    url, ledger, _, _ = served
+
+    resp = httpx.post(f"{url}/v1/checkpoint/cosignatures", content=ledger.checkpoint())
+    assert resp.status_code == 422 and "no witness's cosignature" in resp.json()["detail"]
+    assert httpx.get(f"{url}/v1/checkpoint/witnessed").status_code == 404
+
+
+def test_the_witnessed_checkpoint_outlives_a_restart(served, tmp_path: Path) -> None:
+    url, ledger, operator, key = served
+    witness(url, ledger.vkey, WITNESS, "witness.test", tmp_path)
+    grow(ledger, operator, 2)  # the newest checkpoint is not cosigned; the witnessed one is older
+    restarted = Ledger(ledger.store, ORIGIN, key, operator.did)
+    assert restarted.witnessed() == ledger.witnessed()
+    assert verify_cosignature(restarted.witnessed(), WITNESS_VKEY)

@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import httpx
 import pyrage
 import pytest
 from typer.testing import CliRunner
@@ -22,7 +23,8 @@ from keybroker.client import request_key
 from schemas import statement as s
 from schemas.digest import artefact_digest
 from schemas.encoding import b64
-from schemas.errors import BudgetExceeded, Conflict, Unprocessable
+from schemas.errors import BudgetExceeded, Conflict, DepaError, NotAllowed, Unprocessable
+from schemas.keys import Signer
 from schemas.statement import Segment
 from tests.world import BANK, BUREAU, PIPELINE, World, build, running
 
@@ -144,24 +146,57 @@ def test_a_contract_not_signed_by_all_stops_the_agent(tmp_path: Path, simulator:
             run(world.spec(run_id="r1"), world.producer())
 
 
+def attested(world: World, run_id: str, reserve: bool = False) -> AgentKeys:
+    """A run attested on the world's ledger by keys this test holds, with budget reserved on the bank's data."""
+    keys = AgentKeys.generate()
+    client = world.client()
+    body = attest(keys, world.cid, run_id, b64(client.checkpoint().root), world.producer(), allow_simulated=True)
+    client.append(s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True)))
+    if reserve:
+        segment = {"noise_multiplier": 2.0, "sample_rate": 0.01, "steps": 10}
+        reservation = {"run_id": run_id, "contract_id": world.cid, "dataset": BANK, "delta": 1e-5,
+                       "segments": [segment]}  # fmt: skip
+        client.append(s.sign(keys.signer, "budget.reserve", reservation))
+    return keys
+
+
 class TestBroker:
     def test_no_key_without_a_reservation(self, world: World) -> None:
-        keys = AgentKeys.generate()
-        body = attest(keys, world.cid, "r9", b64(world.client().checkpoint().root), world.producer(),
-                      allow_simulated=True)  # fmt: skip
-        world.client().append(
-            s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
-        )
+        keys = attested(world, "r9")
         with pytest.raises(Conflict, match="reserved no budget"):
-            request_key(world.inputs[0].broker, "r9", BANK, str(keys.identity))
+            request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
+
+    def test_only_the_runs_attested_key_may_ask_for_its_keys(self, world: World) -> None:
+        """Asking first used to leave the real agent with 409 'already released' and budget it could not free."""
+        keys = attested(world, "r9", reserve=True)
+        with pytest.raises(NotAllowed, match="not signed by the receipt key"):
+            request_key(world.inputs[0].broker, "r9", BANK, Signer.generate(), "AGE-SECRET-KEY-1")
+        assert request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity)).startswith("AGE-")
+
+    def test_the_attested_key_asking_again_gets_the_same_key_and_one_release(self, world: World) -> None:
+        keys = attested(world, "r9", reserve=True)
+        first = request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
+        again = request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
+        assert first == again
+        kinds = [s.from_raw(decode(leaf).statement).kind for leaf in world.ledger.leaves(0, 1000)]
+        assert kinds.count("key.release") == 1
 
     def test_a_broker_releases_only_its_own_datasets(self, world: World) -> None:
         with pytest.raises(Exception, match="holds no key"):
-            request_key(world.inputs[0].broker, "r1", BUREAU, "AGE-SECRET-KEY-1")
+            request_key(world.inputs[0].broker, "r1", BUREAU, Signer.generate(), "AGE-SECRET-KEY-1")
 
-    def test_an_unknown_run_gets_nothing(self, world: World) -> None:
-        with pytest.raises(Exception, match="no attested run"):
-            request_key(world.inputs[0].broker, "nobody", BANK, "AGE-SECRET-KEY-1")
+    @pytest.mark.parametrize("run_id", ["nobody", "../contracts/x", "r1/../../v1/log", "r%2F1"])
+    def test_an_unknown_run_gets_nothing(self, world: World, run_id: str) -> None:
+        """Each id is one path segment to the ledger: `../contracts/x` once made the broker fetch a contract."""
+        with pytest.raises(DepaError, match="no attested run|404: Not Found"):
+            request_key(world.inputs[0].broker, run_id, BANK, Signer.generate(), "AGE-SECRET-KEY-1")
+
+    @pytest.mark.parametrize(
+        "body", [{}, {"run_id": "r1", "dataset": BANK}, {"run_id": "", "dataset": BANK, "sig": ""}]
+    )
+    def test_a_malformed_request_is_a_problem_document(self, world: World, body: dict) -> None:
+        resp = httpx.post(world.inputs[0].broker + "/v1/release", json=body)
+        assert resp.status_code == 422 and resp.headers["content-type"] == "application/problem+json"
 
 
 def test_the_budget_refusal_carries_the_remaining_epsilon(world: World) -> None:

@@ -26,11 +26,12 @@ def api(database_url, operator, checkpoint_key):
     ledger.store.close()
 
 
-def party(operator, name="bank", role="TDP"):
+def party(operator, name=None, role="TDP"):
+    did = Signer.generate().did
     return s.sign(
         operator,
         "party.register",
-        {"did": Signer.generate().did, "name": name, "roles": [role], "x25519": age_recipient()},
+        {"did": did, "name": name or f"party-{did[-8:]}", "roles": [role], "x25519": age_recipient()},
     )
 
 

@@ -13,11 +13,12 @@ from schemas.keys import Signer
 from tests.conftest import ORIGIN, age_recipient
 
 
-def party(operator, name="p"):
+def party(operator, name=None):
+    did = Signer.generate().did
     return s.sign(
         operator,
         "party.register",
-        {"did": Signer.generate().did, "name": name, "roles": ["TDP"], "x25519": age_recipient()},
+        {"did": did, "name": name or f"party-{did[-8:]}", "roles": ["TDP"], "x25519": age_recipient()},
     )
 
 

@@ -256,3 +256,33 @@ def test_a_strangers_statement_is_refused_before_its_body_is_read(
     monkeypatch.setattr(type(ledger.registry), "_admit_" + kind.replace(".", "_"), unread)
     with pytest.raises(NotAllowed, match="not the operator, a registered party or an attested run's key"):
         ledger.append(s.from_raw(s.sign(Signer.generate(), kind, body)))
+
+
+@pytest.mark.parametrize(
+    "clash",
+    [
+        lambda c: {"name": "bank"},  # another party's name
+        lambda c: {"aliases": [c.tdp.did]},  # another party's DID as an alias
+        lambda c: {"aliases": ["bank"]},  # another party's name as an alias
+        lambda c: {"aliases": [c.ledger.operator]},  # the operator's DID
+        lambda c: {"did": c.ledger.operator},  # the operator's identity itself
+    ],
+)
+def test_names_aliases_and_dids_name_one_party_only(collab, clash):
+    body = {"did": Signer.generate().did, "name": "newcomer", "roles": ["TDP"], "x25519": age_recipient()}
+    with pytest.raises((Conflict, NotAllowed)):
+        collab.send(collab.operator, "party.register", {**body, **clash(collab)})
+
+
+def test_a_party_cannot_rotate_to_the_operators_did(collab):
+    with pytest.raises(Conflict, match="the operator"):
+        collab.send(collab.tdp.key, "party.rotate", {"did": collab.tdp.did, "new_did": collab.ledger.operator})
+
+
+def test_a_registered_alias_cannot_be_taken_as_a_did(collab):
+    alias = Signer.generate().did
+    body = {"did": Signer.generate().did, "name": "bureau", "roles": ["TDP"], "x25519": age_recipient()}
+    collab.send(collab.operator, "party.register", {**body, "aliases": [alias]})
+    again = {"did": alias, "name": "copycat", "roles": ["TDP"], "x25519": age_recipient()}
+    with pytest.raises(Conflict, match="already names bureau"):
+        collab.send(collab.operator, "party.register", again)

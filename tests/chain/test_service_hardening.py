@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from chain.home import Settings
 from chain.ledger import Ledger
 from chain.sequencer import Sequencer
 from chain.service import create_app
@@ -17,6 +20,7 @@ from schemas import statement as s
 from schemas.canonical import MAX_DEPTH
 from schemas.keys import Signer
 from tests.conftest import ORIGIN, age_recipient
+from tests.world import serving
 from webconsole.app import mount
 
 
@@ -33,8 +37,9 @@ def api(ledger: Ledger):
         yield client
 
 
-def registration(operator: Signer, name: str = "bank") -> dict:
-    body = {"did": Signer.generate().did, "name": name, "roles": ["TDP"], "x25519": age_recipient()}
+def registration(operator: Signer, name: str | None = None) -> dict:
+    did = Signer.generate().did
+    body = {"did": did, "name": name or f"party-{did[-8:]}", "roles": ["TDP"], "x25519": age_recipient()}
     return s.sign(operator, "party.register", body)
 
 
@@ -167,3 +172,15 @@ def test_a_page_past_any_database_integer_is_empty(api: TestClient, operator: Si
     assert post(api, registration(operator)).status_code == 201
     resp = api.get("/v1/entries", params={"start": 2**63})
     assert resp.status_code == 200 and resp.json() == []
+
+
+def test_a_half_sent_body_is_refused_in_seconds_and_the_ledger_still_serves(ledger: Ledger, operator: Signer) -> None:
+    with serving(create_app(ledger, Settings(body_timeout=0.5))) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as slow:
+            slow.sendall(b"POST /v1/statements HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
+            answer = slow.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408") and b"problem+json" in answer
+        resp = httpx.post(url + "/v1/statements", json=registration(operator))
+        assert resp.status_code == 201

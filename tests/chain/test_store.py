@@ -18,7 +18,7 @@ def _party(operator):
         s.sign(
             operator,
             "party.register",
-            {"did": Signer.generate().did, "name": "p", "roles": ["TDP"], "x25519": age_recipient()},
+            {"did": (did := Signer.generate().did), "name": did[-8:], "roles": ["TDP"], "x25519": age_recipient()},
         )
     )
 
@@ -70,7 +70,7 @@ def _tamper(database_url, sql):
 @pytest.mark.parametrize(
     "attack",
     [
-        "UPDATE log_entry SET leaf = CAST(replace(CAST(leaf AS TEXT), '\"p\"', '\"q\"') AS BLOB) WHERE seq = 2",
+        "UPDATE log_entry SET leaf = CAST(replace(CAST(leaf AS TEXT), '\"TDP\"', '\"TDC\"') AS BLOB) WHERE seq = 2",
         "DELETE FROM log_entry WHERE seq = 4",
         "DELETE FROM log_checkpoint WHERE size = (SELECT max(size) FROM log_checkpoint)",
     ],
