@@ -92,14 +92,18 @@ class SimulatedTee:
         host_data: bytes = bytes(32),
         vmpl: int = 0,
         debug: bool = False,
+        policy_bits: int = 0,
+        version: int = 3,
     ) -> bytes:
-        """A version 3 SEV-SNP report carrying report_data, signed by the simulated VCEK."""
+        """A SEV-SNP report (version 3 unless told) carrying report_data, signed by the simulated VCEK.
+
+        `policy_bits` are set in the guest policy beside the usual ones: tests craft what a host could launch."""
         if len(report_data) != 64 or len(measurement) != 48 or len(host_data) != 32:
             raise ValueError("report_data is 64 bytes, measurement 48 and host_data 32")
         tcb = int.from_bytes(bytes([TCB["bootloader"], TCB["tee"], 0, 0, 0, 0, TCB["snp"], TCB["microcode"]]), "little")
-        policy = _GUEST_POLICY | (1 << 19 if debug else 0)
+        policy = _GUEST_POLICY | policy_bits | (1 << 19 if debug else 0)
         fields = (
-            3,
+            version,
             0,
             policy,
             bytes(16),

@@ -49,6 +49,8 @@ class CcrPolicy(_Model):
     measurements: list[str] = []
     host_data: list[str] = []
     min_tcb: dict[str, int] | None = None
+    # TDX 1.5 MRSERVICETD values the contract admits besides zero (hex); a service TD can read the TD's memory.
+    service_tds: list[str] = []
     allow_simulated: bool = False
     # SHA-256 pins of the simulated ARKs admitted when allow_simulated is set (`depa-ccr simulator` prints one).
     simulated_roots: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = []

@@ -19,13 +19,17 @@ class AttestationPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     allow_debug: bool = False
+    # MIGRATE_MA lets a migration agent the host launched export the guest's memory; it is not in MEASUREMENT.
+    allow_migration_agent: bool = False
+    # TDX 1.5: MRSERVICETD values admitted besides zero (a service TD, such as a migration TD, can read the TD).
+    service_tds: list[Hex] = []
     max_vmpl: int | None = Field(default=None, ge=0, le=3)
     min_tcb: dict[str, int] | None = None
     measurements: list[Hex] = []
     host_data: list[Hex] = []
     report_data: Hex | None = None
 
-    @field_validator("measurements", "host_data")
+    @field_validator("measurements", "host_data", "service_tds")
     @classmethod
     def _lower(cls, values: list[str]) -> list[str]:
         return [v.lower() for v in values]
@@ -49,6 +53,7 @@ class AttestationPolicy(BaseModel):
             measurements=ccr.measurements,
             host_data=ccr.host_data,
             min_tcb=ccr.min_tcb,
+            service_tds=ccr.service_tds,
             max_vmpl=0,
             report_data=report_data.hex() if report_data is not None else None,
         )

@@ -51,6 +51,15 @@ def verify_snp(
             f"signature algorithm {parsed.signature_algo} is not ECDSA P-384 with SHA-384 (1)",
         ),
     ]
+    checks.append(
+        check(
+            "guest-policy",
+            not parsed.policy.migrate_ma or policy.allow_migration_agent,
+            "MIGRATE_MA is clear: no migration agent can export the guest",
+            "MIGRATE_MA is set: a migration agent the host chose at launch could export the guest's memory "
+            "(the guest policy is not part of MEASUREMENT)",
+        )
+    )
     try:
         chain = verify_chain(*select_chain(tuple(certs), parsed.signer_info.signing_key, parsed.chip_id), roots)
     except (LookupError, ValueError, UnsupportedAlgorithm) as exc:  # certificates whose contents do not parse

@@ -14,6 +14,9 @@ SIGNING_KEYS = {0: "vcek", 1: "vlek", 7: "none"}
 LAYOUT = struct.Struct("<IIQ16s16sIIQQII64s48s32s48s48s32s32sQBBB21x64sQBBBxBBBxQ168x72s72s")
 assert LAYOUT.size == REPORT_SIZE - 512 + 144
 
+# The newest report layout this parser knows (SEV-SNP ABI 1.58): a later version may move fields it reads.
+MAX_VERSION = 5
+
 
 class ReportFormatError(ValueError):
     """The bytes are not an SEV-SNP attestation report."""
@@ -176,8 +179,8 @@ def parse_report(data: bytes) -> SnpReport:
         sig_r,
         sig_s,
     ) = LAYOUT.unpack_from(data)
-    if version < 2:
-        raise ReportFormatError(f"SEV-SNP report version {version} is not supported (2 and later are)")
+    if not 2 <= version <= MAX_VERSION:
+        raise ReportFormatError(f"SEV-SNP report version {version} is not one this verifier reads (2 to {MAX_VERSION})")
     has_cpuid = version >= 3
     return SnpReport(
         version=version,

@@ -98,6 +98,15 @@ def verify_tdx(
         ),
     ]
     td = parsed.report
+    checks += [
+        check(
+            "sept-ve-disable",
+            td.sept_ve_disable,
+            "SEPT_VE_DISABLE is set: the host cannot inject #VE through EPT violations",
+            "SEPT_VE_DISABLE is clear: the host can raise #VE inside the TD at pages of its choosing",
+        ),
+        _service_td(td.mrservicetd, policy.service_tds),
+    ]
     checks += evaluate(
         policy,
         debug=td.debug,
@@ -128,6 +137,18 @@ def _attestation_key(raw: bytes) -> ec.EllipticCurvePublicKey | None:
         return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + raw)
     except ValueError:
         return None
+
+
+def _service_td(mrservicetd: bytes, allowed: list[str]) -> Check:
+    if not any(mrservicetd):
+        return passed("service-td", "no service TD is bound to this TD (MRSERVICETD is zero)")
+    return check(
+        "service-td",
+        mrservicetd.hex() in allowed,
+        f"MRSERVICETD {mrservicetd.hex()[:16]}... is a service TD the policy admits",
+        f"MRSERVICETD {mrservicetd.hex()[:16]}... names a service TD (one that can read this TD) the policy "
+        "does not admit (ccr.service_tds)",
+    )
 
 
 def _qe_identity(qe: QeReport) -> Check:

@@ -34,10 +34,16 @@ class TdReport:
     mrownerconfig: bytes
     rtmrs: tuple[bytes, bytes, bytes, bytes]
     report_data: bytes
+    mrservicetd: bytes = bytes(48)  # TDX 1.5 bodies only: the service TDs (a migration TD) bound to this TD
 
     @property
     def debug(self) -> bool:
         return bool(self.td_attributes & 1)  # TUD.DEBUG
+
+    @property
+    def sept_ve_disable(self) -> bool:
+        """ATTRIBUTES.SEPT_VE_DISABLE (bit 28): the host cannot turn EPT violations into #VE inside the guest."""
+        return bool(self.td_attributes >> 28 & 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +158,7 @@ def _td_report(body: bytes) -> TdReport:
         mrownerconfig=mrownerconfig,
         rtmrs=(r0, r1, r2, r3),
         report_data=report_data,
+        mrservicetd=body[600:648] if len(body) >= 648 else bytes(48),  # after TEE_TCB_SVN2 in a TDX 1.5 body
     )
 
 

@@ -75,6 +75,7 @@ class StandInPki:
         attributes: bytes = bytes.fromhex("1500000000000000e700000000000000"),
         mrtd: bytes | None = None,
         report_data: bytes | None = None,
+        td_attributes: int | None = None,
     ) -> bytes:
         """A v4 quote whose QE report says what it is told to, every signature valid under this PKI."""
         sample = _sample()
@@ -82,6 +83,8 @@ class StandInPki:
         body = bytearray(parsed.signed_bytes)
         if mrtd is not None:
             body[48 + 136 : 48 + 184] = mrtd  # TD report body: MRTD after TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM, ...
+        if td_attributes is not None:
+            body[48 + 120 : 48 + 128] = td_attributes.to_bytes(8, "little")  # after TEE_TCB_SVN, MRSEAM, ...
         if report_data is not None:
             body[48 + 520 : 48 + 584] = report_data
         attestation = ec.generate_private_key(ec.SECP256R1())

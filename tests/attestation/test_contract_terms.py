@@ -3,11 +3,14 @@ image, and a term the verifier cannot check fails rather than passing silently."
 
 from __future__ import annotations
 
+import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ccr_agent.attest import AgentKeys
+from ccr_agent.simulated import SimulatedTee
 from chain.attestation.evidence import verify_attestation
 from chain.attestation.policy import AttestationPolicy
+from chain.attestation.snp import verify_snp
 from chain.attestation.tdx import verify_tdx
 from schemas.contract import CcrPolicy
 from schemas.encoding import b64
@@ -51,3 +54,25 @@ def test_a_minimum_tcb_the_evidence_cannot_be_compared_with_fails() -> None:
     """TDX carries no TCB comparable to min_tcb without Intel's collateral: the demand fails, it is not skipped."""
     result = verify_tdx(tdx_quote(5), policy=AttestationPolicy(min_tcb={"tee": 1}))
     assert "min-tcb" in {c.name for c in result.failures}
+
+
+# --- SEV-SNP: what the host chooses at launch and MEASUREMENT does not cover ------------------------------
+
+
+MIGRATE_MA = 1 << 18
+
+
+def test_a_guest_launched_with_a_migration_agent_is_refused(simulator: SimulatedTee) -> None:
+    """A report signed by a VCEK (a test root stands in for AMD's) with MIGRATE_MA set: it verified before."""
+    report = simulator.report(bytes(64), policy_bits=MIGRATE_MA)
+    result = verify_snp(report, simulator.chain, roots=(simulator.root,))
+    assert {c.name for c in result.failures} == {"guest-policy"}
+    allowed = verify_snp(report, simulator.chain, roots=(simulator.root,),
+                         policy=AttestationPolicy(allow_migration_agent=True))  # fmt: skip
+    assert allowed.verified
+
+
+@pytest.mark.parametrize("version", [1, 6, 0xFFFFFFFF])
+def test_a_report_version_this_verifier_does_not_know_is_refused(simulator: SimulatedTee, version: int) -> None:
+    result = verify_snp(simulator.report(bytes(64), version=version), simulator.chain, roots=(simulator.root,))
+    assert {c.name for c in result.failures} == {"report-format"}

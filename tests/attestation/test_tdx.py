@@ -37,10 +37,23 @@ def test_the_v4_sample_is_a_debug_td() -> None:
     assert failures(verify_tdx(tdx_quote(4))) == {"debug"}
 
 
-def test_the_v5_sample_verifies() -> None:
-    result = verify_tdx(tdx_quote(5))
+# The v5 sample is bound to a service TD (a migration TD can read it): admitted only when named.
+V5_SERVICE_TD = AttestationPolicy(service_tds=[parse_quote(tdx_quote(5)).report.mrservicetd.hex()])
+
+
+def test_the_v5_sample_verifies_once_its_service_td_is_admitted() -> None:
+    result = verify_tdx(tdx_quote(5), policy=V5_SERVICE_TD)
     assert result.verified, [c.reason for c in result.failures]
     assert result.claims.product == "TDX (quote v5)"
+
+
+def test_a_td_bound_to_a_service_td_nobody_admitted_is_refused() -> None:
+    assert failures(verify_tdx(tdx_quote(5))) == {"service-td"}
+
+
+def test_a_td_whose_host_can_inject_ve_is_refused(pki: StandInPki) -> None:
+    forged = pki.quote(td_attributes=0x00000001)  # DEBUG as the v4 sample, SEPT_VE_DISABLE clear
+    assert failures(verify_tdx(forged, policy=ALLOW_DEBUG, root=pki.root_pin)) == {"sept-ve-disable"}
 
 
 def test_the_result_says_plainly_that_collateral_was_not_checked() -> None:
@@ -156,8 +169,10 @@ def test_an_sgx_quote_is_not_a_tdx_quote() -> None:
 
 def test_mrtd_is_the_measurement_the_policy_allowlists() -> None:
     mrtd = parse_quote(tdx_quote(5)).report.mrtd.hex()
-    assert verify_tdx(tdx_quote(5), policy=AttestationPolicy(measurements=[mrtd])).verified
-    assert failures(verify_tdx(tdx_quote(5), policy=AttestationPolicy(measurements=["00" * 48]))) == {"measurement"}
+    pinned = V5_SERVICE_TD.model_copy(update={"measurements": [mrtd]})
+    assert verify_tdx(tdx_quote(5), policy=pinned).verified
+    other = V5_SERVICE_TD.model_copy(update={"measurements": ["00" * 48]})
+    assert failures(verify_tdx(tdx_quote(5), policy=other)) == {"measurement"}
 
 
 def test_a_pck_certificate_on_an_unknown_curve_fails_the_chain_without_raising() -> None:

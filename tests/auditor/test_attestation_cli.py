@@ -55,7 +55,11 @@ CASES = {
         "--vcek",
         snp("trustee_milan", "test-vlek.der"),
     ],
-    "TDX quote v5": [str(data_file("attestation", "tdx", "trustee_tdx_quote_5.dat"))],
+    "TDX quote v5, its service TD admitted": [
+        str(data_file("attestation", "tdx", "trustee_tdx_quote_5.dat")),
+        "--policy",
+        str(data_file("policies", "tdx_v5_service_td.json")),
+    ],
 }
 
 
