@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chain.checkpoint import vkey_of
+from chain.checkpoint import VerifierKey, vkey_of
+from chain.integrity import Scan, scan
 from chain.ledger import Ledger
 from chain.sqlstore import SqlStore
 from schemas.errors import DepaError, MalformedInput
@@ -78,13 +79,28 @@ def init_home(home: Path, origin: str, settings: Settings | None = None) -> Home
     return config
 
 
+def _config(home: Path) -> HomeConfig:
+    try:
+        return HomeConfig.model_validate(json.loads(_config_path(home).read_text()))
+    except FileNotFoundError as exc:
+        raise MalformedInput(f"{home} is not a ledger home; run depa-chain init --home {home}") from exc
+
+
+def check_home(home: Path, settings: Settings | None = None) -> Scan:
+    """Every stored byte of a home's log checked against its leaves, every problem named; nothing is written."""
+    settings = settings or Settings()
+    config = _config(home)
+    store = SqlStore(database_url(home, config, settings))
+    try:
+        return scan(store, VerifierKey.parse(config.vkey), config.operator, thorough=True, stop=False)
+    finally:
+        store.close()
+
+
 def open_home(home: Path, settings: Settings | None = None) -> Ledger:
     """Open the ledger of a home; raises LedgerCorrupt if the stored log fails its checkpoint."""
     settings = settings or Settings()
-    try:
-        config = HomeConfig.model_validate(json.loads(_config_path(home).read_text()))
-    except FileNotFoundError as exc:
-        raise MalformedInput(f"{home} is not a ledger home; run depa-chain init --home {home}") from exc
+    config = _config(home)
     store = SqlStore(database_url(home, config, settings))
     try:
         return Ledger(store, config.origin, Signer.load(home / "checkpoint.pem"), config.operator)

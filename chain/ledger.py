@@ -24,10 +24,9 @@ from chain.checkpoint import (
     verify_cosignature,
     vkey_of,
 )
-from chain.policy import Registry
+from chain.integrity import scan
 from chain.receipt import Receipt, build
 from chain.store import Batch, Store
-from chain.tree import Tree
 from chain.views import (
     ArtefactView,
     BudgetView,
@@ -47,7 +46,6 @@ from schemas.canonical import sha256_digest
 from schemas.encoding import b64
 from schemas.errors import (
     DepaError,
-    LedgerCorrupt,
     MalformedInput,
     NotAllowed,
     NotFound,
@@ -86,39 +84,12 @@ class Ledger:
         self._load()
 
     def _load(self) -> None:
-        """Rebuild tree and registry from the stored log; refuse a log its checkpoint does not sign."""
-        tree, registry = Tree(), Registry(self.operator)
-        for seq, leaf in enumerate(self.store.iter_leaves()):
-            if not isinstance(leaf, bytes):
-                raise LedgerCorrupt(f"stored entry {seq} is not bytes")
-            try:
-                logged = entry.decode(leaf)
-                replayed = s.from_raw(logged.statement)
-            except DepaError as exc:
-                raise LedgerCorrupt(f"stored entry {seq} is not a log entry: {exc.detail}") from exc
-            if logged.seq != seq:
-                raise LedgerCorrupt(f"stored entry {seq} says it is entry {logged.seq}")
-            registry.apply(replayed, seq, logged.logged_at)
-            tree.append(merkle.leaf_hash(leaf))
-        note = self.store.latest_checkpoint()
+        """Rebuild tree and registry from the stored log, every stored byte checked against the leaves."""
+        found = scan(self.store, self.vkey, self.operator)
+        tree, registry, note = found.tree, found.registry, self.store.latest_checkpoint()
         if note is None:
-            if tree.size:
-                raise LedgerCorrupt(f"the store holds {tree.size} entries but no signed checkpoint")
             note = sign_checkpoint(Checkpoint(self.origin, 0, merkle.EMPTY_ROOT), self._signer)
             self.store.write_checkpoint(0, note)
-        try:
-            cp = verify_checkpoint(note, self.vkey)
-        except DepaError as exc:
-            raise LedgerCorrupt(
-                f"the last stored checkpoint does not verify with this ledger's key: {exc.detail}"
-            ) from exc
-        if cp.size != tree.size or cp.root != tree.root():
-            raise LedgerCorrupt(
-                f"the stored log (size {tree.size}, root {b64(tree.root())}) does not match its last "
-                f"signed checkpoint (size {cp.size}, root {b64(cp.root)})"
-            )
-        if tree.size and merkle.root(tree.size, self.store.read_nodes) != cp.root:
-            raise LedgerCorrupt("the stored subtree hashes do not match the signed root")
         self._tree, self.registry, self._note = tree, registry, note
         self.failure: str | None = None
         self._witnessed = self.store.latest_witnessed()

@@ -21,6 +21,7 @@ from chain.home import Settings
 from chain.ledger import Ledger
 from chain.receipt import MEDIA_TYPE, Receipt
 from chain.sequencer import Sequencer
+from chain.sqlstore import StoreUnavailable
 from chain.views import (
     ArtefactView,
     BudgetView,
@@ -79,6 +80,11 @@ def _require_json(request: Request) -> None:
 def install_problems(app: FastAPI) -> None:
     """Every answer but success is problem+json: refusals, schema errors, unknown routes and unforeseen errors."""
     app.add_exception_handler(DepaError, depa_error)  # type: ignore[arg-type]
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, exc.detail)  # the driver's words stay here
+        return await depa_error(request, Unavailable(f"{app.title} cannot reach its database now"))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Engine, LargeBinary, delete, event, func, insert, select
+from sqlalchemy import Connection, Engine, LargeBinary, Row, Select, delete, event, func, insert, select, tuple_
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Column, Field, SQLModel, create_engine
 
 from chain.merkle import NodeId
 from chain.store import COSIGNED, Batch
-from schemas.errors import MalformedInput
+from schemas.errors import MalformedInput, Unavailable
 
 
 class LogEntry(SQLModel, table=True):
@@ -59,6 +63,62 @@ def make_engine(url: str) -> Engine:
     raise MalformedInput(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
 
 
+def _paged(engine: Engine, query: Select, key: tuple[Any, ...], page: int = 10_000) -> Iterator[Row]:
+    """The rows of `query` in the order of `key` (its leading columns, unique), a page per connection."""
+    after: tuple[Any, ...] | None = None
+    while True:
+        q = query.order_by(*key).limit(page)
+        if after is not None:
+            q = q.where(tuple_(*key) > tuple_(*after))
+        with engine.connect() as conn:
+            rows = conn.execute(q).all()
+        if not rows:
+            return
+        yield from rows
+        after = tuple(rows[-1][: len(key)])
+
+
+def _driver_errors(cls: type) -> type:
+    """Every public method raises StoreUnavailable for what the database refuses (read-only, disk full, gone):
+    callers get one typed error saying what happened, with the driver's first line, never SQL or parameters."""
+
+    def translated(method: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isgeneratorfunction(method):
+
+            @functools.wraps(method)
+            def rows(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    yield from method(*args, **kwargs)
+                except DBAPIError as exc:
+                    raise StoreUnavailable.of(exc) from None
+
+            return rows
+
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except DBAPIError as exc:
+                raise StoreUnavailable.of(exc) from None
+
+        return call
+
+    for name, method in list(vars(cls).items()):
+        if callable(method) and (not name.startswith("_") or name == "__init__"):
+            setattr(cls, name, translated(method))
+    return cls
+
+
+class StoreUnavailable(Unavailable):
+    remedy = "check that the database is reachable, writable and has space; nothing was changed"
+
+    @classmethod
+    def of(cls, exc: DBAPIError) -> StoreUnavailable:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return cls(f"the database cannot be used: {reason}")
+
+
+@_driver_errors
 class SqlStore:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
@@ -128,15 +188,20 @@ class SqlStore:
 
     def iter_leaves(self) -> Iterator[bytes]:
         """Every stored leaf in seq order; paged by seq, so a missing row shows as a gap, not a repeat."""
-        start, page = 0, 10_000
-        while True:
-            q = select(LogEntry.seq, LogEntry.leaf).where(LogEntry.seq >= start).order_by(LogEntry.seq).limit(page)
-            with self.engine.connect() as conn:
-                rows = conn.execute(q).all()
-            if not rows:
-                return
-            yield from (leaf for _, leaf in rows)
-            start = rows[-1][0] + 1
+        return (leaf for _, _, leaf in self.iter_entries())
+
+    def iter_entries(self) -> Iterator[tuple[int, bytes, bytes]]:
+        q = select(LogEntry.seq, LogEntry.statement_id, LogEntry.leaf)
+        for seq, sid, leaf in _paged(self.engine, q, (LogEntry.seq,)):
+            yield seq, bytes(sid), leaf
+
+    def iter_nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        q = select(LogNode.level, LogNode.idx, LogNode.hash)
+        for level, idx, digest in _paged(self.engine, q, (LogNode.level, LogNode.idx)):
+            yield level, idx, bytes(digest)
+
+    def iter_checkpoints(self) -> Iterator[tuple[int, str]]:
+        yield from _paged(self.engine, select(LogCheckpoint.size, LogCheckpoint.note), (LogCheckpoint.size,))
 
     def seqs_of(self, statement_ids: Sequence[bytes]) -> dict[bytes, int]:
         found: dict[bytes, int] = {}

@@ -45,6 +45,18 @@ class Store(Protocol):
 
     def iter_leaves(self) -> Iterator[bytes]: ...
 
+    def iter_entries(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """(seq, statement_id, leaf) of every stored row, in seq order."""
+        ...
+
+    def iter_nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        """(level, idx, hash) of every stored node, by level then index."""
+        ...
+
+    def iter_checkpoints(self) -> Iterator[tuple[int, str]]:
+        """(size, note) of every stored checkpoint, by size."""
+        ...
+
     def seqs_of(self, statement_ids: Sequence[bytes]) -> dict[bytes, int]: ...
 
     def close(self) -> None: ...
@@ -89,6 +101,16 @@ class MemoryStore:
 
     def iter_leaves(self) -> Iterator[bytes]:
         return iter(list(self._leaves))
+
+    def iter_entries(self) -> Iterator[tuple[int, bytes, bytes]]:
+        ids = {seq: sid for sid, seq in self._ids.items()}
+        return iter([(seq, ids[seq], leaf) for seq, leaf in enumerate(self._leaves)])
+
+    def iter_nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        return iter([(level, idx, h) for (level, idx), h in sorted(self._nodes.items())])
+
+    def iter_checkpoints(self) -> Iterator[tuple[int, str]]:
+        return iter(sorted(self._checkpoints.items()))
 
     def seqs_of(self, statement_ids: Sequence[bytes]) -> dict[bytes, int]:
         return {i: self._ids[i] for i in statement_ids if i in self._ids}

@@ -24,6 +24,10 @@ class Tree:
         level, idx = node
         return bytes(self._levels[level][idx * HASH_SIZE : (idx + 1) * HASH_SIZE])
 
+    def levels(self) -> list[bytearray]:
+        """Every level's perfect nodes, concatenated: for checking a store against the leaves, not to change."""
+        return self._levels
+
     def read(self, ids: Sequence[NodeId]) -> list[bytes]:
         return [self.node(i) for i in ids]
 

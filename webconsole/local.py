@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chain.home import Settings, init_home, open_home
-from chain.service import create_app
+from chain.service import create_app, problem
 from webconsole.app import mount
 from webconsole.runner import Runner
 
@@ -24,4 +26,32 @@ def local_console(home: Path, runs: Path) -> tuple[FastAPI, Runner]:
     runner = Runner(runs.resolve())
     app = create_app(ledger, settings)
     mount(app, ledger, runner)
+    app.add_middleware(LoopbackOnly)
     return app, runner
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+
+
+class LoopbackOnly:
+    """A page on another site cannot reach the runner: its Host must be a loopback name (a rebound DNS name is
+    refused) and a write's Origin, when a browser sends one, must be this very host and port."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            host = headers.get("host", "")
+            origin = headers.get("origin")
+            refusal = None
+            if host.rsplit(":", 1)[0] not in LOOPBACK:
+                refusal = f"this console answers only on 127.0.0.1 or localhost, not on {host!r}"
+            elif scope["method"] not in ("GET", "HEAD") and origin is not None and origin != f"http://{host}":
+                refusal = f"a write from {origin} is refused: only pages of this console may write"
+            if refusal is not None:
+                response = problem(403, "not-allowed", "NotAllowed", refusal)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

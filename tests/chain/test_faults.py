@@ -107,7 +107,7 @@ def test_a_rule_that_raises_refuses_its_statement_alone(
     assert state(ledger, cid, runs) == state(Ledger(ledger.store, ORIGIN, checkpoint_key, operator.did), cid, runs)
 
 
-@pytest.mark.parametrize("call", ["seqs_of", "append", "append+iter_leaves"])
+@pytest.mark.parametrize("call", ["seqs_of", "append", "append+iter_entries"])
 def test_a_store_call_that_raises_loses_nothing_and_logs_nothing_twice(
     call: str, operator: Signer, checkpoint_key: Signer, simulator: SimulatedTee, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,7 +146,7 @@ def test_a_ledger_that_cannot_read_its_log_back_is_not_ready_until_it_can(
         raise OSError("connection refused")
 
     monkeypatch.setattr(ledger.store, "append", down)
-    monkeypatch.setattr(ledger.store, "iter_leaves", down)
+    monkeypatch.setattr(ledger.store, "iter_entries", down)
     with pytest.raises(Unavailable):
         register(ledger, operator, "bank", "TDP")
     assert ledger.not_ready() == "the ledger cannot read its own log back"

@@ -134,3 +134,19 @@ def test_one_scenario_runs_at_a_time(tmp_path, monkeypatch):
             runner.start("medical_imaging")
     finally:
         runner.close()
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8080", "10.0.0.5"])
+def test_a_rebound_dns_name_reaches_nothing(console, host):
+    client, runner = console
+    answer = client.get("/console/api/scenarios", headers={"Host": host, "Authorization": f"Bearer {runner.token}"})
+    assert answer.status_code == 403 and "127.0.0.1 or localhost" in answer.json()["detail"]
+
+
+def test_a_write_from_another_origin_is_refused(console):
+    client, runner = console
+    headers = {"Origin": "http://attacker.example", "Authorization": f"Bearer {runner.token}"}
+    answer = client.post("/console/api/scenarios/credit_risk/runs", headers=headers)
+    assert answer.status_code == 403 and "only pages of this console may write" in answer.json()["detail"]
+    own = {"Origin": str(client.base_url).rstrip("/"), "Content-Type": "application/json"}
+    assert client.post("/v1/statements", content=b"{}", headers=own).status_code == 422  # past the guard
