@@ -305,7 +305,7 @@ def test_a_key_no_party_holds_is_refused_with_the_reason(page, served, tmp_path)
     page.goto(f"{served.url}/console/#/contract/{served.pending}")
     page.get_by_label("Your key file").set_input_files(str(key_file))
     page.get_by_role("button", name="Sign the contract").click()
-    page.get_by_role("alert").get_by_text("is not a registered party").wait_for()
+    page.get_by_role("alert").get_by_text("is not the operator, a registered party").wait_for()
 
 
 def test_the_contract_page_shows_terms_caps_and_clean_rooms(page, served):
