@@ -94,13 +94,16 @@ class SimulatedTee:
         debug: bool = False,
         policy_bits: int = 0,
         version: int = 3,
+        current_tcb: dict[str, int] | None = None,
+        committed_tcb: dict[str, int] | None = None,
     ) -> bytes:
         """A SEV-SNP report (version 3 unless told) carrying report_data, signed by the simulated VCEK.
 
         `policy_bits` are set in the guest policy beside the usual ones: tests craft what a host could launch."""
         if len(report_data) != 64 or len(measurement) != 48 or len(host_data) != 32:
             raise ValueError("report_data is 64 bytes, measurement 48 and host_data 32")
-        tcb = int.from_bytes(bytes([TCB["bootloader"], TCB["tee"], 0, 0, 0, 0, TCB["snp"], TCB["microcode"]]), "little")
+        tcb = _tcb(TCB)
+        current, committed = _tcb({**TCB, **(current_tcb or {})}), _tcb({**TCB, **(committed_tcb or {})})
         policy = _GUEST_POLICY | policy_bits | (1 << 19 if debug else 0)
         fields = (
             version,
@@ -110,7 +113,7 @@ class SimulatedTee:
             bytes(16),
             vmpl,
             1,
-            tcb,
+            current,
             0,
             0,
             0,
@@ -126,7 +129,7 @@ class SimulatedTee:
             0,
             0,
             self.chip_id,
-            tcb,
+            committed,
             0,
             55,
             1,
@@ -189,6 +192,13 @@ def _vcek_extensions(chip_id: bytes) -> list[x509.ExtensionType]:
         *(ext(spl_oids[k], _der_small_int(v)) for k, v in TCB.items()),
         ext("4", chip_id),
     ]
+
+
+def _tcb(levels: dict[str, int]) -> int:
+    """A Milan/Genoa TCB_VERSION: bootloader, tee, four reserved bytes, snp, microcode (little-endian)."""
+    return int.from_bytes(
+        bytes([levels["bootloader"], levels["tee"], 0, 0, 0, 0, levels["snp"], levels["microcode"]]), "little"
+    )
 
 
 def _der_small_int(value: int) -> bytes:

@@ -146,7 +146,26 @@ def _endorsement_checks(parsed: SnpReport, chain: Chain) -> list[Check]:
             "REPORTED_TCB differs from the certificate: " + ", ".join(differ),
         )
     )
+    checks.append(_tcb_consistency(parsed, chain.product))
     return checks
+
+
+def _tcb_consistency(parsed: SnpReport, product: str | None) -> Check:
+    """As go-sev-guest checks: the firmware runs at CURRENT_TCB, so neither the TCB the certificate vouches for
+    (REPORTED) nor the one committed against rollback may be newer than it."""
+    current = parsed.current_tcb(product).as_dict()
+    newer = [
+        f"{name} {field} {level} > CURRENT {current[field]}"
+        for name, tcb in (("REPORTED", parsed.reported_tcb(product)), ("COMMITTED", parsed.committed_tcb(product)))
+        for field, level in tcb.as_dict().items()
+        if level > current.get(field, level)
+    ]
+    return check(
+        "tcb-consistency",
+        not newer,
+        "REPORTED_TCB and COMMITTED_TCB are no newer than CURRENT_TCB",
+        "the report's TCB levels contradict each other: " + ", ".join(newer),
+    )
 
 
 def claims(parsed: SnpReport, product: str | None) -> Claims:

@@ -76,3 +76,22 @@ def test_a_guest_launched_with_a_migration_agent_is_refused(simulator: Simulated
 def test_a_report_version_this_verifier_does_not_know_is_refused(simulator: SimulatedTee, version: int) -> None:
     result = verify_snp(simulator.report(bytes(64), version=version), simulator.chain, roots=(simulator.root,))
     assert {c.name for c in result.failures} == {"report-format"}
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"current_tcb": {"snp": 1}}, "REPORTED snp"),  # the VCEK vouches for a TCB newer than the one running
+        ({"committed_tcb": {"microcode": 255}}, "COMMITTED microcode 255"),  # committed past what runs
+    ],
+)
+def test_tcb_levels_that_contradict_each_other_are_refused(simulator: SimulatedTee, change: dict, says: str) -> None:
+    result = verify_snp(simulator.report(bytes(64), **change), simulator.chain, roots=(simulator.root,))
+    assert {c.name for c in result.failures} == {"tcb-consistency"} and says in result.failures[0].reason
+
+
+def test_a_report_whose_tcb_levels_agree_passes_the_consistency_check(simulator: SimulatedTee) -> None:
+    checks = {
+        c.name: c for c in verify_snp(simulator.report(bytes(64)), simulator.chain, roots=(simulator.root,)).checks
+    }
+    assert checks["tcb-consistency"].status == "pass"

@@ -116,7 +116,7 @@ REGIONS = {
     "image_id": (0x020, {"report-signature"}),
     "vmpl": (0x030, {"report-signature"}),
     "signature_algo": (0x034, {"report-format", "report-signature"}),
-    "current_tcb": (0x038, {"report-signature"}),
+    "current_tcb": (0x038, {"report-signature", "tcb-consistency"}),  # a lower CURRENT contradicts REPORTED
     "platform_info": (0x040, {"report-signature"}),
     "report_data": (0x050, {"report-signature"}),
     "measurement": (0x090, {"report-signature"}),
