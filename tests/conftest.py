@@ -175,8 +175,8 @@ class Collab:
             self.send(p.key, "contract.sign", {"contract_id": contract_id})
 
 
-@pytest.fixture
-def collab(ledger: Ledger, operator: Signer) -> Collab:
+def collab_on(ledger: Ledger, operator: Signer) -> Collab:
+    """The three parties of a collaboration, registered on `ledger` by `operator`."""
     return Collab(
         ledger,
         operator,
@@ -184,6 +184,11 @@ def collab(ledger: Ledger, operator: Signer) -> Collab:
         register(ledger, operator, "bank", "TDP"),
         register(ledger, operator, "cloud", "CCRP"),
     )
+
+
+@pytest.fixture
+def collab(ledger: Ledger, operator: Signer) -> Collab:
+    return collab_on(ledger, operator)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from chain.store import MemoryStore
 from schemas.errors import Unavailable, Unprocessable
 from schemas.keys import Signer
 from tests.clean_room import room
-from tests.conftest import ORIGIN, Collab, register
+from tests.conftest import ORIGIN, Collab, collab_on, register
 
 RULES = sorted(name for name in dir(Registry) if name.startswith(("_admit_", "_apply_")))
 
@@ -61,16 +61,6 @@ def with_retries(ledger: Ledger) -> list[str]:
 
     ledger.append = append  # type: ignore[method-assign]
     return refused
-
-
-def collab_on(ledger: Ledger, operator: Signer) -> Collab:
-    return Collab(
-        ledger,
-        operator,
-        register(ledger, operator, "consumer", "TDC"),
-        register(ledger, operator, "bank", "TDP"),
-        register(ledger, operator, "cloud", "CCRP"),
-    )
 
 
 def once(original: Callable[..., Any], *, after: bool) -> tuple[Callable[..., Any], list[bool]]:
