@@ -72,15 +72,16 @@ class SimulatedTee:
         return cls(vcek_key=key, chain=(vcek, ask, ark), chip_id=bytes.fromhex(chip_file.read_text()), folder=folder)
 
     @classmethod
-    def generate(cls) -> SimulatedTee:
+    def generate(cls, *, intermediate: str = f"SEV-{PRODUCT}") -> SimulatedTee:
+        """A fresh simulated chain; tests name the intermediate otherwise to craft a chain AMD would not issue."""
         chip_id = os.urandom(64)
         ark_key = rsa.generate_private_key(65537, 4096)
         ask_key = rsa.generate_private_key(65537, 4096)
         vcek_key = ec.generate_private_key(ec.SECP384R1())
         ark = _certificate(f"ARK-{PRODUCT}", f"ARK-{PRODUCT}", ark_key.public_key(), ark_key, ca=True)
-        ask = _certificate(f"SEV-{PRODUCT}", f"ARK-{PRODUCT}", ask_key.public_key(), ark_key, ca=True)
+        ask = _certificate(intermediate, f"ARK-{PRODUCT}", ask_key.public_key(), ark_key, ca=True)
         vcek = _certificate(
-            "SEV-VCEK", f"SEV-{PRODUCT}", vcek_key.public_key(), ask_key, ca=False, extensions=_vcek_extensions(chip_id)
+            "SEV-VCEK", intermediate, vcek_key.public_key(), ask_key, ca=False, extensions=_vcek_extensions(chip_id)
         )
         return cls(vcek_key=vcek_key, chain=(vcek, ask, ark), chip_id=chip_id)
 

@@ -162,6 +162,13 @@ def verify_chain(
         ),
         *format_check,
         check(
+            "intermediate-role",
+            mid_name == (f"SEV-VLEK-{product}" if info.kind == "vlek" else f"SEV-{product}"),
+            f"{mid_name} is the {'ASVK' if info.kind == 'vlek' else 'ASK'}, the only key that signs a "
+            f"{info.kind.upper()}",
+            f"{mid_name} signed a {info.kind.upper()}: an ASK signs only VCEKs and an ASVK only VLEKs",
+        ),
+        check(
             "product",
             ark_name == f"ARK-{product}"
             and mid_name in (f"SEV-{product}", f"SEV-VLEK-{product}")

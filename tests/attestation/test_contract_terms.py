@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ccr_agent.attest import AgentKeys
-from ccr_agent.simulated import SimulatedTee
+from ccr_agent.simulated import PRODUCT, SimulatedTee
 from chain.attestation.evidence import verify_attestation
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.snp import verify_snp
@@ -95,3 +95,10 @@ def test_a_report_whose_tcb_levels_agree_passes_the_consistency_check(simulator:
         c.name: c for c in verify_snp(simulator.report(bytes(64)), simulator.chain, roots=(simulator.root,)).checks
     }
     assert checks["tcb-consistency"].status == "pass"
+
+
+def test_a_vcek_signed_by_an_asvk_is_refused() -> None:
+    """An ASVK signs only VLEKs: a VCEK under one is a chain AMD never issues (a test root stands in for AMD's)."""
+    rogue = SimulatedTee.generate(intermediate=f"SEV-VLEK-{PRODUCT}")
+    result = verify_snp(rogue.report(bytes(64)), rogue.chain, roots=(rogue.root,))
+    assert {c.name for c in result.failures} == {"intermediate-role"}
