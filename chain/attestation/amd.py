@@ -205,7 +205,7 @@ def select_chain(
     leaves = [c for c in pool if common_name(c) == wanted]
     if not leaves:
         raise LookupError(f"no {wanted} certificate among the evidence; pass it with --vcek")
-    leaf = next((c for c in leaves if _hwid(c) == chip_id), leaves[0])
+    leaf = next((c for c in leaves if hwid_matches(_hwid(c), chip_id)), leaves[0])
     intermediate = next((c for c in pool if c.subject == leaf.issuer), None)
     if intermediate is None:
         raise LookupError(f"no issuer for {wanted} ({leaf.issuer.rfc4514_string()}); pass the chain with --chain")
@@ -213,6 +213,16 @@ def select_chain(
     if ark is None:
         raise LookupError(f"no root for {common_name(intermediate)}; pass the ARK with --chain")
     return leaf, intermediate, ark
+
+
+def hwid_matches(hwid: bytes | None, chip_id: bytes) -> bool:
+    """A VCEK's HWID names the report's CHIP_ID. Turin's VCEKs carry an 8-byte hwID: it must be CHIP_ID's first
+    8 bytes, and the rest of CHIP_ID zero (comparing all 64 bytes would fail every genuine Turin report)."""
+    if hwid is None or not hwid:
+        return False
+    if len(hwid) == 8:
+        return chip_id[:8] == hwid and not any(chip_id[8:])
+    return hwid == chip_id
 
 
 def _hwid(cert: x509.Certificate) -> bytes | None:

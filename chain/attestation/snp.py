@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from chain.attestation.amd import AMD_ROOTS, Chain, Root, select_chain, verify_chain
+from chain.attestation.amd import AMD_ROOTS, Chain, Root, hwid_matches, select_chain, verify_chain
 from chain.attestation.hcl import HclReport, is_hcl, parse_hcl
 from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked
@@ -131,7 +131,7 @@ def _endorsement_checks(parsed: SnpReport, chain: Chain) -> list[Check]:
         checks.append(
             check(
                 "chip-id",
-                info.hwid == parsed.chip_id,
+                hwid_matches(info.hwid, parsed.chip_id),
                 "the VCEK's HWID is the report's CHIP_ID",
                 "the VCEK's HWID is not the report's CHIP_ID: a VCEK of another chip",
             )

@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ccr_agent.attest import AgentKeys
 from ccr_agent.simulated import PRODUCT, SimulatedTee
+from chain.attestation.amd import hwid_matches
 from chain.attestation.evidence import verify_attestation
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.snp import verify_snp
@@ -102,3 +103,18 @@ def test_a_vcek_signed_by_an_asvk_is_refused() -> None:
     rogue = SimulatedTee.generate(intermediate=f"SEV-VLEK-{PRODUCT}")
     result = verify_snp(rogue.report(bytes(64)), rogue.chain, roots=(rogue.root,))
     assert {c.name for c in result.failures} == {"intermediate-role"}
+
+
+@pytest.mark.parametrize(
+    ("hwid", "chip_id", "matches"),
+    [
+        (bytes(range(64)), bytes(range(64)), True),  # Milan, Genoa: all 64 bytes
+        (bytes(range(64)), bytes(range(63)) + b"\xff", False),
+        (bytes(range(8)), bytes(range(8)) + bytes(56), True),  # Turin: 8 bytes, the rest of CHIP_ID zero
+        (bytes(range(8)), bytes(range(8)) + b"\x01" + bytes(55), False),
+        (bytes(range(8)), bytes(range(1, 9)) + bytes(56), False),
+        (b"", bytes(64), False),
+    ],
+)
+def test_a_vceks_hwid_names_the_chip_on_every_generation(hwid: bytes, chip_id: bytes, matches: bool) -> None:
+    assert hwid_matches(hwid, chip_id) is matches
