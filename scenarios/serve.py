@@ -24,9 +24,11 @@ def start(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     return start_process(cmd, f"http://127.0.0.1:{port}/v1/vkey", log, "the ledger")
 
 
-def start_process(cmd: list[str], probe: str, log: Path, what: str) -> subprocess.Popen[bytes]:
+def start_process(
+    cmd: list[str], probe: str, log: Path, what: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start a service and wait until `probe` answers (any HTTP status)."""
-    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import sys
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -184,3 +188,28 @@ def test_a_half_sent_body_is_refused_in_seconds_and_the_ledger_still_serves(ledg
         assert answer.startswith(b"HTTP/1.1 408") and b"problem+json" in answer
         resp = httpx.post(url + "/v1/statements", json=registration(operator))
         assert resp.status_code == 201
+
+
+def test_served_connections_are_capped_so_idle_clients_cannot_use_up_the_server(tmp_path) -> None:
+    """`depa-chain serve` as installed, DEPA_MAX_CONNECTIONS=3: three idle sockets, then a request is 503."""
+    from chain.home import init_home
+    from scenarios.serve import free_port, start_process
+
+    home = tmp_path / "home"
+    init_home(home, "ledger.test/depa")
+    port = free_port()
+    exe = str(Path(sys.executable).with_name("depa-chain"))
+    env = {**os.environ, "DEPA_MAX_CONNECTIONS": "3"}
+    server = start_process([exe, "serve", "--home", str(home), "--port", str(port)], f"http://127.0.0.1:{port}/v1/vkey",
+                           tmp_path / "serve.log", "the ledger", env=env)  # fmt: skip
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        time.sleep(0.3)
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/log", timeout=10).status_code == 503
+        for s_ in idle:
+            s_.close()
+        time.sleep(0.3)
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/log", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(10)
