@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from schemas.errors import DepaError
 
@@ -24,7 +24,16 @@ def run(app: typer.Typer, *, error_exit: int = 1) -> None:
         sys.exit(error_exit)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except TyperException as exc:  # typer 0.29 raises its own click's errors: usage errors, missing files
+        err.print(_usage_line(exc), highlight=False, soft_wrap=True, markup=False)
+        sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_line(exc: TyperException) -> str:
+    """One line: what is wrong and where help is (a bare command with no arguments gets its help instead)."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        return ctx.get_help()
+    hint = f" (try '{ctx.command_path} --help')" if ctx is not None else ""
+    return f"error: {exc.format_message()}{hint}"
