@@ -31,7 +31,6 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chain import merkle  # noqa: E402
 from chain.checkpoint import VerifierKey  # noqa: E402
 from chain.client import LedgerClient  # noqa: E402
 from chain.home import init_home  # noqa: E402
@@ -39,7 +38,6 @@ from chain.receipt import Receipt  # noqa: E402
 from scenarios.serve import free_port, start  # noqa: E402
 from schemas import statement as s  # noqa: E402
 from schemas.canonical import canonical  # noqa: E402
-from schemas.encoding import unb64  # noqa: E402
 from schemas.errors import DepaError  # noqa: E402
 from schemas.keys import Signer, new_identity  # noqa: E402
 
@@ -201,13 +199,13 @@ def _final_checks(url: str, vkey: VerifierKey, hammer: Hammer) -> list[str]:
         for receipt in hammer.receipts.values():
             cp, logged = receipt.verify(vkey)
             client.observe(receipt.checkpoint, cp)  # raises ForkError unless consistent with the final one
-            proof = client.inclusion(logged.seq, final.size)
-            leaf = unb64(receipt.leaf, "leaf")
             try:
-                merkle.verify_inclusion(logged.seq, final.size, merkle.leaf_hash(leaf),
-                                        [unb64(h, "hash") for h in proof.proof], final.root)  # fmt: skip
-            except Exception as exc:
+                stored, _ = client.proven(logged.seq, final)  # included under the final checkpoint, signature good
+            except DepaError as exc:
                 problems.append(f"entry {logged.seq} with a receipt is not provable under the final checkpoint: {exc}")
+                continue
+            if stored != logged:
+                problems.append(f"entry {logged.seq} under the final checkpoint is not the one its receipt names")
     return problems
 
 

@@ -28,6 +28,7 @@ from schemas.errors import DepaError, LedgerCorrupt
 class Scan:
     tree: Tree
     registry: Registry
+    note: str | None = None  # the newest stored checkpoint, as read
     problems: list[str] = field(default_factory=list)
     entries: int = 0
     nodes: int = 0
@@ -110,7 +111,8 @@ def _nodes(store: Store, found: Scan, problem: Callable[[str], None]) -> None:
 
 
 def _latest(store: Store, vkey: VerifierKey, found: Scan, problem: Callable[[str], None]) -> None:
-    note, size = store.latest_checkpoint(), found.tree.size
+    note = found.note = store.latest_checkpoint()
+    size = found.tree.size
     if note is None:
         if size:
             problem(f"the store holds {size} entries but no signed checkpoint")

@@ -86,7 +86,7 @@ class Ledger:
     def _load(self) -> None:
         """Rebuild tree and registry from the stored log, every stored byte checked against the leaves."""
         found = scan(self.store, self.vkey, self.operator)
-        tree, registry, note = found.tree, found.registry, self.store.latest_checkpoint()
+        tree, registry, note = found.tree, found.registry, found.note
         if note is None:
             note = sign_checkpoint(Checkpoint(self.origin, 0, merkle.EMPTY_ROOT), self._signer)
             self.store.write_checkpoint(0, note)

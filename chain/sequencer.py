@@ -40,8 +40,9 @@ class Sequencer:
         if self._stopping or task.cancelled():
             return
         self.restarts += 1
-        log.error("the sequencer stopped (%r); starting it again (restart %d)", task.exception(), self.restarts)
-        _fail(self._batch, task.exception() or Unavailable("the sequencer stopped"))
+        cause = task.exception()
+        log.error("the sequencer stopped (%r); starting it again (restart %d)", cause, self.restarts)
+        _fail(self._batch, cause or Unavailable("the sequencer stopped"))
         self._batch = []
         self.start()
         self._wake.set()  # the requests already waiting are served by the new task
