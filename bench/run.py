@@ -112,7 +112,9 @@ def http_appends() -> dict[str, float]:
                 "x25519": str(pyrage.x25519.Identity.generate().to_public()),
             },
         )
-        httpx.post(url + "/v1/statements", content=canonical(reg)).raise_for_status()
+        httpx.post(
+            url + "/v1/statements", content=canonical(reg), headers={"content-type": "application/json"}
+        ).raise_for_status()
         count = DURATION * 6000
         bodies = OUT / "bodies.jsonl"
         with bodies.open("wb") as f:
