@@ -43,6 +43,11 @@ DEFAULT_LEDGER = "http://127.0.0.1:8000"
 LedgerOpt = Annotated[str | None, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")]
 BundleOpt = Annotated[Path | None, typer.Option("--bundle", help="A bundle file, offline.")]
 DatabaseOpt = Annotated[str | None, typer.Option("--database", help="A ledger database, read directly.")]
+ReaderOpt = Annotated[
+    Path | None,
+    typer.Option("--key", envvar="DEPA_KEY", help="Your party key (Ed25519 PEM): signs reads of a ledger that "
+                 "serves its parties only; reading the whole log needs the AUDITOR role."),
+]  # fmt: skip
 
 
 @app.command()
@@ -51,6 +56,7 @@ def verify(
     ledger: LedgerOpt = None,
     bundle: BundleOpt = None,
     database: DatabaseOpt = None,
+    reader: ReaderOpt = None,
     state: Annotated[Path | None, typer.Option("--state", help="Folder keeping the last trusted checkpoint.")] = None,
     contract: Annotated[str | None, typer.Option("--contract", help="Report on this contract only.")] = None,
     operator: Annotated[str | None, typer.Option("--operator", help="The operator's DID, pinned.")] = None,
@@ -58,8 +64,9 @@ def verify(
 ) -> None:
     """Verify a whole ledger independently: exit 0 verified, 1 violations, 2 usage or connection, 3 log inconsistent."""
     key = load_vkey(vkey)
-    snapshot = _snapshot(key, ledger, bundle, database)
-    recorded = (lambda cids: _recorded(ledger, key, cids)) if ledger is not None else None
+    signer = Signer.load(reader) if reader is not None else None
+    snapshot = _snapshot(key, ledger, bundle, database, signer)
+    recorded = (lambda cids: _recorded(ledger, key, cids, signer)) if ledger is not None else None
     with Progress(
         TextColumn("verifying"),
         BarColumn(),
@@ -93,20 +100,21 @@ def _size(note: str) -> int | None:
         return None
 
 
-def _snapshot(key: VerifierKey, ledger: str | None, bundle: Path | None, database: str | None):
+def _snapshot(key: VerifierKey, ledger: str | None, bundle: Path | None, database: str | None, reader: Signer | None):
     sources = [x for x in (ledger, bundle, database) if x is not None]
     if len(sources) != 1:
         raise MalformedInput("give exactly one of --ledger, --bundle or --database", remedy="see --help")
     if ledger is not None:
-        return snapshots.from_ledger(ledger, key)
+        return snapshots.from_ledger(ledger, key, reader)
     return snapshots.from_bundle(bundle) if bundle is not None else snapshots.from_database(database)
 
 
-def _world(vkey: str, ledger: str | None, bundle: Path | None, database: str | None):
+def _world(vkey: str, ledger: str | None, bundle: Path | None, database: str | None, reader: Path | None):
     """The collaboration replayed from a log whose integrity was checked first."""
     key = load_vkey(vkey)
     world = World("")
-    log = check_log(_snapshot(key, ledger, bundle, database), key, None, world.add)
+    signer = Signer.load(reader) if reader is not None else None
+    log = check_log(_snapshot(key, ledger, bundle, database, signer), key, None, world.add)
     if not log.consistent:
         failed = "; ".join(c.reason for c in log.checks if c.status == "fail")
         raise VerificationError(f"the log is inconsistent, so nothing in it can be trusted: {failed}")
@@ -120,13 +128,14 @@ def lineage_command(
     ledger: LedgerOpt = None,
     bundle: BundleOpt = None,
     database: DatabaseOpt = None,
+    reader: ReaderOpt = None,
     direction: Annotated[str, typer.Option(help="up, down or both.")] = "both",
     fmt: Annotated[str, typer.Option("--format", help="tree, json, dot, mermaid or prov (W3C PROV-JSON).")] = "tree",
 ) -> None:
     """The provenance graph of an artefact, re-derived from the verified log."""
     if direction not in ("up", "down", "both") or fmt not in ("tree", "json", "dot", "mermaid", "prov"):
         raise MalformedInput("--direction is up, down or both; --format is tree, json, dot, mermaid or prov")
-    graph = lineages.lineage(_world(vkey, ledger, bundle, database), digest, direction)  # type: ignore[arg-type]
+    graph = lineages.lineage(_world(vkey, ledger, bundle, database, reader), digest, direction)  # type: ignore[arg-type]
     if fmt == "json":
         out.print_json(graph.model_dump_json())
     elif fmt == "prov":
@@ -144,21 +153,22 @@ def budget_command(
     ledger: LedgerOpt = None,
     bundle: BundleOpt = None,
     database: DatabaseOpt = None,
+    reader: ReaderOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Per dataset: the cap, what was spent (RDP and PLD), what is reserved, what remains."""
-    rows = spend(_world(vkey, ledger, bundle, database), contract)
+    rows = spend(_world(vkey, ledger, bundle, database, reader), contract)
     if as_json:
         out.print_json(json.dumps([r.model_dump() for r in rows]))
     else:
         out.print(budget_table(contract, rows))
 
 
-def _recorded(url: str, key: VerifierKey, contracts: list[str]) -> dict[tuple[str, str], float]:
+def _recorded(url: str, key: VerifierKey, contracts: list[str], reader: Signer | None) -> dict[tuple[str, str], float]:
     """What the ledger says each dataset has spent, to hold against the recomputation."""
     from chain.client import LedgerClient
 
-    client = LedgerClient(url, key)
+    client = LedgerClient(url, key, reader=reader)
     figures = {}
     for cid in contracts:
         try:
@@ -175,9 +185,10 @@ def bundle_export(
     ledger: Annotated[
         str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")
     ] = "http://127.0.0.1:8000",
+    reader: ReaderOpt = None,
 ) -> None:
     """Write the checkpoint and every entry it covers to one file, for `depa-audit verify --bundle`."""
-    snapshot = snapshots.from_ledger(ledger, load_vkey(vkey))
+    snapshot = snapshots.from_ledger(ledger, load_vkey(vkey), Signer.load(reader) if reader is not None else None)
     count = snapshots.write_bundle(snapshot, output)
     out.print(f"{count} entries and their signed checkpoint written to {output}")
 

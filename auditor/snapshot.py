@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 
 from chain.checkpoint import VerifierKey, verify_checkpoint
+from chain.client import problem_error, signed_by
 from schemas.canonical import canonical, parse_json
 from schemas.errors import DepaError, MalformedInput, Unreachable
+from schemas.keys import Signer
 
 BUNDLE_FORMAT = "depa-audit-bundle/1"
 PAGE = 1000
@@ -34,8 +36,10 @@ class Snapshot:
         return list(self.read())
 
 
-def from_ledger(url: str, vkey: VerifierKey, timeout: float = 60.0) -> Snapshot:
-    """The current checkpoint, then exactly the entries it covers (the log may grow meanwhile)."""
+def from_ledger(url: str, vkey: VerifierKey, reader: Signer | None = None, timeout: float = 60.0) -> Snapshot:
+    """The current checkpoint, then exactly the entries it covers (the log may grow meanwhile).
+
+    `reader` signs the reads, for a ledger that serves its parties only: listing its log needs the AUDITOR role."""
     base = url.rstrip("/")
     try:
         note = _ok(httpx.get(f"{base}/v1/checkpoint", timeout=timeout)).text
@@ -46,7 +50,7 @@ def from_ledger(url: str, vkey: VerifierKey, timeout: float = 60.0) -> Snapshot:
     def read() -> Iterator[bytes]:
         done = 0
         try:
-            with httpx.Client(base_url=base, timeout=timeout) as http:
+            with httpx.Client(base_url=base, timeout=timeout, auth=signed_by(reader)) as http:
                 while done < size:
                     page = _ok(http.get("/v1/entries", params={"start": done, "limit": PAGE})).json()
                     if not page:
@@ -61,6 +65,8 @@ def from_ledger(url: str, vkey: VerifierKey, timeout: float = 60.0) -> Snapshot:
 
 
 def _ok(resp: httpx.Response) -> httpx.Response:
+    if resp.status_code in (401, 403):  # the ledger serves its parties only: say so, not "unreachable"
+        raise problem_error(resp)
     if resp.status_code >= 400:
         raise Unreachable(f"the ledger answered {resp.status_code} to {resp.request.url.path}")
     return resp

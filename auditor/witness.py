@@ -11,8 +11,8 @@ import httpx
 
 from chain import merkle
 from chain.checkpoint import COSIGNATURE_V1, VerifierKey, cosign, parse_note, verify_checkpoint, vkey_of
-from chain.client import LedgerClient
-from schemas.errors import DepaError, ForkError, Unreachable, error_for_problem
+from chain.client import LedgerClient, problem_error
+from schemas.errors import DepaError, ForkError, Unreachable
 from schemas.keys import Signer
 
 STATE_FILE = "witnessed"
@@ -59,8 +59,7 @@ def witness(url: str, vkey: VerifierKey, signer: Signer, name: str, state: Path)
     except httpx.HTTPError as exc:
         raise Unreachable(f"cannot reach the ledger at {url}: {exc}") from exc
     if resp.status_code >= 400:
-        problem = resp.json()
-        raise error_for_problem(resp.status_code, str(problem.get("type", "")), str(problem.get("detail", "")))
+        raise problem_error(resp)
     state.mkdir(parents=True, exist_ok=True)
     (state / STATE_FILE).write_text(note)
     return Witnessed(cp.size, previous, resp.text)

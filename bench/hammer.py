@@ -194,7 +194,7 @@ def _final_checks(url: str, vkey: VerifierKey, hammer: Hammer) -> list[str]:
         problems.append(f"{hammer.counts['answers of 500 or above (not 503)']} answers were a 5xx other than 503")
     if any(label.startswith("ready after restart") and not label.endswith("200") for label in hammer.counts):
         problems.append("a restarted ledger was not ready")
-    with LedgerClient(url, vkey) as client:
+    with LedgerClient(url, vkey, reader=hammer.operator) as client:  # the operator reads every entry
         final = client.checkpoint()
         for receipt in hammer.receipts.values():
             cp, logged = receipt.verify(vkey)

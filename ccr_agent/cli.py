@@ -92,12 +92,17 @@ def plan(
     steps: Annotated[int, typer.Option("--steps", help="Training steps.")],
     ledger: Annotated[str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL")] = "http://127.0.0.1:8000",
     vkey: Annotated[str | None, typer.Option("--vkey", envvar="DEPA_VKEY")] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", envvar="DEPA_KEY", help="A party key of the contract, to sign the read.")
+    ] = None,
 ) -> None:
     """The noise multiplier that spends exactly the dataset's remaining budget, composed with what is spent."""
     from chain import budget
     from chain.client import LedgerClient, fetch_vkey
+    from schemas.keys import Signer
 
-    client = LedgerClient(ledger, vkey or fetch_vkey(ledger))
+    reader = Signer.load(key) if key is not None else None
+    client = LedgerClient(ledger, vkey or fetch_vkey(ledger), reader=reader)
     view = next((d for d in client.budget(contract).datasets if d.dataset == dataset), None)
     if view is None:
         raise MalformedInput(

@@ -81,18 +81,20 @@ Step = Callable[[str], None]
 
 def run(spec: RunSpec, producer: Producer, *, step: Step = lambda _: None) -> RunReport:
     client = LedgerClient(spec.ledger, spec.vkey)
-    checkpoint = client.checkpoint()
-    contract = active_contract(client, spec.contract_id, checkpoint)  # a contract not in force stops here
     pipeline = load_pipeline(spec.pipeline)
-    plan = privacy_plan(contract, pipeline, [i.dataset for i in spec.inputs])
     keys = AgentKeys.generate()
     step("attesting")
-    body = attest(keys, spec.contract_id, spec.run_id, b64(checkpoint.root), producer,
-                  allow_simulated=contract.ccr.allow_simulated)  # fmt: skip
+    # The attestation comes first: its key is the run's only identity, and a ledger that serves its parties
+    # only shows the contract to it once the attestation is logged. Simulated evidence goes out only where a
+    # simulator was given, and the ledger admits it only where the contract opts in.
+    body = attest(keys, spec.contract_id, spec.run_id, b64(client.checkpoint().root), producer, allow_simulated=True)
     agent = Agent(client, keys, spec)
     agent.post("attestation.report", body.model_dump(mode="json", exclude_none=True), with_run=False)
+    client.read_as(keys.signer)
     work = Path(tempfile.mkdtemp(prefix=f"depa-{spec.run_id}-"))
     try:
+        contract = active_contract(client, spec.contract_id, client.checkpoint())  # one not in force stops here
+        plan = privacy_plan(contract, pipeline, [i.dataset for i in spec.inputs])
         return agent.carry_out(contract, pipeline, plan, work, step)
     except Exception as exc:  # record every failure on the ledger, then report it
         raise RunFailed(f"run {spec.run_id} failed: {exc}{agent.fail(exc)}") from exc

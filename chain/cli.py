@@ -46,15 +46,21 @@ StateOpt = Annotated[
     Path | None, typer.Option("--state", envvar="DEPA_STATE", help="File remembering the last checkpoint seen.")
 ]
 KeyOpt = Annotated[Path, typer.Option("--key", envvar="DEPA_KEY", help="Signing key (Ed25519 PKCS#8 PEM).")]
+ReaderOpt = Annotated[
+    Path | None,
+    typer.Option("--key", envvar="DEPA_KEY", help="Your party key (Ed25519 PEM): signs reads."),
+]
 ReceiptOpt = Annotated[Path | None, typer.Option("--receipt", help="Write the tlog-proof receipt here.")]
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def _client(ledger: str, vkey: str | None, state: Path | None) -> LedgerClient:
+def _client(ledger: str, vkey: str | None, state: Path | None, key: Path | None) -> LedgerClient:
+    """A client that signs its reads with `key`, when one is given."""
     if vkey is None:
         vkey = fetch_vkey(ledger)
         err.print(f"[yellow]warning:[/] no --vkey pinned; trusting {vkey} as served by {ledger}")
-    return LedgerClient(ledger, load_vkey(vkey), state_file=state)
+    reader = Signer.load(key) if key is not None else None
+    return LedgerClient(ledger, load_vkey(vkey), state_file=state, reader=reader)
 
 
 def _show_receipt(receipt: Receipt, save: Path | None) -> None:
@@ -70,7 +76,7 @@ def _append(
 ) -> Receipt:
     signer = Signer.load(key)
     body = {k: v for k, v in body.items() if v is not None}  # optional fields left out, not null
-    with _client(ledger, vkey, state) as client:
+    with _client(ledger, vkey, state, key) as client:
         receipt = client.append(s.sign(signer, kind, body))
     _show_receipt(receipt, save)
     return receipt
@@ -221,7 +227,7 @@ def contract_import(
         contract = Contract.model_validate(raw)
     except ValueError as exc:
         raise SchemaViolation(f"{file} is not a DEPA contract: {exc}") from exc
-    with _client(ledger, vkey, state) as client:
+    with _client(ledger, vkey, state, key) as client:
         known = {ref for p in client.parties() if p.revoked_at is None for ref in (p.did, *p.aliases)}
     missing = contract.missing_parties(known.__contains__)
     if missing:
@@ -251,10 +257,11 @@ def contract_show(
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
+    key: ReaderOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a contract's state, parties and signatures."""
-    with _client(ledger, vkey, state) as client:
+    with _client(ledger, vkey, state, key) as client:
         view = client.contract(contract_id)
     if as_json:
         out.print_json(view.model_dump_json())
@@ -338,18 +345,19 @@ def lineage(
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
+    key: ReaderOpt = None,
 ) -> None:
     """Show where an artefact came from and what was made from it."""
     if direction not in ("up", "down", "both"):
         raise MalformedInput("--direction is up, down or both")
-    with _client(ledger, vkey, state) as client:
+    with _client(ledger, vkey, state, key) as client:
         out.print(render_lineage(client.lineage(digest, direction)))  # type: ignore[arg-type]
 
 
 @app.command()
 def checkpoint(ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None) -> None:
     """Fetch, verify and print the latest checkpoint (consistent with the last one remembered)."""
-    with _client(ledger, vkey, state) as client:
+    with _client(ledger, vkey, state, None) as client:
         cp = client.checkpoint()
         out.print(client.last, end="", highlight=False)
     err.print(f"verified: size {cp.size}")

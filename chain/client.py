@@ -4,6 +4,8 @@ returned, and every checkpoint it sees must be consistent with the last one it r
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,10 +27,39 @@ from chain.views import (
     PartyView,
     RunView,
 )
+from schemas import httpsig
 from schemas import statement as s
 from schemas.canonical import canonical
 from schemas.encoding import unb64
 from schemas.errors import DepaError, ForkError, Unreachable, VerificationError, error_for_problem
+from schemas.keys import Signer
+
+
+class SignedReads(httpx.Auth):
+    """Signs every request as RFC 9421 over its request line, so a ledger serving its parties only answers."""
+
+    def __init__(self, signer: Signer) -> None:
+        self.signer = signer
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        path, _, query = request.url.raw_path.decode("ascii").partition("?")
+        request.headers.update(
+            httpsig.sign_read(self.signer, request.method, request.headers["host"], path, query, int(time.time()))
+        )
+        yield request
+
+
+def problem_error(resp: httpx.Response) -> DepaError:
+    """The typed error a depa service's problem+json answer stands for."""
+    try:
+        body = resp.json()
+        return error_for_problem(resp.status_code, str(body.get("type", "")), str(body.get("detail", "")))
+    except (ValueError, AttributeError):
+        return DepaError(f"the service answered {resp.status_code}: {resp.text[:200]}")
+
+
+def signed_by(reader: Signer | None) -> SignedReads | None:
+    return SignedReads(reader) if reader is not None else None
 
 
 class LedgerClient:
@@ -40,17 +71,23 @@ class LedgerClient:
         state_file: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        reader: Signer | None = None,
     ) -> None:
+        """`reader`: the party key that signs reads, for a ledger that serves its parties only."""
         self.url = url.rstrip("/")
         self.vkey = vkey if isinstance(vkey, VerifierKey) else VerifierKey.parse(vkey)
         self.state_file = state_file
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout)
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, auth=signed_by(reader))
         self.last: str | None = None
         self._last_cp: Checkpoint | None = None
         self._proven: dict[int, tuple[Entry, s.Statement]] = {}
         if state_file is not None and state_file.exists():
             note = json.loads(state_file.read_text())["checkpoint"]
             self.last, self._last_cp = note, verify_checkpoint(note, self.vkey)
+
+    def read_as(self, reader: Signer) -> None:
+        """Sign reads from now on with this key (an attested run's, once its attestation is logged)."""
+        self._http.auth = SignedReads(reader)
 
     def close(self) -> None:
         self._http.close()
@@ -69,11 +106,7 @@ class LedgerClient:
         except httpx.HTTPError as exc:
             raise Unreachable(f"cannot reach the ledger at {self.url}: {exc}") from exc
         if resp.status_code >= 400:
-            try:
-                body = resp.json()
-                raise error_for_problem(resp.status_code, str(body.get("type", "")), str(body.get("detail", "")))
-            except (ValueError, AttributeError):
-                raise DepaError(f"ledger answered {resp.status_code}: {resp.text[:200]}") from None
+            raise problem_error(resp)
         return resp
 
     def _get_json(self, path: str, **params: Any) -> Any:

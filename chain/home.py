@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from chain.checkpoint import VerifierKey, vkey_of
 from chain.integrity import Scan, scan
 from chain.ledger import Ledger
+from chain.readers import ReadMode
 from chain.sqlstore import SqlStore
 from schemas.errors import DepaError, MalformedInput
 from schemas.keys import Signer, write_secret
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     body_timeout: float = 10.0
     # Connections served at once; past it new ones get 503, so slow clients cannot use up file descriptors.
     max_connections: int = 512
+    # Who reads entries and views: "parties" (requests signed by a registered party, RFC 9421) or "public".
+    # Checkpoints, the vkey and proofs are public either way. Entries name parties, datasets and terms,
+    # so a ledger serves its parties only unless its operator says otherwise.
+    read: ReadMode = "parties"
 
 
 class HomeConfig(BaseModel):

@@ -25,6 +25,8 @@ from chain.checkpoint import (
     vkey_of,
 )
 from chain.integrity import scan
+from chain.policy import ContractRecord
+from chain.readers import EVERYONE, Reader, contract_of, reader_of
 from chain.receipt import Receipt, build
 from chain.store import Batch, Store
 from chain.views import (
@@ -257,25 +259,38 @@ class Ledger:
                 self._witnessed = merged
             return merged
 
-    def leaves(self, start: int, limit: int) -> list[bytes]:
+    def leaves(self, start: int, limit: int, reader: Reader = EVERYONE) -> list[bytes]:
         if start < 0 or not 1 <= limit <= 1000:
             raise MalformedInput("start must be >= 0 and limit between 1 and 1000")
+        if not reader.everything:  # pages of a filtered log would not add up to the log an audit checks
+            raise NotAllowed("listing the log is for the operator and auditors; a party reads its entries one by one")
         # Bounded by the tree before the store sees it: a database integer is 64 bits wide, a query's is not.
         return self.store.leaves(start, limit) if start < self._tree.size else []
 
-    def leaf(self, seq: int) -> bytes:
+    def leaf(self, seq: int, reader: Reader = EVERYONE) -> bytes:
         rows = self.store.leaves(seq, 1) if 0 <= seq < self._tree.size else []
-        if not rows:
+        if not rows or not self._sees(reader, rows[0]):
             raise NotFound(f"no entry {seq}")
         return rows[0]
 
-    def receipt(self, seq: int) -> Receipt:
+    def _sees(self, reader: Reader, leaf: bytes) -> bool:
+        if reader.everything:
+            return True
+        with self._lock:
+            return reader.sees_contract(contract_of(self.registry, entry.decode(leaf).statement))
+
+    def receipt(self, seq: int, reader: Reader = EVERYONE) -> Receipt:
         """The receipt of an entry already logged, under the newest checkpoint."""
-        leaf = self.leaf(seq)  # stored rows never change; the tree always holds what the store does
+        leaf = self.leaf(seq, reader)  # stored rows never change; the tree always holds what the store does
         with self._lock:
             note, size = self._note, self._tree.size
             proof = merkle.inclusion_proof(seq, size, self._tree.read)
         return build(seq, leaf, proof, note, sha256_digest(entry.signed_bytes(leaf, entry.decode(leaf))))
+
+    def reader(self, did: str) -> Reader:
+        """What the party, operator or attested run with this key may read."""
+        with self._lock:
+            return reader_of(self.registry, did)
 
     def inclusion(self, seq: int, size: int) -> InclusionProof:
         if not 0 <= seq < size <= self._tree.size:
@@ -294,13 +309,18 @@ class Ledger:
         with self._lock:
             return [PartyView.of(p) for p in self.registry.current_parties()]
 
-    def contract(self, contract_id: str) -> ContractView:
-        with self._lock:
-            return ContractView.of(self.registry.contract(contract_id), self._clock())
+    def _contract(self, contract_id: str, reader: Reader) -> ContractRecord:
+        if not reader.sees_contract(contract_id):
+            raise NotFound(f"no contract {contract_id}")
+        return self.registry.contract(contract_id)
 
-    def budget(self, contract_id: str) -> BudgetView:
+    def contract(self, contract_id: str, reader: Reader = EVERYONE) -> ContractView:
         with self._lock:
-            record = self.registry.contract(contract_id)
+            return ContractView.of(self._contract(contract_id, reader), self._clock())
+
+    def budget(self, contract_id: str, reader: Reader = EVERYONE) -> BudgetView:
+        with self._lock:
+            record = self._contract(contract_id, reader)
             return BudgetView(
                 contract_id=contract_id,
                 datasets=[
@@ -309,25 +329,36 @@ class Ledger:
                 ],
             )
 
-    def run(self, run_id: str) -> RunView:
+    def run(self, run_id: str, reader: Reader = EVERYONE) -> RunView:
         with self._lock:
             found = self.registry.runs.get(run_id)
-            if found is None:
+            if found is None or not reader.sees_contract(found.contract_id):
                 raise NotFound(f"no attested run {run_id}")
             return RunView.of(found)
 
-    def artefact(self, digest: str) -> ArtefactView:
+    def artefact(self, digest: str, reader: Reader = EVERYONE) -> ArtefactView:
         with self._lock:
             found = self.registry.artefacts.get(digest)
-            if found is None:
+            if found is None or not reader.sees_contract(found.contract_id):
                 raise NotFound(f"no artefact {digest}")
-            return ArtefactView.of(found, self.registry.derived.get(digest, ()))
+            return ArtefactView.of(found, self._children(digest, reader))
 
-    def lineage(self, digest: str, direction: Direction) -> Lineage:
-        """Every artefact reachable from `digest` through derived_from (up) or its inverse (down)."""
+    def _children(self, digest: str, reader: Reader) -> tuple[str, ...]:
+        children = self.registry.derived.get(digest, ())
+        if reader.everything:
+            return children
+        arts = self.registry.artefacts
+        return tuple(c for c in children if reader.sees_contract(arts[c].contract_id))
+
+    def lineage(self, digest: str, direction: Direction, reader: Reader = EVERYONE) -> Lineage:
+        """Every artefact the reader sees that is reachable from `digest` through derived_from (up) or back (down)."""
         with self._lock:
             arts = self.registry.artefacts
-            if digest not in arts:
+
+            def shown(d: str) -> bool:
+                return d in arts and reader.sees_contract(arts[d].contract_id)
+
+            if not shown(digest):
                 raise NotFound(f"no artefact {digest}")
             seen, edges, todo = {digest}, set(), [digest]
             while todo:
@@ -337,7 +368,7 @@ class Ledger:
                     steps += [(p, d) for p in arts[d].derived_from]
                 if direction in ("down", "both"):
                     steps += [(d, c) for c in self.registry.derived.get(d, ())]
-                for parent, child in steps:
+                for parent, child in (step for step in steps if shown(step[0]) and shown(step[1])):
                     edges.add((parent, child))
                     other = parent if child == d else child
                     if other not in seen:
@@ -347,8 +378,7 @@ class Ledger:
                 root=digest,
                 direction=direction,
                 artefacts=[
-                    ArtefactView.of(arts[d], self.registry.derived.get(d, ()))
-                    for d in sorted(seen, key=lambda d: arts[d].seq)
+                    ArtefactView.of(arts[d], self._children(d, reader)) for d in sorted(seen, key=lambda d: arts[d].seq)
                 ],
                 edges=[LineageEdge(parent=p, child=c) for p, c in sorted(edges)],
             )

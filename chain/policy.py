@@ -107,7 +107,7 @@ class Registry(RunRules):
     artefacts: dict[str, Artefact] = field(default_factory=dict)
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> children
     runs: dict[str, Run] = field(default_factory=dict)
-    agents: set[str] = field(default_factory=set)  # the receipt keys attested runs bound
+    agents: dict[str, str] = field(default_factory=dict)  # receipt key an attested run bound -> its contract
     budgets: dict[tuple[str, str], DatasetBudget] = field(default_factory=dict)
 
     def resolve(self, ref: str) -> Party | None:

@@ -45,7 +45,7 @@ class RunRules:
     """Admission and state for the clean-room statements; `Registry` provides the fields named below."""
 
     runs: dict[str, Run]
-    agents: set[str]
+    agents: dict[str, str]
     budgets: dict[tuple[str, str], budget.DatasetBudget]
     artefacts: dict
     parties: dict
@@ -143,7 +143,7 @@ class RunRules:
         # Replays do not re-verify: the evidence was checked when the log took it, and the auditor re-checks it.
         security = "insecure-simulated" if b.evidence.type == "simulated" else "hardware"
         self.runs[b.run_id] = Run(b.run_id, b.contract_id, st.iss, b.binding.x25519, st.id, seq, security, at)
-        self.agents.add(st.iss)
+        self.agents[st.iss] = b.contract_id
 
     # --- privacy budget ----------------------------------------------------------------
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -19,6 +20,7 @@ from starlette.routing import Route
 from chain.checkpoint import VerifierKey
 from chain.home import Settings
 from chain.ledger import Ledger
+from chain.readers import EVERYONE, Reader
 from chain.receipt import MEDIA_TYPE, Receipt
 from chain.sequencer import Sequencer
 from chain.sqlstore import StoreUnavailable
@@ -35,8 +37,8 @@ from chain.views import (
     Readiness,
     RunView,
 )
-from schemas import statement
-from schemas.errors import DepaError, TooLarge, TooSlow, Unavailable, UnsupportedMediaType
+from schemas import httpsig, statement
+from schemas.errors import DepaError, NotAllowed, TooLarge, TooSlow, Unavailable, UnsupportedMediaType
 
 log = logging.getLogger("depa.service")
 PROBLEM = "application/problem+json"
@@ -126,6 +128,19 @@ async def _read_limited(request: Request, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
+def signed_reader(request: Request) -> str:
+    """The did:key that signed this request (RFC 9421), checked over the request exactly as it arrived."""
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    return httpsig.verify_read(
+        request.method,
+        request.headers.get("host", ""),
+        raw_path.decode("latin-1"),
+        request.scope.get("query_string", b"").decode("latin-1"),
+        request.headers,
+        time.time(),
+    )
+
+
 def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     """The service for `ledger`; it closes the ledger's store when it shuts down."""
     settings = settings or Settings()
@@ -152,6 +167,18 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     )
 
     install_problems(app)
+
+    def reader(request: Request) -> Reader:
+        return EVERYONE if settings.read == "public" else ledger.reader(signed_reader(request))
+
+    read = Depends(reader)  # a default, not an Annotated alias: annotations here are strings, resolved globally
+
+    def whole_log(found: Reader = read) -> Reader:
+        if not found.everything:
+            raise NotAllowed("this view covers the whole log: it is served to the operator and auditors")
+        return found
+
+    app.state.whole_log = Depends(whole_log)  # the console's data, on routers added to this app
 
     async def append(request: Request) -> Response:
         _require_json(request)
@@ -210,17 +237,19 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         return ledger.info()
 
     @app.get("/v1/entries", responses={200: {"content": {"application/json": {}}}})
-    def entries(start: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-        return Response(b"[" + b",".join(ledger.leaves(start, limit)) + b"]", media_type="application/json")
+    def entries(
+        start: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100, who: Reader = read
+    ) -> Response:
+        return Response(b"[" + b",".join(ledger.leaves(start, limit, who)) + b"]", media_type="application/json")
 
     @app.get("/v1/entries/{seq}", responses={200: {"content": {"application/json": {}}}})
-    def entry(seq: int) -> Response:
-        return Response(ledger.leaf(seq), media_type="application/json")
+    def entry(seq: int, who: Reader = read) -> Response:
+        return Response(ledger.leaf(seq, who), media_type="application/json")
 
     @app.get("/v1/entries/{seq}/receipt", responses={200: {"content": _RECEIPT}})
-    def receipt(seq: int, request: Request) -> Response:
+    def receipt(seq: int, request: Request, who: Reader = read) -> Response:
         """The entry's receipt under the newest checkpoint; `Accept: text/x.tlog-proof` for the C2SP file."""
-        found = ledger.receipt(seq)
+        found = ledger.receipt(seq, who)
         if MEDIA_TYPE in request.headers.get("accept", ""):
             return PlainTextResponse(found.to_tlog_proof(), media_type=MEDIA_TYPE)
         return Response(found.model_dump_json(), media_type="application/json")
@@ -234,27 +263,27 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         return ledger.consistency(first, second)
 
     @app.get("/v1/parties")
-    def parties() -> list[PartyView]:
+    def parties(_: Reader = read) -> list[PartyView]:
         return ledger.parties()
 
     @app.get("/v1/contracts/{contract_id}")
-    def contract(contract_id: str) -> ContractView:
-        return ledger.contract(contract_id)
+    def contract(contract_id: str, who: Reader = read) -> ContractView:
+        return ledger.contract(contract_id, who)
 
     @app.get("/v1/contracts/{contract_id}/budget")
-    def budget(contract_id: str) -> BudgetView:
-        return ledger.budget(contract_id)
+    def budget(contract_id: str, who: Reader = read) -> BudgetView:
+        return ledger.budget(contract_id, who)
 
     @app.get("/v1/runs/{run_id}")
-    def run(run_id: str) -> RunView:
-        return ledger.run(run_id)
+    def run(run_id: str, who: Reader = read) -> RunView:
+        return ledger.run(run_id, who)
 
     @app.get("/v1/artefacts/{digest}")
-    def artefact(digest: str) -> ArtefactView:
-        return ledger.artefact(digest)
+    def artefact(digest: str, who: Reader = read) -> ArtefactView:
+        return ledger.artefact(digest, who)
 
     @app.get("/v1/artefacts/{digest}/lineage")
-    def lineage(digest: str, direction: Direction = "both") -> Lineage:
-        return ledger.lineage(digest, direction)
+    def lineage(digest: str, direction: Direction = "both", who: Reader = read) -> Lineage:
+        return ledger.lineage(digest, direction, who)
 
     return app

@@ -59,7 +59,8 @@ def serve(
 
     from keybroker.service import create_app
 
-    broker = Broker(LedgerClient(ledger, vkey, state_file=state), Signer.load(key), parse_datasets(dataset))
+    signer = Signer.load(key)  # signs the broker's releases and its reads of the ledger
+    broker = Broker(LedgerClient(ledger, vkey, state_file=state, reader=signer), signer, parse_datasets(dataset))
     err.print(f"key broker for {', '.join(broker.identities)} on http://{host}:{port}")
     uvicorn.run(create_app(broker), host=host, port=port, log_level="warning")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 
+from chain.client import problem_error
 from keybroker.release import sign_request
 from schemas.encoding import unb64
-from schemas.errors import DepaError, Unreachable, error_for_problem
+from schemas.errors import Unreachable
 from schemas.keys import Signer, unseal
 
 
@@ -20,9 +21,5 @@ def request_key(
     except httpx.HTTPError as exc:
         raise Unreachable(f"cannot reach the key broker at {broker_url}: {exc}") from exc
     if resp.status_code >= 400:
-        try:
-            problem = resp.json()
-        except ValueError:
-            raise DepaError(f"key broker answered {resp.status_code}: {resp.text[:200]}") from None
-        raise error_for_problem(resp.status_code, str(problem.get("type", "")), str(problem.get("detail", "")))
+        raise problem_error(resp)
     return unseal(identity, unb64(resp.json()["sealed"], "sealed key")).decode()

@@ -87,7 +87,8 @@ class Demo:
             self.stop()
         console.print(f"[bold]done in {time.monotonic() - started:.0f} s.[/] "
                       f"Inspect it again: depa-chain serve --home {self.root / 'ledger'}, "
-                      "then open http://127.0.0.1:8000/console/ and pin the key in vkey.txt")  # fmt: skip
+                      "then open http://127.0.0.1:8000/console/, pin the key in vkey.txt and read with "
+                      f"{self.root / 'keys' / 'auditor.pem'}")  # fmt: skip
 
     @staticmethod
     def _step(progress: Progress, task, text: str) -> None:
@@ -114,7 +115,7 @@ class Demo:
 
         self.step("registering parties")
         providers = sorted({p for p, _ in scenario.DATASETS.values()})
-        roles = {"consumer": "TDC", "cloud": "CCRP", **dict.fromkeys(providers, "TDP")}
+        roles = {"consumer": "TDC", "cloud": "CCRP", **dict.fromkeys(providers, "TDP"), "auditor": "AUDITOR"}
         self.keys: dict[str, Signer] = {}
         dids = {}
         for name, role in roles.items():
@@ -124,6 +125,7 @@ class Demo:
             self.send(
                 operator, "party.register", {"did": signer.did, "name": name, "roles": [role], "x25519": recipient}
             )
+        self.client.read_as(self.keys["consumer"])  # the ledger serves its parties only: the consumer reads here
 
         self.step("the consumer proposes the contract; every party signs it")
         self.simulator = SimulatedTee.open(root / "simulator")  # the cloud's clean room: no TEE on this machine
@@ -136,8 +138,9 @@ class Demo:
         self.cid = contract_id(doc)
         (root / "contract.json").write_text(json.dumps(doc, indent=2) + "\n")
         self.send(self.keys["consumer"], "contract.propose", {"contract": doc})
-        for name in roles:
-            self.send(self.keys[name], "contract.sign", {"contract_id": self.cid})
+        for name, role in roles.items():
+            if role != "AUDITOR":  # the auditor is no party to the contract: it reads the whole log
+                self.send(self.keys[name], "contract.sign", {"contract_id": self.cid})
 
         self.step("providers generate, encrypt and register their data")
         plain = scenario.generate(root / "providers")
@@ -213,7 +216,9 @@ class Demo:
         model = next(d for d, p in report.outputs.items() if p.name == "model.onnx.age")
         console.print("[bold]lineage of the model[/]")
         wide = {**os.environ, "COLUMNS": "120"}  # rich crops a tree to the terminal; there is none here
-        subprocess.run([str(cli), "lineage", model, "--ledger", self.url, "--vkey", self.vkey], check=True, env=wide)
+        consumer = str(self.root / "keys" / "consumer.pem")  # the model builder reads its model's lineage
+        subprocess.run([str(cli), "lineage", model, "--ledger", self.url, "--vkey", self.vkey, "--key", consumer],
+                       check=True, env=wide)  # fmt: skip
         run_view = self.client.run(report.run_id)
         _, attestation = self.client.proven(run_view.attestation_seq)
         evidence = self.root / "attestation.json"
@@ -225,7 +230,8 @@ class Demo:
         console.print(f"depa-audit attestation verify: verified={verdict['verified']}, security={verdict['security']}")
         self.step("the auditor verifies the whole ledger")
         console.print("[bold]the whole ledger, verified independently by the auditor[/]")
-        whole = [audit[0], "verify", "--ledger", self.url, "--vkey", self.vkey, "--state", str(self.root / "auditor")]
+        whole = [audit[0], "verify", "--ledger", self.url, "--vkey", self.vkey, "--state", str(self.root / "auditor"),
+                 "--key", str(self.root / "keys" / "auditor.pem")]  # fmt: skip
         done = subprocess.run(whole, env=wide)
         if done.returncode != 0:
             raise SystemExit(f"depa-audit verify failed with exit code {done.returncode}")

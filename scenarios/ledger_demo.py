@@ -128,6 +128,7 @@ def main() -> None:
             doc = contract(parties, data, simulator)
             (ROOT / "contract.json").write_text(canonical(doc).decode())
             cid = contract_id(doc)
+            client.read_as(parties["consumer"][0])  # the ledger serves its parties only
             send(parties["consumer"][0], "contract.propose", {"contract": doc}, "propose")
             task = progress.add_task("collecting signatures", total=len(PARTIES))
             for name, _ in PARTIES:
@@ -206,7 +207,9 @@ def main() -> None:
             check=True,
         )
         console.print("[bold]lineage of the bank's dataset[/]")
-        subprocess.run([cli, "lineage", digests["bank"], "--ledger", client.url, "--vkey", config.vkey], check=True)
+        bank = str(keys / "bank.pem")
+        subprocess.run([cli, "lineage", digests["bank"], "--ledger", client.url, "--vkey", config.vkey, "--key", bank],
+                       check=True)  # fmt: skip
         client.close()
     finally:
         server.terminate()

@@ -44,6 +44,11 @@ class BadSignature(DepaError):
     remedy = "sign the RFC 8785 bytes of the statement without 'sig' with the issuer's key"
 
 
+class Unauthenticated(DepaError):
+    status, slug = 401, "unauthenticated"
+    remedy = "sign the request with a registered party's key (RFC 9421; --key on the command line)"
+
+
 class NotAllowed(DepaError):
     status, slug = 403, "not-allowed"
     remedy = "sign with a key that DESIGN section 3 allows for this statement type"

@@ -70,8 +70,9 @@ class World:
     def vkey(self) -> str:
         return str(self.ledger.vkey)
 
-    def client(self) -> LedgerClient:
-        return LedgerClient(self.url, self.vkey)
+    def client(self, party: str | None = None) -> LedgerClient:
+        """A client reading as this party (the operator, who reads everything, if none is named)."""
+        return LedgerClient(self.url, self.vkey, reader=self.parties[party] if party else self.operator)
 
     def send(self, who: str, kind: str, body: dict) -> None:
         self.ledger.append(s.from_raw(s.sign(self.parties[who], kind, body)))
@@ -172,9 +173,9 @@ def running(world: World) -> Iterator[World]:
         world.url = url
         brokers = {}
         with serving(
-            broker_app(Broker(world.client(), world.parties["bank"], {BANK: world.dataset_keys[BANK]}))
+            broker_app(Broker(world.client("bank"), world.parties["bank"], {BANK: world.dataset_keys[BANK]}))
         ) as bank:
-            with serving(broker_app(Broker(world.client(), world.parties["bureau"],
+            with serving(broker_app(Broker(world.client("bureau"), world.parties["bureau"],
                                            {BUREAU: world.dataset_keys[BUREAU]}))) as bureau:  # fmt: skip
                 brokers = {BANK: bank, BUREAU: bureau}
                 world.inputs = [i.model_copy(update={"broker": brokers[i.dataset]}) for i in world.inputs]

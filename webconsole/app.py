@@ -85,7 +85,9 @@ class Shown(BaseModel):
 def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
     index = EntryIndex(ledger.store)
     replayed = Replayed(ledger.store, ledger.operator)
-    api = APIRouter(prefix="/console/api")
+    # The console's views span the whole log: on a ledger serving its parties only, they are the operator's
+    # and auditors' (signed reads, as every /v1 read); parties read their own contracts through /v1.
+    api = APIRouter(prefix="/console/api", dependencies=[app.state.whole_log])
 
     def name_of(did: str) -> str | None:
         with ledger.reading():

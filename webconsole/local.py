@@ -18,7 +18,7 @@ ORIGIN = "console.depa.example/local"
 
 def local_console(home: Path, runs: Path) -> tuple[FastAPI, Runner]:
     """The app serving `home` (made if new) with the console and a runner keeping its runs under `runs`."""
-    settings = Settings()
+    settings = Settings(read="public")  # one person's ledger on loopback, behind the runner's token
     if not (home / "ledger.json").exists():
         init_home(home, ORIGIN, settings)
     ledger = open_home(home, settings)

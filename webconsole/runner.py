@@ -152,7 +152,8 @@ class Runner:
             port = free_port()
             cmd = [str(Path(sys.executable).with_name("depa-chain")), "serve", "--home", str(home), "--port", str(port)]
             log = run.folder / "explore.log"
-            self._procs.append(start_process(cmd, f"http://127.0.0.1:{port}/v1/vkey", log, "the run's ledger"))
+            env = {**os.environ, "DEPA_READ": "public"}  # a demo ledger on this machine's loopback, as the console
+            self._procs.append(start_process(cmd, f"http://127.0.0.1:{port}/v1/vkey", log, "the run's ledger", env))
             run.explore = f"http://127.0.0.1:{port}/console/"
         return run.explore
 

@@ -22,13 +22,19 @@ def test_a_served_ledger_verifies_and_its_budget_figures_agree(history: History,
     db = tmp_path / "ledger.db"
     db.write_bytes(history.db.read_bytes())
     ledger = Ledger(SqlStore(f"sqlite:///{db}"), ORIGIN, history.key, history.world.operator.did)
+    key = tmp_path / "operator.pem"  # the operator reads the whole log, as an auditor does
+    key.write_bytes(history.world.operator.pem())
     with serving(create_app(ledger)) as url:
         done = CliRunner().invoke(
-            app, ["verify", "--ledger", url, "--vkey", history.vkey, "--json", "--state", str(tmp_path / "auditor")]
-        )
+            app,
+            ["verify", "--ledger", url, "--vkey", history.vkey, "--json", "--state", str(tmp_path / "auditor"),
+             "--key", str(key)],
+        )  # fmt: skip
         export = CliRunner().invoke(
-            app, ["bundle", "export", "--ledger", url, "--vkey", history.vkey, "-o", str(tmp_path / "log.bundle.json")]
-        )
+            app,
+            ["bundle", "export", "--ledger", url, "--vkey", history.vkey, "-o", str(tmp_path / "log.bundle.json"),
+             "--key", str(key)],
+        )  # fmt: skip
     report = json.loads(done.output)
     assert done.exit_code == 0, done.output
     assert any(f["check"] == "recorded" and f["status"] == "pass" for f in report["findings"])
@@ -53,3 +59,20 @@ def test_an_unreachable_ledger_is_exit_2(history: History) -> None:
         text=True,
     )
     assert done.returncode == 2 and "cannot read the ledger" in done.stderr
+
+
+def test_an_unsigned_or_non_auditor_verify_of_a_parties_only_ledger_is_one_line_and_exit_2(
+    history: History, tmp_path: Path
+) -> None:
+    db = tmp_path / "ledger.db"
+    db.write_bytes(history.db.read_bytes())
+    ledger = Ledger(SqlStore(f"sqlite:///{db}"), ORIGIN, history.key, history.world.operator.did)
+    bank = tmp_path / "bank.pem"  # a party, but not an auditor
+    bank.write_bytes(history.world.parties["bank"].pem())
+    depa_audit = str(Path(sys.executable).with_name("depa-audit"))
+    with serving(create_app(ledger)) as url:
+        for extra, says in (([], "the read is not signed"), (["--key", str(bank)], "operator and auditors")):
+            done = subprocess.run([depa_audit, "verify", "--ledger", url, "--vkey", history.vkey, *extra],
+                                  capture_output=True, text=True)  # fmt: skip
+            assert done.returncode == 2, done.stderr
+            assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

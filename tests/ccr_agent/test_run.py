@@ -18,12 +18,11 @@ from ccr_agent.run import RunFailed, run
 from ccr_agent.simulated import SimulatedTee
 from chain import budget
 from chain.entry import decode
-from chain.verified import Unverified
 from keybroker.client import request_key
 from schemas import statement as s
 from schemas.digest import artefact_digest
 from schemas.encoding import b64
-from schemas.errors import BudgetExceeded, Conflict, DepaError, NotAllowed, Unprocessable
+from schemas.errors import BudgetExceeded, Conflict, DepaError, NotAllowed
 from schemas.keys import Signer
 from schemas.statement import Segment
 from tests.world import BANK, BUREAU, PIPELINE, World, build, running
@@ -112,17 +111,20 @@ def test_a_tampered_encrypted_file_is_refused_before_any_key_is_asked(world: Wor
     assert "budget.abort" in kinds(world, "r1")
 
 
-def test_a_pipeline_asking_more_epsilon_than_the_contract_is_refused_before_attesting(world: World) -> None:
-    with pytest.raises(Unprocessable, match="exceeds the contract's cap"):
+def test_a_pipeline_asking_more_epsilon_than_the_contract_is_refused_before_any_budget_or_key(world: World) -> None:
+    # The contract is read with the attested key, so the refusal follows the attestation and is on the record.
+    with pytest.raises(RunFailed, match="exceeds the contract's cap"):
         run(world.spec(pipeline_with(epsilon=6.0), run_id="r1"), world.producer())
-    assert kinds(world, "r1") == []
+    assert kinds(world, "r1") == ["attestation.report", "run.complete"]
+    assert world.client().run("r1").status == "failed"
 
 
 def test_a_non_private_pipeline_on_capped_data_is_refused(world: World) -> None:
     doc = copy.deepcopy(PIPELINE)
     doc["pipeline"][1]["config"]["is_private"] = False
-    with pytest.raises(Unprocessable, match="is_private"):
+    with pytest.raises(RunFailed, match="is_private"):
         run(world.spec(doc, run_id="r1"), world.producer())
+    assert kinds(world, "r1") == ["attestation.report", "run.complete"]
 
 
 def test_a_sample_rate_that_is_not_batch_over_records_fails_the_run(world: World) -> None:
@@ -142,7 +144,7 @@ def test_a_run_past_the_remaining_budget_is_refused_and_gets_no_key(world: World
 
 def test_a_contract_not_signed_by_all_stops_the_agent(tmp_path: Path, simulator: SimulatedTee) -> None:
     with running(build(tmp_path, simulator, sign_all=False)) as world:
-        with pytest.raises(Unverified, match="not signed by"):
+        with pytest.raises(Conflict, match="pending; a run needs an active contract"):
             run(world.spec(run_id="r1"), world.producer())
 
 
@@ -212,8 +214,10 @@ def test_the_budget_refusal_carries_the_remaining_epsilon(world: World) -> None:
 
 def test_plan_finds_the_noise_that_spends_exactly_what_remains(world: World) -> None:
     run(world.spec(run_id="r1"), world.producer())
+    key = world.root / "bank.pem"  # a party of the contract reads its budget
+    key.write_bytes(world.parties["bank"].pem())
     done = CliRunner().invoke(cli, ["plan", world.cid, "--dataset", BANK, "--sample-rate", "0.04", "--steps", "50",
-                                    "--ledger", world.url, "--vkey", world.vkey])  # fmt: skip
+                                    "--ledger", world.url, "--vkey", world.vkey, "--key", str(key)])  # fmt: skip
     assert done.exit_code == 0, done.output
     sigma = float(done.output.split()[1])
     view = next(d for d in world.client().budget(world.cid).datasets if d.dataset == BANK)

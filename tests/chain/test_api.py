@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from chain import merkle
 from chain.checkpoint import VerifierKey, verify_checkpoint
+from chain.client import SignedReads
 from chain.ledger import Ledger
 from chain.receipt import MEDIA_TYPE, Receipt
 from chain.service import create_app
@@ -22,6 +23,7 @@ from tests.conftest import ORIGIN, age_recipient
 def api(database_url, operator, checkpoint_key):
     ledger = Ledger(SqlStore(database_url), ORIGIN, checkpoint_key, operator.did)
     with TestClient(create_app(ledger)) as client:
+        client.auth = SignedReads(operator)  # the operator reads everything
         yield client
     ledger.store.close()
 

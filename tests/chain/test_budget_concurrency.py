@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from ccr_agent.simulated import SimulatedTee
 from chain import budget
+from chain.client import SignedReads
 from chain.ledger import Ledger
 from chain.service import create_app
 from chain.sqlstore import SqlStore
@@ -44,6 +45,7 @@ def test_concurrent_reservations_never_pass_the_cap(
         for i in range(RUNS)
     ]  # fmt: skip
     with TestClient(create_app(ledger)) as api:
+        api.auth = SignedReads(operator)
 
         def post(raw: dict) -> int:
             body = json.dumps(raw)

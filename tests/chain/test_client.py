@@ -32,7 +32,8 @@ def served(operator, checkpoint_key):
         tc = TestClient(create_app(ledger))
         tc.__enter__()
         opened.append(tc)
-        return LedgerClient("http://testserver", ledger.vkey, transport=tc._transport, state_file=state_file)
+        return LedgerClient("http://testserver", ledger.vkey, transport=tc._transport, state_file=state_file,
+                            reader=operator)  # fmt: skip
 
     yield serve
     for tc in opened:

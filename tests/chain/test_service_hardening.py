@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from chain.client import SignedReads
 from chain.home import Settings
 from chain.ledger import Ledger
 from chain.sequencer import Sequencer
@@ -34,10 +35,11 @@ def ledger(operator: Signer, checkpoint_key: Signer) -> Ledger:
 
 
 @pytest.fixture
-def api(ledger: Ledger):
+def api(ledger: Ledger, operator: Signer):
     app = create_app(ledger)
     mount(app, ledger)
     with TestClient(app, raise_server_exceptions=False) as client:
+        client.auth = SignedReads(operator)
         yield client
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from ccr_agent.run import run
 from ccr_agent.simulated import SimulatedTee
+from chain.home import Settings
 from chain.service import create_app
 from schemas import statement as s
 from schemas.contract import contract_id
@@ -34,7 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, simulator: SimulatedTee) ->
     world.send("consumer", "contract.propose", {"contract": pending})
     world.send("consumer", "contract.sign", {"contract_id": contract_id(pending)})
     model = next(d for d, p in report.outputs.items() if p.name == "model.onnx.age")
-    app = create_app(world.ledger)
+    app = create_app(world.ledger, Settings(read="public"))  # the console's own checks; signed reads have theirs
     mount(app, world.ledger)
     with serving(app) as url:
         yield Served(world, url, world.cid, contract_id(pending), model)

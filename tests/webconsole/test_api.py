@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from chain.checkpoint import COSIGNATURE_V1, Note, cosign, load_vkey, parse_note, vkey_of
+from chain.home import Settings
 from chain.receipt import Receipt
 from chain.service import create_app
 from schemas.keys import Signer
@@ -164,7 +165,7 @@ def test_summary_names_the_witnesses_of_the_last_witnessed_checkpoint(collab):
     note = parse_note(ledger.checkpoint())
     cosigned = str(Note(note.text, (*note.signatures, cosign(note.text, "witness.test", witness, 1_700_000_000))))
     ledger.add_cosignatures(cosigned, [vkey_of("witness.test", witness, COSIGNATURE_V1)])
-    app = create_app(ledger)
+    app = create_app(ledger, Settings(read="public"))
     mount(app, ledger)
     with serving(app) as url:
         summary = httpx.get(f"{url}/console/api/summary").json()

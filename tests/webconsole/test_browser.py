@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from chain.checkpoint import COSIGNATURE_V1, Checkpoint, Note, cosign, parse_note, vkey_of
+from chain.home import Settings
 from chain.service import create_app
 from schemas.canonical import canonical
 from schemas.contract import contract_id
@@ -55,6 +56,13 @@ def page(browser, served: Served):
     yield tab
     context.close()
     assert errors == [], f"the page raised: {errors}"
+
+
+def settled(tab, route: str) -> None:
+    """The page has drawn what it fetched."""
+    tab.locator("main h1").wait_for()
+    if route != "/":  # the explorer's live feed is a request that stays open
+        tab.wait_for_load_state("networkidle")
 
 
 def shot(tab, name: str) -> None:
@@ -117,7 +125,7 @@ def test_witness_cosignatures_are_verified_in_the_browser(browser, collab, pinne
     cosigned = str(Note(note.text, (*note.signatures, cosign(note.text, "witness.test", witness, 1_700_000_000))))
     ledger.add_cosignatures(cosigned, [vkey_of("witness.test", witness, COSIGNATURE_V1)])
     pinned = vkey_of("witness.test", witness if pinned_right_key else Signer.generate(), COSIGNATURE_V1)
-    app = create_app(ledger)
+    app = create_app(ledger, Settings(read="public"))
     mount(app, ledger)
     with serving(app) as url:
         context = browser.new_context(viewport={"width": 1366, "height": 900})
@@ -171,6 +179,37 @@ def test_new_entries_appear_without_reloading(page, served):
     page.locator(f'tr[data-seq="{size}"]').wait_for()
     assert page.locator("[data-log-size]").inner_text() == str(size + 1)
     shot(page, "explorer-live")
+
+
+def test_a_ledger_serving_its_parties_only_is_read_with_a_key_signed_in_the_browser(browser, served, tmp_path):
+    """RFC 9421 signatures made by WebCrypto in the page, checked by the ledger: the page, the live feed and the
+    entry's receipt are all signed reads; a party that is not an auditor is told why it may not read."""
+    world = served.world
+    app = create_app(world.ledger)  # parties only, the default
+    mount(app, world.ledger)
+    operator, bank = tmp_path / "operator.pem", tmp_path / "bank.pem"
+    operator.write_bytes(world.operator.pem())
+    bank.write_bytes(world.parties["bank"].pem())
+    with serving(app) as url:
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        context.add_init_script(f"localStorage.setItem('depa.console.vkey', {json.dumps(world.vkey)})")
+        tab = context.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(f"{url}/console/")
+        tab.get_by_text("the read is not signed").wait_for()
+        tab.get_by_label("Key file to read with").set_input_files(str(bank))
+        tab.get_by_text("served to the operator and auditors").wait_for()  # the bank reads its contracts via /v1
+        tab.get_by_label("Key file to read with").set_input_files(str(operator))
+        tab.get_by_text("Live: new entries appear").wait_for()
+        size = world.ledger.info().size
+        send(
+            world, "bureau", "artefact.register", {"digest": "sha256:" + "cd" * 32, "name": "n.csv", "kind": "dataset"}
+        )
+        tab.locator(f'tr[data-seq="{size}"]').wait_for()
+        shot(tab, "explorer-signed-reads")
+        tab.locator('a[href="#/entry/5"]').first.click()
+        tab.get_by_text("Verified in this browser: entry 5 is in the log").wait_for()
+        context.close()
 
 
 def test_an_entry_verifies_in_the_browser(page, served):
@@ -274,8 +313,7 @@ def test_every_page_labels_its_controls(page, served):
     for route in ["/", "/contracts", f"/contract/{served.pending}", f"/lineage/{served.model}",
                   f"/budgets/{served.contract}", f"/audit/{served.contract}", "/trust"]:  # fmt: skip
         page.goto(f"{served.url}/console/#{route}")
-        page.locator("main h1").wait_for()
-        page.wait_for_load_state("networkidle")
+        settled(page, route)
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('input, select, textarea')]
                    .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
@@ -292,8 +330,7 @@ def test_every_page_fits_a_laptop_screen_without_scrolling_sideways(browser, ser
     for route in ["/", "/entry/5", f"/contract/{served.contract}", f"/lineage/{served.model}",
                   f"/budgets/{served.contract}", f"/audit/{served.contract}", "/contracts", "/trust"]:  # fmt: skip
         tab.goto(f"{served.url}/console/#{route}")
-        tab.locator("main h1").wait_for()
-        tab.wait_for_load_state("networkidle")
+        settled(tab, route)
         overflow = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{route} is {overflow} px wider than a 1280 px screen"
     context.close()

@@ -10,6 +10,7 @@ import { explorer, stopLive } from "./pages/explorer.js";
 import { lineagePage } from "./pages/lineage.js";
 import { scenariosPage, takeToken } from "./pages/scenarios.js";
 import { showTrust, trustPage } from "./pages/trust.js";
+import { readerPrompt } from "./read.js";
 import { errorBox, h, main, show } from "./util.js";
 
 const routes = [
@@ -40,7 +41,9 @@ async function route() {
     try {
       await page(params, ...m.slice(1).map((x) => (x && x !== "entries" ? decodeURIComponent(x) : undefined)));
     } catch (error) {
-      show(h("h1", {}, "Something went wrong"), errorBox(error));
+      const unreadable = error.status === 401 || error.status === 403;
+      show(h("h1", {}, unreadable ? "Who is reading?" : "Something went wrong"), errorBox(error),
+        unreadable ? readerPrompt(route) : null);
     }
     main.focus({ preventScroll: true });
     return;

@@ -1,6 +1,8 @@
 // Small helpers every page uses. Elements are built with textContent only: nothing from the ledger is ever
 // parsed as HTML.
 
+import { signedFetch } from "./read.js";
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -32,17 +34,23 @@ export function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-export class ApiError extends Error {}
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
-// A JSON API call; an RFC 9457 problem document becomes an ApiError carrying its detail.
+// A JSON API call, signed when a reader key is loaded; an RFC 9457 problem document becomes an ApiError
+// carrying its detail and status.
 export async function api(path, options = {}) {
-  const response = await fetch(path, options);
+  const response = await signedFetch(path, options);
   const text = await response.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = null; }
   if (!response.ok) {
     const detail = body && body.detail ? body.detail : `${response.status} ${response.statusText}`;
-    throw new ApiError(detail);
+    throw new ApiError(detail, response.status);
   }
   return body;
 }

@@ -1,5 +1,6 @@
 // One entry, verified in this browser from its receipt, with its statement and its C2SP receipt.
 
+import { signedFetch } from "../read.js";
 import { api, badge, h, link, show, when } from "../util.js";
 import { checkWithHistory, pinned } from "./trust.js";
 
@@ -30,7 +31,7 @@ export async function entryPage(params, seqText) {
       verdict.replaceChildren(badge("fail"), ` NOT verified: ${outcome.checks.find((c) => !c.ok).detail}.`);
     }
   };
-  const receiptText = await (await fetch(`/v1/entries/${seq}/receipt`, { headers: { Accept: "text/x.tlog-proof" } })).text();
+  const receiptText = await (await signedFetch(`/v1/entries/${seq}/receipt`, { headers: { Accept: "text/x.tlog-proof" } })).text();
   const download = URL.createObjectURL(new Blob([receiptText], { type: "text/plain" }));
   const signer = shown.signer;
   show(

@@ -1,13 +1,14 @@
 // The explorer: the checkpoint, verified here; entries paged and filtered on the server; new ones live.
 
+import { signedFetch } from "../read.js";
 import { api, badge, go, h, link, short, show, when } from "../util.js";
 import { openCheckpoint, parseCheckpoint, parseNote } from "../verify.js";
 import { consistentWithSeen, pinned, witnessChecks } from "./trust.js";
 
-let live = null; // the live feed's EventSource, closed when the page changes
+let live = null; // the live feed's AbortController, aborted when the page changes
 
 export function stopLive() {
-  if (live) { live.close(); live = null; }
+  if (live) { live.abort(); live = null; }
 }
 
 const FILTERS = ["kind", "party", "contract", "run", "since", "until"];
@@ -55,12 +56,34 @@ function entryRow(r) {
     h("td", {}, r.summary));
 }
 
+// Server-sent events read with fetch, not EventSource: an EventSource cannot sign its request.
+async function* serverEvents(path, signal) {
+  const response = await signedFetch(path, { signal, headers: { Accept: "text/event-stream" } });
+  if (!response.ok) throw new Error(`the live feed answered ${response.status}`);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const fields = Object.fromEntries(block.split("\n").filter((l) => !l.startsWith(":") && l.includes(": "))
+        .map((l) => [l.slice(0, l.indexOf(": ")), l.slice(l.indexOf(": ") + 2)]));
+      if (fields.event) yield fields;
+    }
+  }
+}
+
 function followLive(size, prepend, rows, status) {
-  let fresh = 0;
-  live = new EventSource(`/console/api/events?after=${size}`);
+  const controller = new AbortController();
+  live = controller;
+  let seen = size, fresh = 0;
   status.textContent = "Live: new entries appear as the ledger logs them.";
-  live.addEventListener("entry", (event) => {
-    const row = JSON.parse(event.data);
+  const onEntry = (row) => {
+    seen = row.seq + 1;
     fresh += 1;
     document.querySelectorAll("[data-log-size]").forEach((el) => { el.textContent = String(row.seq + 1); });
     if (prepend) {
@@ -71,8 +94,20 @@ function followLive(size, prepend, rows, status) {
     } else {
       status.replaceChildren(`Live: ${fresh} new ${fresh === 1 ? "entry" : "entries"} logged. `, link("/", "Show the newest"));
     }
-  });
-  live.onerror = () => { status.textContent = "Live feed interrupted; reconnecting..."; };
+  };
+  (async () => {
+    while (!controller.signal.aborted) {
+      try {
+        for await (const event of serverEvents(`/console/api/events?after=${seen}`, controller.signal)) {
+          if (event.event === "entry") onEntry(JSON.parse(event.data));
+        }
+      } catch {
+        if (controller.signal.aborted) return;
+      }
+      status.textContent = "Live feed interrupted; reconnecting...";
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  })();
 }
 
 async function checkpointPanel(summary) {

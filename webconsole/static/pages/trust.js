@@ -1,5 +1,6 @@
 // The pinned log key: what every check in the console runs against, kept in this browser only.
 
+import { signedFetch } from "../read.js";
 import { api, b64decode, b64encode, badge, h, link, short, show } from "../util.js";
 import { checkReceipt, parseVkey, parseWitnessVkey, verifyConsistency, verifyCosignature } from "../verify.js";
 
@@ -29,7 +30,7 @@ export async function consistentWithSeen(cp, vkey) {
   const [older, newer] = seen.size <= cp.size ? [seen, cp] : [cp, seen];
   let ok = older.size === newer.size && b64encode(older.root) === b64encode(newer.root);
   if (older.size < newer.size) {
-    const response = await fetch(`/v1/proofs/consistency?first=${older.size}&second=${newer.size}`);
+    const response = await signedFetch(`/v1/proofs/consistency?first=${older.size}&second=${newer.size}`);
     const proof = response.ok ? (await response.json()).proof.map(b64decode) : null;
     ok = proof !== null && (await verifyConsistency(older.size, newer.size, older.root, newer.root, proof));
   }
