@@ -102,9 +102,8 @@ def serve(
     port: int = 8000,
 ) -> None:
     """Serve a ledger over HTTP (OpenAPI at /docs)."""
-    import uvicorn
-
     from chain.home import Settings, open_home
+    from chain.http_server import run_server
     from chain.service import create_app
     from webconsole.app import mount
 
@@ -114,8 +113,7 @@ def serve(
     mount(app, ledger)
     err.print(f"serving {ledger.origin} ({ledger.info().size} entries) on http://{host}:{port}; vkey {ledger.vkey}")
     err.print(f"web console (read-only): http://{host}:{port}/console/")
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2,
-                limit_concurrency=settings.max_connections, timeout_keep_alive=5)  # fmt: skip
+    run_server(app, host, port, header_timeout=settings.header_timeout, limit_concurrency=settings.max_connections)
 
 
 @app.command()
@@ -146,15 +144,14 @@ def console(
     port: int = 8080,
 ) -> None:
     """The web console with the local scenario runner, on 127.0.0.1 only, behind a token printed here."""
-    import uvicorn
-
+    from chain.http_server import run_server
     from webconsole.local import local_console
 
     app, runner = local_console(home, runs)
     err.print(f"web console with the scenario runner: http://127.0.0.1:{port}/console/#token={runner.token}")
     err.print("the token is the runner's only key: it binds to 127.0.0.1, and anyone with the token can run scenarios")
     try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+        run_server(app, "127.0.0.1", port)
     finally:
         runner.close()
 

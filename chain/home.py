@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_pending: int = 20_000
     # A body that has not arrived in this many seconds is refused (408): half-sent uploads hold no connection.
     body_timeout: float = 10.0
+    # A request line and headers that have not arrived in this many seconds close the connection (408).
+    header_timeout: float = 10.0
     # Connections served at once; past it new ones get 503, so slow clients cannot use up file descriptors.
     max_connections: int = 512
     # Who reads entries and views: "parties" (requests signed by a registered party, RFC 9421) or "public".

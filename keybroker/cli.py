@@ -55,14 +55,13 @@ def serve(
     port: int = 8100,
 ) -> None:
     """Serve POST /v1/release for this provider's datasets."""
-    import uvicorn
-
+    from chain.http_server import run_server
     from keybroker.service import create_app
 
     signer = Signer.load(key)  # signs the broker's releases and its reads of the ledger
     broker = Broker(LedgerClient(ledger, vkey, state_file=state, reader=signer), signer, parse_datasets(dataset))
     err.print(f"key broker for {', '.join(broker.identities)} on http://{host}:{port}")
-    uvicorn.run(create_app(broker), host=host, port=port, log_level="warning")
+    run_server(create_app(broker), host, port)
 
 
 def main() -> None:

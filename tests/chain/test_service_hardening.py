@@ -192,6 +192,45 @@ def test_a_half_sent_body_is_refused_in_seconds_and_the_ledger_still_serves(ledg
         assert resp.status_code == 201
 
 
+def test_a_client_that_sends_no_headers_in_time_is_closed_and_others_are_served(tmp_path) -> None:
+    """`depa-chain serve` as installed, DEPA_HEADER_TIMEOUT=0.5: silence, a trickled request line and a slow
+    second request on a kept-alive connection each get 408 and a closed socket; a prompt client is served."""
+    from chain.home import init_home
+    from scenarios.serve import free_port, start_process
+
+    home = tmp_path / "home"
+    init_home(home, "ledger.test/depa")
+    port = free_port()
+    exe = str(Path(sys.executable).with_name("depa-chain"))
+    env = {**os.environ, "DEPA_HEADER_TIMEOUT": "0.5"}
+    server = start_process([exe, "serve", "--home", str(home), "--port", str(port)], f"http://127.0.0.1:{port}/v1/vkey",
+                           tmp_path / "serve.log", "the ledger", env=env)  # fmt: skip
+
+    def answer(sock: socket.socket) -> bytes:
+        sock.settimeout(10)
+        got = b""
+        while chunk := sock.recv(4096):
+            got += chunk
+        return got  # the server closed the connection
+
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as silent:
+            assert answer(silent).startswith(b"HTTP/1.1 408")
+        with socket.create_connection(("127.0.0.1", port)) as trickle:
+            trickle.sendall(b"GET /v1/log HTTP/1.1\r\nHost: x\r\n")
+            assert answer(trickle).startswith(b"HTTP/1.1 408")
+        with socket.create_connection(("127.0.0.1", port)) as kept:
+            kept.sendall(b"GET /v1/log HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.2)
+            assert kept.recv(4096).startswith(b"HTTP/1.1 200")
+            kept.sendall(b"GET /v1/log HTTP/1.1\r\n")
+            assert answer(kept).startswith(b"HTTP/1.1 408")
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/log", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def test_served_connections_are_capped_so_idle_clients_cannot_use_up_the_server(tmp_path) -> None:
     """`depa-chain serve` as installed, DEPA_MAX_CONNECTIONS=3: three idle sockets, then a request is 503."""
     from chain.home import init_home
