@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from auditor.accounting import pld_epsilon, rdp_epsilon
 from auditor.replay import RunState, World
 from chain.attestation.evidence import verify_attestation
+from chain.freshness import check_nonce
+from schemas.errors import DepaError
 from schemas.statement import Segment
 
 Outcome = Literal["pass", "fail", "not-checked", "insecure"]
@@ -63,6 +65,17 @@ def _active_at(world: World, contract_id: str, at: datetime) -> str | None:
     return None
 
 
+def _nonce_finding(world: World, scope: str, run: RunState, window_s: int) -> Finding:
+    seq, problem = run.attestation.seq, ""
+    try:
+        check_nonce(run.body.binding.nonce, run.attestation.at, window_s,
+                    lambda size: world.root_at(size, seq), lambda size: world.superseded_at(size, seq))  # fmt: skip
+    except DepaError as exc:
+        problem = exc.detail
+    fresh = f"the evidence is bound to a checkpoint of this log, current within {window_s} s"
+    return ok(scope, "nonce", not problem, fresh, problem, seq)
+
+
 def run_findings(world: World, run_id: str, run: RunState) -> list[Finding]:
     scope, body = f"run {run_id}", run.body
     cid = body.contract_id
@@ -80,6 +93,7 @@ def run_findings(world: World, run_id: str, run: RunState) -> list[Finding]:
         )
     ]
     if state is not None:
+        found.append(_nonce_finding(world, scope, run, state.contract.ccr.nonce_window_s))
         result = verify_attestation(body, state.contract.ccr, at=run.attestation.at)
         failures = "; ".join(f"{c.name}: {c.reason}" for c in result.failures)
         found.append(

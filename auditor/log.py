@@ -39,8 +39,11 @@ def check_log(
     state: Path | None,
     sink: Sink | None = None,
     progress: Callable[[int], None] | None = None,
+    roots: bytearray | None = None,
 ) -> LogResult:
-    """One pass over the stored entries; each covered entry is handed to `sink` as it is read, none is kept."""
+    """One pass over the stored entries; each covered entry is handed to `sink` as it is read, none is kept.
+
+    `roots`, if given, receives the root after each entry (32 bytes a size): attestation nonces name one."""
     try:
         cp = verify_checkpoint(snapshot.checkpoint, vkey)
     except DepaError as exc:
@@ -60,6 +63,8 @@ def check_log(
         if seq >= cp.size:
             continue  # counted: stored entries no checkpoint covers
         tree.append(merkle.leaf_hash(leaf))
+        if roots is not None:
+            roots += tree.root()
         if trusted and tree.size == trusted[1].size:
             root_at_trusted = tree.root()
         try:

@@ -8,12 +8,14 @@ recorded for the contract, run and budget checks (auditor/checks.py).
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from auditor.signatures import ParallelVerifier
+from chain import merkle
 from chain.entry import Entry
 from schemas import statement as s
 from schemas.contract import Contract, PrivacyConstraint, contract_id
@@ -179,9 +181,24 @@ class World:
     refusals: list[Refusal] = field(default_factory=list)
     statements: int = 0
     verifier: ParallelVerifier | None = None  # signatures checked elsewhere; the caller replays again if any fails
+    roots: bytearray = field(default_factory=bytearray)  # the root at each size from 1 on, filled by check_log
+    times: array = field(default_factory=lambda: array("d"))  # each entry's logged_at, POSIX seconds
+
+    def root_at(self, size: int, before: int) -> bytes | None:
+        """The log's root at `size`, for a nonce in entry `before` (which cannot name a later checkpoint)."""
+        if size == 0:
+            return merkle.EMPTY_ROOT
+        if not 0 < size <= min(before, len(self.roots) // 32):
+            return None
+        return bytes(self.roots[32 * (size - 1) : 32 * size])
+
+    def superseded_at(self, size: int, before: int) -> datetime | None:
+        return datetime.fromtimestamp(self.times[size], UTC) if size < min(before, len(self.times)) else None
 
     def add(self, e: Entry, signed: bytes | None = None) -> None:
         """One entry, in log order; `signed` (the bytes its signature covers) spares recomputing them."""
+        self.times.extend([0.0] * (e.seq - len(self.times)))  # an unreadable entry: its time fails every window
+        self.times.append(e.logged_at.timestamp())
         if not self.operator:
             self.operator = str(e.statement.get("iss", ""))  # trust on first use, unless pinned
         try:

@@ -44,10 +44,10 @@ def audit(
     parallel: bool = True,
 ) -> AuditReport:
     world = World(operator or "", verifier=ParallelVerifier() if parallel else None)
-    log = check_log(snapshot, vkey, state, world.add, progress)
+    log = check_log(snapshot, vkey, state, world.add, progress, world.roots)
     if world.verifier is not None and world.verifier.failures():
         world = World(operator or "")  # a bad signature: replay again, refusing each bad statement in its place
-        log = check_log(snapshot, vkey, state, world.add)
+        log = check_log(snapshot, vkey, state, world.add, roots=world.roots)
     findings = all_findings(world, recorded(list(world.contracts)) if recorded else None)
     if contract is not None:
         runs = {f"run {r}" for r, run in world.runs.items() if run.body.contract_id == contract}

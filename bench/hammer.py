@@ -32,7 +32,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chain.checkpoint import VerifierKey  # noqa: E402
-from chain.client import LedgerClient  # noqa: E402
+from chain.client import LedgerClient, SignedReads  # noqa: E402
 from chain.home import init_home  # noqa: E402
 from chain.receipt import Receipt  # noqa: E402
 from scenarios.serve import free_port, start  # noqa: E402
@@ -79,8 +79,9 @@ class Hammer:
             ("300 levels", "POST", "/v1/statements", b"[" * 300 + b"]" * 300, JSON),
             ("stranger's poison budget", "POST", "/v1/statements", canonical(stranger), JSON),
             ("bad signature", "POST", "/v1/statements", canonical({**self.registration(), "sig": "A" * 86}), JSON),
-            ("seq 2^63", "GET", "/v1/entries/9223372036854775808", b"", {}),
+            ("seq 2^63", "GET", "/v1/entries/9223372036854775808", b"", {}),  # signed by the operator, as all
             ("start 2^63", "GET", "/v1/entries?start=9223372036854775808", b"", {}),
+            ("unsigned read", "GET", "/v1/entries/0", b"", {}),  # the only attack sent without a signature
             ("bare checkpoint as cosignature", "POST", "/v1/checkpoint/cosignatures", b"", {}),
             ("oversized", "POST", "/v1/statements", b" " * 70_000, JSON),
         ]
@@ -103,7 +104,9 @@ class Hammer:
                     label, method, path, body, headers = self.attack(rng)
                     if label == "bare checkpoint as cosignature":
                         body = httpx.get(self.url + "/v1/checkpoint", timeout=5).content
-                    resp = httpx.request(method, self.url + path, content=body or None, headers=headers, timeout=10)
+                    auth = None if label == "unsigned read" else SignedReads(self.operator)
+                    resp = httpx.request(method, self.url + path, content=body or None, headers=headers, timeout=10,
+                                         auth=auth)  # fmt: skip
                     self._count(f"attack: {label}", resp.status_code)
             except (httpx.HTTPError, OSError) as exc:
                 self.counts[f"connection lost ({type(exc).__name__})"] += 1

@@ -25,6 +25,7 @@ from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.sealed import open_sealed
 from chain import budget
 from chain.client import LedgerClient
+from chain.freshness import nonce_for
 from chain.verified import active_contract, dids_of
 from chain.views import PartyView
 from keybroker.client import request_key
@@ -32,7 +33,6 @@ from schemas import statement as s
 from schemas.canonical import sha256_digest
 from schemas.contract import Contract
 from schemas.digest import artefact_digest
-from schemas.encoding import b64
 from schemas.errors import DepaError, Unprocessable
 from trainers import pipeline as pipelines
 from trainers.config import Pipeline, load_pipeline
@@ -87,7 +87,7 @@ def run(spec: RunSpec, producer: Producer, *, step: Step = lambda _: None) -> Ru
     # The attestation comes first: its key is the run's only identity, and a ledger that serves its parties
     # only shows the contract to it once the attestation is logged. Simulated evidence goes out only where a
     # simulator was given, and the ledger admits it only where the contract opts in.
-    body = attest(keys, spec.contract_id, spec.run_id, b64(client.checkpoint().root), producer, allow_simulated=True)
+    body = attest(keys, spec.contract_id, spec.run_id, nonce_for(client.checkpoint()), producer, allow_simulated=True)
     agent = Agent(client, keys, spec)
     agent.post("attestation.report", body.model_dump(mode="json", exclude_none=True), with_run=False)
     client.read_as(keys.signer)

@@ -189,6 +189,19 @@ class LedgerClient:
         found = ConsistencyProof.model_validate(self._get_json("/v1/proofs/consistency", first=first, second=second))
         return [unb64(p, "consistency proof hash") for p in found.proof]
 
+    def root_at(self, size: int, claimed: bytes, checkpoint: Checkpoint) -> bytes | None:
+        """`claimed` if it is this log's root at `size`, proven consistent with a verified checkpoint; else None."""
+        if not 0 <= size <= checkpoint.size:
+            return None
+        try:
+            if size == 0:
+                return claimed if claimed == merkle.EMPTY_ROOT else None
+            proof = self.consistency(size, checkpoint.size) if size < checkpoint.size else []
+            merkle.verify_consistency(size, checkpoint.size, claimed, checkpoint.root, proof)
+        except VerificationError:
+            return None
+        return claimed
+
     def inclusion(self, seq: int, size: int) -> InclusionProof:
         return InclusionProof.model_validate(self._get_json("/v1/proofs/inclusion", seq=seq, size=size))
 

@@ -93,6 +93,7 @@ class Ledger:
             note = sign_checkpoint(Checkpoint(self.origin, 0, merkle.EMPTY_ROOT), self._signer)
             self.store.write_checkpoint(0, note)
         self._tree, self.registry, self._note = tree, registry, note
+        registry.history = self
         self.failure: str | None = None
         self._witnessed = self.store.latest_witnessed()
 
@@ -286,6 +287,16 @@ class Ledger:
             note, size = self._note, self._tree.size
             proof = merkle.inclusion_proof(seq, size, self._tree.read)
         return build(seq, leaf, proof, note, sha256_digest(entry.signed_bytes(leaf, entry.decode(leaf))))
+
+    def root_at(self, size: int) -> bytes | None:
+        """The log's root at `size` (attestation nonces name one), None past its end."""
+        return self._tree.root(size) if 0 <= size <= self._tree.size else None
+
+    def superseded_at(self, size: int) -> datetime | None:
+        """When the checkpoint of `size` stopped being the newest: entry `size`'s logged_at."""
+        if size >= self._tree.size:
+            return None
+        return entry.decode(self.store.leaves(size, 1)[0]).logged_at
 
     def reader(self, did: str) -> Reader:
         """What the party, operator or attested run with this key may read."""

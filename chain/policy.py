@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from chain.budget import DatasetBudget
-from chain.run_policy import Run, RunRules
+from chain.run_policy import History, Run, RunRules
 from schemas import statement as s
 from schemas.contract import Contract, contract_id
 from schemas.errors import Conflict, NotAllowed, NotFound, Unprocessable
@@ -109,6 +109,7 @@ class Registry(RunRules):
     runs: dict[str, Run] = field(default_factory=dict)
     agents: dict[str, str] = field(default_factory=dict)  # receipt key an attested run bound -> its contract
     budgets: dict[tuple[str, str], DatasetBudget] = field(default_factory=dict)
+    history: History | None = None  # set by the ledger: admission checks nonces against the log
 
     def resolve(self, ref: str) -> Party | None:
         """The party a contract names, by any DID it had or by alias."""

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from chain import budget
 from chain.attestation.evidence import verify_attestation
+from chain.freshness import check_nonce
 from schemas import statement as s
-from schemas.errors import AttestationRejected, BudgetExceeded, Conflict, NotAllowed, NotFound, Unprocessable
+from schemas.errors import (
+    AttestationRejected,
+    BudgetExceeded,
+    Conflict,
+    NotAllowed,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+)
 
 if TYPE_CHECKING:
     from chain.policy import ContractRecord, Party
@@ -41,11 +50,19 @@ class Run:
     releases: dict[str, int] = field(default_factory=dict)  # dataset -> seq of its key.release
 
 
+class History(Protocol):
+    """The log an attestation's nonce names a checkpoint of (the ledger)."""
+
+    def root_at(self, size: int) -> bytes | None: ...
+    def superseded_at(self, size: int) -> datetime | None: ...
+
+
 class RunRules:
     """Admission and state for the clean-room statements; `Registry` provides the fields named below."""
 
     runs: dict[str, Run]
     agents: dict[str, str]
+    history: History | None  # the log itself, for the nonce's checkpoint
     budgets: dict[tuple[str, str], budget.DatasetBudget]
     artefacts: dict
     parties: dict
@@ -131,6 +148,9 @@ class RunRules:
                 " under it",
                 remedy="propose a contract whose ccr.measurements names the clean room's image",
             )
+        if self.history is None:
+            raise Unavailable("the ledger cannot check the nonce against its log now")
+        check_nonce(body.binding.nonce, now, ccr.nonce_window_s, self.history.root_at, self.history.superseded_at)
         result = verify_attestation(body, ccr, at=now)
         if not result.verified:
             raise AttestationRejected(

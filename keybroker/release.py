@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from chain.attestation.evidence import verify_attestation
 from chain.client import LedgerClient
+from chain.freshness import check_nonce, parse_nonce
 from chain.receipt import Receipt
 from chain.verified import active_contract, dids_of
 from schemas import keys
@@ -87,6 +88,11 @@ def release(broker: Broker, request: ReleaseRequest) -> Release:
         raise ReleaseRefused(f"contract {body.contract_id} does not name dataset {dataset}")
     if provider not in dids_of(client.parties(), broker.signer.did):
         raise ReleaseRefused(f"dataset {dataset} is provided by {provider}, not by this broker's party")
+    # The nonce must name a checkpoint of this log, proven here; its age is the ledger's clock, trusted for every
+    # logged_at, and was checked when the ledger took the attestation.
+    _, claimed = parse_nonce(body.binding.nonce)
+    check_nonce(body.binding.nonce, entry.logged_at, contract.ccr.nonce_window_s,
+                lambda n: client.root_at(n, claimed, checkpoint), lambda _: None)  # fmt: skip
     result = verify_attestation(body, contract.ccr, at=entry.logged_at)
     if not result.verified:
         failed = "; ".join(f"{c.name}: {c.reason}" for c in result.failures)

@@ -27,6 +27,7 @@ from ccr_agent.attest import AgentKeys, Producer, attest  # noqa: E402
 from ccr_agent.simulated import SimulatedTee  # noqa: E402
 from chain.checkpoint import VerifierKey  # noqa: E402
 from chain.client import LedgerClient  # noqa: E402
+from chain.freshness import nonce_for  # noqa: E402
 from chain.home import init_home  # noqa: E402
 from chain.receipt import Receipt  # noqa: E402
 from scenarios.serve import free_port, start  # noqa: E402
@@ -34,7 +35,6 @@ from schemas import statement as s  # noqa: E402
 from schemas.canonical import canonical  # noqa: E402
 from schemas.contract import contract_id  # noqa: E402
 from schemas.digest import artefact_digest  # noqa: E402
-from schemas.encoding import b64  # noqa: E402
 from schemas.keys import Signer, new_identity  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1] / ".demo" / "ledger"
@@ -171,7 +171,7 @@ def main() -> None:
             )
 
             agent = AgentKeys.generate()
-            nonce = b64(client.checkpoint().root)
+            nonce = nonce_for(client.checkpoint())
             producer = Producer(tsm_root=ROOT / "no-tsm", sev_device=ROOT / "no-sev-guest", simulator=simulator)
             body = attest(agent, cid, "demo-run-1", nonce, producer, allow_simulated=True)
             attestation = ROOT / "attestation.json"

@@ -52,6 +52,8 @@ class CcrPolicy(_Model):
     # TDX 1.5 MRSERVICETD values the contract admits besides zero (hex); a service TD can read the TD's memory.
     service_tds: list[str] = []
     allow_simulated: bool = False
+    # How long after its checkpoint is superseded evidence bound to it may still attest a run (chain/freshness.py).
+    nonce_window_s: int = Field(default=600, ge=1, le=7 * 86400)
     # SHA-256 pins of the simulated ARKs admitted when allow_simulated is set (`depa-ccr simulator` prints one).
     simulated_roots: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = []
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.simulated import SimulatedTee
-from tests.conftest import Collab
+from tests.conftest import Collab, fresh_nonce
 
 NO_TEE = {"tsm_root": Path("/nonexistent/tsm"), "sev_device": Path("/nonexistent/sev-guest")}
 
@@ -27,7 +27,7 @@ class Room:
     def attest(self, run_id: str) -> AgentKeys:
         keys = AgentKeys.generate()
         producer = Producer(**NO_TEE, simulator=self.simulator)
-        body = attest(keys, self.cid, run_id, "root", producer, allow_simulated=True)
+        body = attest(keys, self.cid, run_id, fresh_nonce(self.collab.ledger), producer, allow_simulated=True)
         self.collab.send(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
         self.agents[run_id] = keys
         return keys

@@ -14,6 +14,8 @@ import pyrage
 import pytest
 
 from ccr_agent.simulated import SimulatedTee
+from chain.checkpoint import verify_checkpoint
+from chain.freshness import nonce_for
 from chain.ledger import Ledger
 from chain.sqlstore import SqlStore
 from chain.store import MemoryStore, Store
@@ -102,6 +104,11 @@ def checkpoint_key() -> Signer:
 def ledger(operator: Signer, checkpoint_key: Signer) -> Ledger:
     """A ledger on the in-memory store, for policy tests that need no database."""
     return Ledger(MemoryStore(), ORIGIN, checkpoint_key, operator.did)
+
+
+def fresh_nonce(ledger: Ledger) -> str:
+    """An attestation nonce naming the ledger's current checkpoint, as the clean-room agent binds it."""
+    return nonce_for(verify_checkpoint(ledger.checkpoint(), ledger.vkey))
 
 
 def age_recipient() -> str:

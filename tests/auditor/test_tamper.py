@@ -5,19 +5,22 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
 from ccr_agent.attest import AgentKeys, attest
-from chain import entry
+from chain import entry, merkle
 from schemas import statement as s
 from schemas.canonical import canonical
+from schemas.encoding import b64
 from schemas.keys import Signer
 from tests.auditor.conftest import History
 from tests.auditor.forge import statements, write_log
-from tests.conftest import ORIGIN
+from tests.conftest import ORIGIN, fresh_nonce
 from tests.world import BANK
 
 
@@ -135,7 +138,7 @@ def test_a_statement_re_signed_by_an_unregistered_key(history: History, tmp_path
 
 def forged_run(history: History, run_id: str, **binding_changes: str) -> tuple[AgentKeys, dict]:
     keys, world = AgentKeys.generate(), history.world
-    body = attest(keys, world.cid, run_id, "root", world.producer(), allow_simulated=True)
+    body = attest(keys, world.cid, run_id, fresh_nonce(world.ledger), world.producer(), allow_simulated=True)
     if binding_changes:
         body = body.model_copy(update={"binding": body.binding.model_copy(update=binding_changes)})
     return keys, s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
@@ -171,6 +174,27 @@ def test_a_run_whose_report_data_does_not_match_its_binding(history: History, tm
     assert code == 1 and ("run", "attestation") in failed(report)
     reason = next(f["reason"] for f in report["findings"] if f["check"] == "attestation" and f["status"] == "fail")
     assert "report-data" in reason
+
+
+@pytest.mark.parametrize("nonce", ["1970", "stale"])
+def test_a_run_bound_to_no_checkpoint_or_a_stale_one_fails_the_audit(history: History, tmp_path: Path, nonce) -> None:
+    """Evidence honestly bound to its nonce, logged by a ledger that did not check it: the audit does."""
+    world, keys = history.world, AgentKeys.generate()
+    if nonce == "stale":  # the checkpoint after entry 0, superseded when entry 1 was logged, hours ago
+        nonce = f"1:{b64(merkle.leaf_hash(world.ledger.leaf(0)))}"
+    body = attest(keys, world.cid, "late-run", nonce, world.producer(), allow_simulated=True)
+    attested = s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
+    later = entry.timestamp(datetime.now(UTC) + timedelta(hours=2))
+    forged = tmp_path / "forged.db"
+    write_log(forged, [*statements(history.db), (later, attested)], history.key, ORIGIN)
+    code, report = verify(forged, history.vkey)
+    assert code == 1 and ("run", "nonce") in failed(report)
+    assert ("run", "attestation") not in failed(report)  # the evidence itself verifies: only its freshness fails
+
+
+def test_the_honest_runs_nonces_pass(history: History, tmp_path: Path) -> None:
+    _, report = verify(copy(history, tmp_path), history.vkey)
+    assert [f["status"] for f in report["findings"] if f["check"] == "nonce"] == ["pass"]
 
 
 def test_a_bundle_verifies_offline_and_a_tampered_one_does_not(history: History, tmp_path: Path) -> None:

@@ -18,11 +18,12 @@ from ccr_agent.run import RunFailed, run
 from ccr_agent.simulated import SimulatedTee
 from chain import budget
 from chain.entry import decode
+from chain.freshness import nonce_for
 from keybroker.client import request_key
 from schemas import statement as s
 from schemas.digest import artefact_digest
 from schemas.encoding import b64
-from schemas.errors import BudgetExceeded, Conflict, DepaError, NotAllowed
+from schemas.errors import AttestationRejected, BudgetExceeded, Conflict, DepaError, NotAllowed
 from schemas.keys import Signer
 from schemas.statement import Segment
 from tests.world import BANK, BUREAU, PIPELINE, World, build, running
@@ -148,11 +149,12 @@ def test_a_contract_not_signed_by_all_stops_the_agent(tmp_path: Path, simulator:
             run(world.spec(run_id="r1"), world.producer())
 
 
-def attested(world: World, run_id: str, reserve: bool = False) -> AgentKeys:
+def attested(world: World, run_id: str, reserve: bool = False, nonce: str | None = None) -> AgentKeys:
     """A run attested on the world's ledger by keys this test holds, with budget reserved on the bank's data."""
     keys = AgentKeys.generate()
     client = world.client()
-    body = attest(keys, world.cid, run_id, b64(client.checkpoint().root), world.producer(), allow_simulated=True)
+    nonce = nonce or nonce_for(client.checkpoint())
+    body = attest(keys, world.cid, run_id, nonce, world.producer(), allow_simulated=True)
     client.append(s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True)))
     if reserve:
         segment = {"noise_multiplier": 2.0, "sample_rate": 0.01, "steps": 10}
@@ -182,6 +184,16 @@ class TestBroker:
         assert first == again
         kinds = [s.from_raw(decode(leaf).statement).kind for leaf in world.ledger.leaves(0, 1000)]
         assert kinds.count("key.release") == 1
+
+    def test_a_nonce_naming_no_checkpoint_of_this_log_gets_no_key_even_if_the_ledger_took_it(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A ledger that skipped its nonce check: the broker proves the root against the log itself."""
+        monkeypatch.setattr("chain.run_policy.check_nonce", lambda *_: None)
+        other_log = f"{world.ledger.info().size}:{b64(bytes(32))}"
+        keys = attested(world, "r9", reserve=True, nonce=other_log)
+        with pytest.raises(AttestationRejected, match="names no checkpoint of this log"):
+            request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
 
     def test_a_broker_releases_only_its_own_datasets(self, world: World) -> None:
         with pytest.raises(Exception, match="holds no key"):

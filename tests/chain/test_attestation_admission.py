@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.simulated import SimulatedTee
+from chain import merkle
 from chain.ledger import Ledger
 from chain.store import MemoryStore
 from schemas import statement as s
 from schemas.encoding import b64, unb64
 from schemas.errors import AttestationRejected, Conflict, NotAllowed
 from schemas.keys import Signer
-from tests.conftest import ORIGIN, Collab, register
+from tests.conftest import ORIGIN, Collab, collab_on, fresh_nonce, register
 
 NO_TEE = Producer(tsm_root=Path("/nonexistent/tsm"), sev_device=Path("/nonexistent/sev-guest"))
 
 
-def admitting(simulator: SimulatedTee) -> dict:
-    return {"ccr": {"allow_simulated": True, "simulated_roots": [simulator.root.sha256]}}
+def admitting(simulator: SimulatedTee, **ccr: object) -> dict:
+    return {"ccr": {"allow_simulated": True, "simulated_roots": [simulator.root.sha256], **ccr}}
 
 
 def active_contract(collab: Collab, **terms: object) -> str:
@@ -29,10 +31,10 @@ def active_contract(collab: Collab, **terms: object) -> str:
     return cid
 
 
-def report(simulator: SimulatedTee, cid: str, run_id: str = "run-1", keys: AgentKeys | None = None):
+def report(collab: Collab, simulator: SimulatedTee, cid: str, run_id: str = "run-1", keys: AgentKeys | None = None):
     keys = keys or AgentKeys.generate()
     producer = Producer(tsm_root=NO_TEE.tsm_root, sev_device=NO_TEE.sev_device, simulator=simulator)
-    return keys, attest(keys, cid, run_id, "checkpoint-root", producer, allow_simulated=True)
+    return keys, attest(keys, cid, run_id, fresh_nonce(collab.ledger), producer, allow_simulated=True)
 
 
 def send(collab: Collab, signer: Signer, body: s.AttestationReport):
@@ -41,7 +43,7 @@ def send(collab: Collab, signer: Signer, body: s.AttestationReport):
 
 def test_a_verified_simulated_attestation_is_admitted_and_starts_a_run(collab: Collab, simulator: SimulatedTee):
     cid = active_contract(collab, **admitting(simulator))
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
     receipt, _ = send(collab, keys.signer, body)
     run = collab.ledger.registry.runs["run-1"]
     assert (run.contract_id, run.agent, run.security) == (cid, keys.signer.did, "insecure-simulated")
@@ -50,37 +52,37 @@ def test_a_verified_simulated_attestation_is_admitted_and_starts_a_run(collab: C
 
 def test_it_must_be_signed_by_the_key_its_binding_names(collab: Collab, simulator: SimulatedTee):
     cid = active_contract(collab, **admitting(simulator))
-    _, body = report(simulator, cid)
+    _, body = report(collab, simulator, cid)
     with pytest.raises(NotAllowed, match="receipt key its binding document names"):
         send(collab, collab.ccrp.key, body)
 
 
 def test_a_run_is_attested_once(collab: Collab, simulator: SimulatedTee):
     cid = active_contract(collab, **admitting(simulator))
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
     send(collab, keys.signer, body)
-    keys2, again = report(simulator, cid)
+    keys2, again = report(collab, simulator, cid)
     with pytest.raises(Conflict, match="already attested"):
         send(collab, keys2.signer, again)
 
 
 def test_a_contract_not_yet_signed_by_all_refuses_runs(collab: Collab, simulator: SimulatedTee):
     cid = collab.propose(**admitting(simulator))
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
     with pytest.raises(Conflict, match="is pending"):
         send(collab, keys.signer, body)
 
 
 def test_a_contract_that_does_not_allow_simulation_refuses_simulated_evidence(collab: Collab, simulator: SimulatedTee):
     cid = active_contract(collab, ccr={"measurements": ["00" * 48]})
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
     with pytest.raises(AttestationRejected, match="simulated-allowed"):
         send(collab, keys.signer, body)
 
 
 def test_a_tampered_report_is_refused_with_the_failed_check_named(collab: Collab, simulator: SimulatedTee):
     cid = active_contract(collab, **admitting(simulator))
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
     raw = bytearray(unb64(body.evidence.report))
     raw[0x90] ^= 1
     tampered = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(bytes(raw))})})
@@ -90,8 +92,9 @@ def test_a_tampered_report_is_refused_with_the_failed_check_named(collab: Collab
 
 def test_evidence_bound_to_another_document_is_refused(collab: Collab, simulator: SimulatedTee):
     cid = active_contract(collab, **admitting(simulator))
-    keys, body = report(simulator, cid)
-    other = body.binding.model_copy(update={"nonce": "another-root"})
+    keys, body = report(collab, simulator, cid)
+    empty_log = f"0:{b64(merkle.EMPTY_ROOT)}"  # a checkpoint of this log, but not the one the evidence binds
+    other = body.binding.model_copy(update={"nonce": empty_log})
     with pytest.raises(AttestationRejected, match="report-data"):
         send(collab, keys.signer, body.model_copy(update={"binding": other}))
 
@@ -100,14 +103,14 @@ def test_a_measurement_outside_the_contracts_allowlist_is_refused(collab: Collab
     terms = admitting(simulator)
     terms["ccr"]["measurements"] = ["ab" * 48]
     cid = active_contract(collab, **terms)
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
     with pytest.raises(AttestationRejected, match="measurement"):
         send(collab, keys.signer, body)
 
 
 def test_simulated_evidence_labelled_sev_snp_is_refused(collab: Collab, simulator: SimulatedTee):
     cid = active_contract(collab, **admitting(simulator))
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
     relabelled = body.model_copy(update={"evidence": body.evidence.model_copy(update={"type": "sev-snp"})})
     with pytest.raises(AttestationRejected, match="must say so"):
         send(collab, keys.signer, relabelled)
@@ -122,7 +125,7 @@ def test_runs_are_rebuilt_when_the_ledger_restarts(operator: Signer, checkpoint_
         *(register(ledger, operator, n, r) for n, r in [("consumer", "TDC"), ("bank", "TDP"), ("cloud", "CCRP")]),
     )
     cid = active_contract(collab, **admitting(simulator))
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
     send(collab, keys.signer, body)
     reopened = Ledger(store, ORIGIN, checkpoint_key, operator.did)
     assert reopened.registry.runs["run-1"].agent == keys.signer.did
@@ -133,11 +136,71 @@ def test_a_contract_that_admits_no_clean_room_refuses_a_report_before_reading_it
 ):
     """No measurement pinned and no simulation allowed: whatever the evidence says, it could never pass."""
     cid = active_contract(collab)
-    keys, body = report(simulator, cid)
+    keys, body = report(collab, simulator, cid)
 
     def unread(*args: object, **kwargs: object) -> None:
         raise AssertionError("the evidence was parsed")
 
     monkeypatch.setattr("chain.run_policy.verify_attestation", unread)
     with pytest.raises(AttestationRejected, match="pins no clean-room measurement"):
+        send(collab, keys.signer, body)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clocked(operator: Signer, checkpoint_key: Signer) -> tuple[Collab, Clock]:
+    clock = Clock()
+    ledger = Ledger(MemoryStore(), ORIGIN, checkpoint_key, operator.did, clock=clock)
+    return collab_on(ledger, operator), clock
+
+
+def test_a_nonce_naming_a_checkpoint_superseded_past_the_window_is_stale(clocked, simulator: SimulatedTee):
+    collab, clock = clocked
+    cid = active_contract(collab, **admitting(simulator, nonce_window_s=60))
+    keys, body = report(collab, simulator, cid)
+    register(collab.ledger, collab.operator, "late", "TDP")  # the checkpoint the evidence names is superseded
+    clock.now += timedelta(seconds=61)
+    with pytest.raises(AttestationRejected, match="superseded 61 s before the attestation; the contract accepts 60"):
+        send(collab, keys.signer, body)
+
+
+def test_a_nonce_superseded_within_the_window_is_fresh(clocked, simulator: SimulatedTee):
+    collab, clock = clocked
+    cid = active_contract(collab, **admitting(simulator, nonce_window_s=60))
+    keys, body = report(collab, simulator, cid)
+    register(collab.ledger, collab.operator, "late", "TDP")
+    clock.now += timedelta(seconds=59)
+    send(collab, keys.signer, body)
+
+
+def test_the_newest_checkpoint_of_a_quiet_log_stays_fresh(clocked, simulator: SimulatedTee):
+    collab, clock = clocked
+    cid = active_contract(collab, **admitting(simulator, nonce_window_s=60))
+    keys, body = report(collab, simulator, cid)
+    clock.now += timedelta(hours=2)  # nothing logged since: the evidence cannot predate the log's state
+    send(collab, keys.signer, body)
+
+
+@pytest.mark.parametrize(
+    ("nonce", "says"),
+    [
+        ("1970", "names no checkpoint"),
+        ("3:" + b64(bytes(32)), "names no checkpoint of this log"),
+        (f"{10**12}:" + b64(bytes(32)), "names no checkpoint of this log"),
+        ("03:" + b64(bytes(32)), "names no checkpoint"),
+    ],
+)
+def test_a_nonce_that_names_no_checkpoint_of_this_log_is_refused(collab: Collab, simulator: SimulatedTee, nonce, says):
+    cid = active_contract(collab, **admitting(simulator))
+    producer = Producer(tsm_root=NO_TEE.tsm_root, sev_device=NO_TEE.sev_device, simulator=simulator)
+    keys = AgentKeys.generate()
+    body = attest(keys, cid, "run-1", nonce, producer, allow_simulated=True)  # bound honestly to a bad nonce
+    with pytest.raises(AttestationRejected, match=says):
         send(collab, keys.signer, body)
