@@ -94,18 +94,20 @@ class SimulatedTee:
         vmpl: int = 0,
         debug: bool = False,
         policy_bits: int = 0,
+        smt: bool = True,
         version: int = 3,
         current_tcb: dict[str, int] | None = None,
         committed_tcb: dict[str, int] | None = None,
     ) -> bytes:
         """A SEV-SNP report (version 3 unless told) carrying report_data, signed by the simulated VCEK.
 
-        `policy_bits` are set in the guest policy beside the usual ones: tests craft what a host could launch."""
+        `policy_bits` are set in the guest policy beside the usual ones, and `smt` clears SMT: tests craft what a
+        host could launch."""
         if len(report_data) != 64 or len(measurement) != 48 or len(host_data) != 32:
             raise ValueError("report_data is 64 bytes, measurement 48 and host_data 32")
         tcb = _tcb(TCB)
         current, committed = _tcb({**TCB, **(current_tcb or {})}), _tcb({**TCB, **(committed_tcb or {})})
-        policy = _GUEST_POLICY | policy_bits | (1 << 19 if debug else 0)
+        policy = (_GUEST_POLICY if smt else _GUEST_POLICY & ~(1 << 16)) | policy_bits | (1 << 19 if debug else 0)
         fields = (
             version,
             0,

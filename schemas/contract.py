@@ -51,6 +51,11 @@ class CcrPolicy(_Model):
     min_tcb: dict[str, int] | None = None
     # TDX 1.5 MRSERVICETD values the contract admits besides zero (hex); a service TD can read the TD's memory.
     service_tds: list[str] = []
+    # SEV-SNP guest policy the host chose at launch, outside MEASUREMENT: SMT admitted, one socket required,
+    # the lowest firmware ABI ("major.minor").
+    allow_smt: bool = True
+    single_socket: bool = False
+    min_abi: str | None = Field(default=None, pattern=r"^\d{1,3}\.\d{1,3}$")
     allow_simulated: bool = False
     # How long after its checkpoint is superseded evidence bound to it may still attest a run (chain/freshness.py).
     nonce_window_s: int = Field(default=600, ge=1, le=7 * 86400)

@@ -21,6 +21,10 @@ class AttestationPolicy(BaseModel):
     allow_debug: bool = False
     # MIGRATE_MA lets a migration agent the host launched export the guest's memory; it is not in MEASUREMENT.
     allow_migration_agent: bool = False
+    # SEV-SNP guest policy terms, as go-sev-guest's validatePolicy states them: the host sets these at launch.
+    allow_smt: bool = True  # False: the guest policy must forbid SMT (sibling threads share the core's caches)
+    single_socket: bool = False  # True: the guest policy must pin the guest to one socket
+    min_abi: str | None = Field(default=None, pattern=r"^\d{1,3}\.\d{1,3}$")  # the lowest firmware ABI, "major.minor"
     # TDX 1.5: MRSERVICETD values admitted besides zero (a service TD, such as a migration TD, can read the TD).
     service_tds: list[Hex] = []
     max_vmpl: int | None = Field(default=None, ge=0, le=3)
@@ -54,6 +58,9 @@ class AttestationPolicy(BaseModel):
             host_data=ccr.host_data,
             min_tcb=ccr.min_tcb,
             service_tds=ccr.service_tds,
+            allow_smt=ccr.allow_smt,
+            single_socket=ccr.single_socket,
+            min_abi=ccr.min_abi,
             max_vmpl=0,
             report_data=report_data.hex() if report_data is not None else None,
         )

@@ -15,12 +15,34 @@ from chain.attestation.amd import AMD_ROOTS, Chain, Root, hwid_matches, select_c
 from chain.attestation.hcl import HclReport, is_hcl, parse_hcl
 from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked
-from chain.attestation.snp_report import ECDSA_P384_SHA384, ReportFormatError, SnpReport, parse_report
+from chain.attestation.snp_report import ECDSA_P384_SHA384, GuestPolicy, ReportFormatError, SnpReport, parse_report
 
 _ECDSA_SHA384 = ec.ECDSA(hashes.SHA384())
 _NO_REVOCATION = not_checked(
     "revocation", "AMD's certificate revocation list (KDS /crl) was not checked: this verifier works offline"
 )
+
+
+def _guest_policy(found: GuestPolicy, policy: AttestationPolicy) -> Check:
+    """The guest policy against the contract's terms: the host chose it at launch, and MEASUREMENT omits it."""
+    problems = []
+    if found.migrate_ma and not policy.allow_migration_agent:
+        problems.append("MIGRATE_MA is set: a migration agent the host chose at launch could export the guest's memory")
+    if found.smt and not policy.allow_smt:
+        problems.append("SMT is allowed, and the contract forbids it")
+    if policy.single_socket and not found.single_socket:
+        problems.append("SINGLE_SOCKET is clear, and the contract requires one socket")
+    if policy.min_abi is not None:
+        least = tuple(int(x) for x in policy.min_abi.split("."))
+        if (found.abi_major, found.abi_minor) < least:
+            problems.append(
+                f"the minimum ABI {found.abi_major}.{found.abi_minor} is below the contract's {policy.min_abi}"
+            )
+    abi = f"{found.abi_major}.{found.abi_minor}"
+    ma = "set (admitted)" if found.migrate_ma else "clear"
+    terms = f"MIGRATE_MA {ma}, SMT {'allowed' if found.smt else 'forbidden'}, ABI {abi}"
+    return check("guest-policy", not problems, f"the guest policy meets the contract: {terms}",
+                 "; ".join(problems) + " (the guest policy is not part of MEASUREMENT)")  # fmt: skip
 
 
 def verify_snp(
@@ -51,15 +73,7 @@ def verify_snp(
             f"signature algorithm {parsed.signature_algo} is not ECDSA P-384 with SHA-384 (1)",
         ),
     ]
-    checks.append(
-        check(
-            "guest-policy",
-            not parsed.policy.migrate_ma or policy.allow_migration_agent,
-            "MIGRATE_MA is clear: no migration agent can export the guest",
-            "MIGRATE_MA is set: a migration agent the host chose at launch could export the guest's memory "
-            "(the guest policy is not part of MEASUREMENT)",
-        )
-    )
+    checks.append(_guest_policy(parsed.policy, policy))
     try:
         chain = verify_chain(*select_chain(tuple(certs), parsed.signer_info.signing_key, parsed.chip_id), roots)
     except (LookupError, ValueError, UnsupportedAlgorithm) as exc:  # certificates whose contents do not parse

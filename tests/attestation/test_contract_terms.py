@@ -73,6 +73,45 @@ def test_a_guest_launched_with_a_migration_agent_is_refused(simulator: Simulated
     assert allowed.verified
 
 
+SINGLE_SOCKET, ABI_1_51 = 1 << 20, (1 << 8) | 51
+
+
+@pytest.mark.parametrize(
+    ("launched", "terms", "says"),
+    [
+        ({}, {"allow_smt": False}, "SMT is allowed, and the contract forbids it"),
+        ({}, {"single_socket": True}, "SINGLE_SOCKET is clear"),
+        ({"policy_bits": ABI_1_51}, {"min_abi": "1.52"}, "the minimum ABI 1.51 is below the contract's 1.52"),
+        ({"policy_bits": ABI_1_51}, {"min_abi": "2.0"}, "below the contract's 2.0"),
+    ],
+)
+def test_guest_policy_terms_the_host_did_not_meet_are_refused(simulator: SimulatedTee, launched, terms, says) -> None:
+    """go-sev-guest's validatePolicy: what the host chose at launch, and MEASUREMENT does not cover."""
+    result = verify_snp(simulator.report(bytes(64), **launched), simulator.chain, roots=(simulator.root,),
+                        policy=AttestationPolicy(**terms))  # fmt: skip
+    assert {c.name for c in result.failures} == {"guest-policy"} and says in result.failures[0].reason
+
+
+@pytest.mark.parametrize(
+    ("launched", "terms"),
+    [
+        ({"smt": False}, {"allow_smt": False}),
+        ({"policy_bits": SINGLE_SOCKET}, {"single_socket": True}),
+        ({"policy_bits": ABI_1_51}, {"min_abi": "1.51"}),
+        ({"policy_bits": ABI_1_51}, {"min_abi": "0.99"}),
+    ],
+)
+def test_guest_policy_terms_the_host_met_pass(simulator: SimulatedTee, launched, terms) -> None:
+    result = verify_snp(simulator.report(bytes(64), **launched), simulator.chain, roots=(simulator.root,),
+                        policy=AttestationPolicy(**terms))  # fmt: skip
+    assert result.verified, result.failures
+
+
+def test_a_contracts_guest_policy_terms_reach_the_verifier() -> None:
+    policy = AttestationPolicy.from_contract(CcrPolicy(allow_smt=False, single_socket=True, min_abi="1.55"))
+    assert (policy.allow_smt, policy.single_socket, policy.min_abi) == (False, True, "1.55")
+
+
 @pytest.mark.parametrize("version", [1, 6, 0xFFFFFFFF])
 def test_a_report_version_this_verifier_does_not_know_is_refused(simulator: SimulatedTee, version: int) -> None:
     result = verify_snp(simulator.report(bytes(64), version=version), simulator.chain, roots=(simulator.root,))

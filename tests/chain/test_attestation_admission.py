@@ -204,3 +204,10 @@ def test_a_nonce_that_names_no_checkpoint_of_this_log_is_refused(collab: Collab,
     body = attest(keys, cid, "run-1", nonce, producer, allow_simulated=True)  # bound honestly to a bad nonce
     with pytest.raises(AttestationRejected, match=says):
         send(collab, keys.signer, body)
+
+
+def test_a_contract_requiring_one_socket_refuses_a_guest_launched_without(collab: Collab, simulator: SimulatedTee):
+    cid = active_contract(collab, **admitting(simulator, single_socket=True))
+    keys, body = report(collab, simulator, cid)
+    with pytest.raises(AttestationRejected, match="guest-policy: SINGLE_SOCKET is clear"):
+        send(collab, keys.signer, body)
