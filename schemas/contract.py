@@ -7,7 +7,7 @@ Upstream numbers arrive as strings ("7.5") and are parsed; parties are DIDs or a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -51,6 +51,8 @@ class CcrPolicy(_Model):
     min_tcb: dict[str, int] | None = None
     # TDX 1.5 MRSERVICETD values the contract admits besides zero (hex); a service TD can read the TD's memory.
     service_tds: list[str] = []
+    # TDX RTMR0-3 values admitted, by index ("0".."3", hex): the kernel, initrd and command line MRTD omits.
+    rtmrs: dict[Literal["0", "1", "2", "3"], list[Annotated[str, Field(pattern=r"^[0-9a-fA-F]{96}$")]]] = {}
     # SEV-SNP guest policy the host chose at launch, outside MEASUREMENT: SMT admitted, one socket required,
     # the lowest firmware ABI ("major.minor").
     allow_smt: bool = True

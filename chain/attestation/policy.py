@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,6 +27,9 @@ class AttestationPolicy(BaseModel):
     min_abi: str | None = Field(default=None, pattern=r"^\d{1,3}\.\d{1,3}$")  # the lowest firmware ABI, "major.minor"
     # TDX 1.5: MRSERVICETD values admitted besides zero (a service TD, such as a migration TD, can read the TD).
     service_tds: list[Hex] = []
+    # TDX: admitted values of RTMR0-3 by index ("0".."3"); MRTD covers only the firmware, the RTMRs the boot
+    # after it (RTMR1 the kernel, RTMR2 its command line and initrd, as the CC event log records them).
+    rtmrs: dict[Literal["0", "1", "2", "3"], list[Hex]] = {}
     max_vmpl: int | None = Field(default=None, ge=0, le=3)
     min_tcb: dict[str, int] | None = None
     measurements: list[Hex] = []
@@ -37,6 +40,11 @@ class AttestationPolicy(BaseModel):
     @classmethod
     def _lower(cls, values: list[str]) -> list[str]:
         return [v.lower() for v in values]
+
+    @field_validator("rtmrs")
+    @classmethod
+    def _lower_rtmrs(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {index: [v.lower() for v in values] for index, values in value.items()}
 
     @field_validator("report_data")
     @classmethod
@@ -58,6 +66,7 @@ class AttestationPolicy(BaseModel):
             host_data=ccr.host_data,
             min_tcb=ccr.min_tcb,
             service_tds=ccr.service_tds,
+            rtmrs=ccr.rtmrs,
             allow_smt=ccr.allow_smt,
             single_socket=ccr.single_socket,
             min_abi=ccr.min_abi,

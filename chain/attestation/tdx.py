@@ -106,6 +106,7 @@ def verify_tdx(
             "SEPT_VE_DISABLE is clear: the host can raise #VE inside the TD at pages of its choosing",
         ),
         _service_td(td.mrservicetd, policy.service_tds),
+        _rtmrs(td.rtmrs, policy.rtmrs),
     ]
     checks += evaluate(
         policy,
@@ -149,6 +150,16 @@ def _service_td(mrservicetd: bytes, allowed: list[str]) -> Check:
         f"MRSERVICETD {mrservicetd.hex()[:16]}... names a service TD (one that can read this TD) the policy "
         "does not admit (ccr.service_tds)",
     )
+
+
+def _rtmrs(found: tuple[bytes, ...], pinned: dict[str, list[str]]) -> Check:
+    if not pinned:
+        return not_checked("rtmr", "the policy pins no RTMR: the boot after the firmware (kernel, initrd, "
+                           "command line) is not constrained")  # fmt: skip
+    wrong = [f"RTMR{i} {found[int(i)].hex()[:16]}..." for i, values in sorted(pinned.items())
+             if found[int(i)].hex() not in values]  # fmt: skip
+    return check("rtmr", not wrong, f"RTMR{', RTMR'.join(sorted(pinned))} are values the policy admits",
+                 f"{', '.join(wrong)} not admitted by the policy (ccr.rtmrs)")  # fmt: skip
 
 
 def _qe_identity(qe: QeReport) -> Check:

@@ -13,6 +13,7 @@ from chain.attestation.evidence import verify_attestation
 from chain.attestation.policy import AttestationPolicy
 from chain.attestation.snp import verify_snp
 from chain.attestation.tdx import verify_tdx
+from chain.attestation.tdx_quote import parse_quote
 from schemas.contract import CcrPolicy
 from schemas.encoding import b64
 from schemas.statement import AttestationReport, Binding, Evidence
@@ -157,3 +158,28 @@ def test_a_vcek_signed_by_an_asvk_is_refused() -> None:
 )
 def test_a_vceks_hwid_names_the_chip_on_every_generation(hwid: bytes, chip_id: bytes, matches: bool) -> None:
     assert hwid_matches(hwid, chip_id) is matches
+
+
+# --- TDX: the boot after the firmware, measured into the RTMRs ----------------------------------------------
+
+
+def rtmr_check(quote: bytes, **pins: list[str]):
+    result = verify_tdx(quote, policy=AttestationPolicy(rtmrs=pins))
+    return next(c for c in result.checks if c.name == "rtmr")
+
+
+def test_rtmrs_the_contract_pins_must_match_the_quote() -> None:
+    quote = tdx_quote(4)
+    rtmrs = [r.hex() for r in parse_quote(quote).report.rtmrs]
+    assert rtmr_check(quote, **{"1": [rtmrs[1]], "2": ["ab" * 48, rtmrs[2].upper()]}).status == "pass"
+    wrong = rtmr_check(quote, **{"1": ["00" * 48], "2": [rtmrs[2]]})
+    assert wrong.status == "fail" and "RTMR1" in wrong.reason and "RTMR2" not in wrong.reason
+
+
+def test_rtmrs_no_contract_pins_are_reported_unconstrained() -> None:
+    assert rtmr_check(tdx_quote(5)).status == "not-checked"
+
+
+def test_a_contracts_rtmr_pins_reach_the_verifier() -> None:
+    pin = "AB" * 48
+    assert AttestationPolicy.from_contract(CcrPolicy(rtmrs={"2": [pin]})).rtmrs == {"2": [pin.lower()]}
