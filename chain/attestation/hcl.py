@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ class HclReport:
     snp_report: bytes
     hash_type: int
     runtime_data: bytes
+    user_data: bytes  # the runtime claims' `user-data`: where Azure's paravisor carries the guest's 64 bytes
 
     def binding_check(self, report_data: bytes) -> Check:
         """REPORT_DATA must begin with the hash of the runtime data (the vTPM key and VM configuration)."""
@@ -47,6 +49,17 @@ def parse_hcl(data: bytes) -> HclReport:
         raise ReportFormatError(f"HCL report type {report_type} is not SEV-SNP ({_SNP_REPORT_TYPE})")
     if hash_type not in _HASHES or start + var_size > len(data):
         raise ReportFormatError("HCL runtime data header is malformed")
-    return HclReport(
-        snp_report=data[_SNP_AT:_RUNTIME_AT], hash_type=hash_type, runtime_data=data[start : start + var_size]
-    )
+    runtime = data[start : start + var_size]
+    return HclReport(data[_SNP_AT:_RUNTIME_AT], hash_type, runtime, _user_data(runtime))
+
+
+def _user_data(runtime: bytes) -> bytes:
+    """The 64 bytes of `user-data` in the runtime claims (JSON, as Azure's paravisor writes them)."""
+    try:
+        claims = json.loads(runtime.rstrip(b"\0"))
+        user = bytes.fromhex(claims["user-data"]) if isinstance(claims, dict) else b""
+    except (ValueError, KeyError, TypeError):
+        raise ReportFormatError("the HCL runtime claims are not JSON with a hex user-data") from None
+    if len(user) != 64:
+        raise ReportFormatError(f"the HCL runtime claims' user-data is {len(user)} bytes, not 64")
+    return user

@@ -96,7 +96,9 @@ def verify_snp(
         tcb=tcb,
         measurement=parsed.measurement,
         host_data=parsed.host_data,
-        report_data=parsed.report_data,
+        # Under Azure's paravisor REPORT_DATA hashes the runtime claims (checked above); the guest's own 64
+        # bytes, the binding document's hash, are the claims' user-data.
+        report_data=hcl.user_data if hcl else parsed.report_data,
     )
     insecure = evidence_type == "simulated" or bool(chain and chain.root and chain.root.insecure)
     return AttestationResult.of(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import struct
 from pathlib import Path
 
 from ccr_agent.attest import AgentKeys, Producer, attest
@@ -11,6 +13,7 @@ from chain.attestation.binding import report_data_for
 from chain.attestation.evidence import verify_attestation
 from schemas.canonical import canonical
 from schemas.contract import CcrPolicy
+from schemas.encoding import b64
 from schemas.statement import AttestationReport
 
 CONTRACT = "sha256:" + "ab" * 32
@@ -68,3 +71,21 @@ def test_the_contract_measurement_allowlist_applies(simulator: SimulatedTee) -> 
 def test_a_simulator_the_contract_does_not_pin_is_refused(simulator: SimulatedTee) -> None:
     result = verify_attestation(simulated_report(simulator), CcrPolicy(allow_simulated=True))
     assert [c.name for c in result.failures] == ["simulated-root"]
+
+
+def azure_hcl(simulator: SimulatedTee, user_data: bytes) -> bytes:
+    """An Azure HCL report as the paravisor lays it out, around a report the simulated VCEK signs: REPORT_DATA
+    is SHA-256 of the runtime claims, whose user-data carries the guest's 64 bytes."""
+    runtime = json.dumps({"keys": [], "vm-configuration": {}, "user-data": user_data.hex()}).encode()
+    snp = simulator.report(hashlib.sha256(runtime).digest() + bytes(32))
+    return b"HCLA" + bytes(0x1C) + snp + struct.pack("<5I", 20 + len(runtime), 1, 2, 1, len(runtime)) + runtime
+
+
+def test_an_azure_confidential_vm_binds_its_run_in_the_runtime_claims(simulator: SimulatedTee) -> None:
+    body = simulated_report(simulator)
+    hcl = azure_hcl(simulator, report_data_for(body.binding))
+    azure = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(hcl)})})
+    assert verify_attestation(azure, admitting(simulator)).verified
+    another_run = azure_hcl(simulator, bytes(64))
+    unbound = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(another_run)})})
+    assert {c.name for c in verify_attestation(unbound, admitting(simulator)).failures} == {"report-data"}

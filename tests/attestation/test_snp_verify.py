@@ -103,8 +103,27 @@ def test_azure_report_data_is_bound_to_the_hcl_runtime_data() -> None:
 
 def test_changed_hcl_runtime_data_is_caught() -> None:
     sample = snp_sample("trustee_azure_genoa")
-    result = verify_snp(flip(sample.report, 0x4C0 + 20 + 10), sample.certs, at=SAMPLE_TIME)
+    inside_the_vtpm_key = sample.report.index(b'"n":"') + 10
+    result = verify_snp(flip(sample.report, inside_the_vtpm_key), sample.certs, at=SAMPLE_TIME)
     assert failures(result) == {"hcl-runtime-data"}
+
+
+def test_on_azure_the_guests_64_bytes_are_the_runtime_claims_user_data() -> None:
+    """REPORT_DATA hashes the runtime claims; the guest's report data (the binding document) is their user-data,
+    all zero in Azure's samples. Binding it to SNP REPORT_DATA instead could never pass."""
+    sample = snp_sample("trustee_azure_genoa")
+    bound = verify_snp(sample.report, sample.certs, policy=AttestationPolicy(report_data="00" * 64), at=SAMPLE_TIME)
+    assert status(bound, "report-data") == Status.PASS
+    other = verify_snp(sample.report, sample.certs, policy=AttestationPolicy(report_data="11" * 64), at=SAMPLE_TIME)
+    assert "report-data" in failures(other)
+
+
+@pytest.mark.parametrize(("old", "new"), [(b'"user-data":"0', b'"user-data":"z'), (b'"user-data"', b'"user_data"')])
+def test_runtime_claims_without_a_readable_user_data_are_a_format_error(old: bytes, new: bytes) -> None:
+    sample = snp_sample("trustee_azure_genoa")
+    result = verify_snp(sample.report.replace(old, new, 1), sample.certs, at=SAMPLE_TIME)
+    says = "hex user-data"
+    assert failures(result) == {"report-format"} and says in result.failures[0].reason
 
 
 # Regions of the report and the checks a flipped bit there must fail.
