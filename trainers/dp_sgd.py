@@ -73,8 +73,11 @@ def train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | No
 
 def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | None, seed: int | None) -> Trained:
     # DP noise must be unpredictable: a fixed seed would let anyone subtract it. Seeds are for tests only.
-    # (Opacus' secure_mode needs torchcsprng, which has no build for this torch; the metrics say it was off.)
-    seed = secrets.randbits(63) if seed is None else seed
+    # Opacus' secure_mode needs torchcsprng, which has no build for this torch (the metrics say it was off), so
+    # sampling and noise draw from two generators, each seeded with 64 bits from the OS's CSPRNG: knowing which
+    # records were sampled says nothing about the noise.
+    fixed = seed is not None
+    seed = seed if fixed else secrets.randbits(63)
     torch.manual_seed(seed)
     errors = ModuleValidator.validate(model, strict=False)
     if errors:
@@ -84,7 +87,8 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
     params = {"lr": 0.05, **config.optimizer.params}
     loss_fn = nn.CrossEntropyLoss()
     segments: list[dict[str, float | int]] = []
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # the non-private path's shuffling, and Poisson sampling
+    noise = torch.Generator().manual_seed(seed + 1 if fixed else secrets.randbits(64))
     if plan is None:
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, generator=generator)
         optimizer = optimizer_cls(model.parameters(), **params)
@@ -101,7 +105,7 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
         private = GradSampleModule(model)
         optimizer = DPOptimizer(
             optimizer_cls(private.parameters(), **params), noise_multiplier=plan.noise_multiplier,
-            max_grad_norm=plan.max_grad_norm, expected_batch_size=max(1, round(expected_batch)),
+            max_grad_norm=plan.max_grad_norm, expected_batch_size=max(1, round(expected_batch)), generator=noise,
         )  # fmt: skip
         accountant = RDPAccountant()
         optimizer.attach_step_hook(accountant.get_optimizer_hook_fn(sample_rate=plan.sample_rate))
@@ -110,15 +114,17 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
         while steps < plan.steps:
             for x, y in loader:
                 optimizer.zero_grad()
-                if len(x):  # Poisson batches can be empty; the step still counts and still adds noise
-                    loss_fn(private(x), y).backward()
+                # An empty Poisson batch goes through as it is: Opacus clips nothing, adds the noise and the
+                # accountant counts the step, exactly as the analysis assumes.
+                loss_fn(private(x), y).backward()
                 optimizer.step()
                 steps += 1
                 if steps == plan.steps:
                     break
         segments = [{"noise_multiplier": s, "sample_rate": q, "steps": n} for s, q, n in accountant.history]
         trained = private._module
-    metrics = {**evaluate(trained, data), **({"opacus_secure_mode": 0.0} if plan else {})}
+    rng = {"opacus_secure_mode": 0.0, "separate_csprng_seeded_generators": 1.0}
+    metrics = {**evaluate(trained, data), **(rng if plan else {})}
     return Trained(trained, dataset[0][0][None], metrics, segments)
 
 

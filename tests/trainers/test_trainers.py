@@ -149,3 +149,19 @@ def test_sklearn_exports_onnx_and_xgboost_its_json(tmp_path: Path) -> None:
 def test_too_few_records_are_refused() -> None:
     with pytest.raises(Unprocessable, match="too few"):
         prepare.tabular(frame(5), DatasetConfig(target_variable="TARGET"))
+
+
+def test_empty_poisson_batches_are_noised_and_counted_as_steps() -> None:
+    """At an expected batch of one record, about a third of the batches are empty: each still adds noise and
+    counts as a step, as the accountant assumes (a guard that skipped them made Opacus raise)."""
+    data = arrays()
+    plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=1 / len(data.x_train), steps=30, max_grad_norm=1.0)
+    for seed in range(3):
+        trained = dp_sgd.train(dp_sgd.mlp(2, 2, [8]), data, TrainConfig(), plan, seed=seed)
+        assert trained.segments == [{"noise_multiplier": 1.0, "sample_rate": plan.sample_rate, "steps": 30}]
+
+
+def test_sampling_and_noise_draw_from_separate_generators() -> None:
+    plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=0.05, steps=2, max_grad_norm=1.0)
+    trained = dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), TrainConfig(), plan)
+    assert trained.metrics["separate_csprng_seeded_generators"] == 1.0
