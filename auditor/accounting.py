@@ -7,14 +7,16 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from auditor.replay import World
+from chain.budget import converted, filter_order
 from schemas.statement import Segment
 
 # dp-accounting is imported on first use, as in chain.budget: it takes 0.6 s, which every command and the
 # ledger's start (it serves the web console, which imports the auditor) would otherwise pay.
 
 
-def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
-    """RDP composed segment by segment, each segment's curve clipped at zero before it is added.
+def rdp_curve(segments: Iterable[Segment]):  # type: ignore[no-untyped-def]
+    """RDP composed segment by segment, each segment's curve clipped at zero before it is added (one value per
+    order of dp-accounting's default grid, which the ledger pins as its ORDERS).
 
     RDP is never negative; dp-accounting's floating point gives values near -1e-16 at large noise, which
     many steps would turn into budget bought back. Clipping the sum would let one segment offset another.
@@ -23,15 +25,36 @@ def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
     from dp_accounting import dp_event
     from dp_accounting.rdp import rdp_privacy_accountant
 
-    total = None
+    total = np.zeros(len(rdp_privacy_accountant.RdpAccountant()._orders))
     for seg in segments:
         one = rdp_privacy_accountant.RdpAccountant()
         one.compose(dp_event.PoissonSampledDpEvent(seg.sample_rate, dp_event.GaussianDpEvent(seg.noise_multiplier)))
-        curve = seg.steps * np.maximum(one._rdp, 0.0)  # the accountant keeps its curve in _rdp
-        total = curve if total is None else total + curve
-    if total is None or not total.any():
+        total = total + seg.steps * np.maximum(one._rdp, 0.0)  # the accountant keeps its curve in _rdp
+    return total
+
+
+def filter_epsilon(segments: Iterable[Segment], cap: float, delta: float) -> float:
+    """What the budget filter certifies: the RDP at the order fixed by the cap and delta, converted."""
+    from dp_accounting.rdp import rdp_privacy_accountant
+
+    total, order = rdp_curve(segments), filter_order(cap, delta)
+    return (
+        converted(float(total[order]), rdp_privacy_accountant.RdpAccountant()._orders[order], delta)
+        if total.any()
+        else 0.0
+    )
+
+
+def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    """The best order's reading of a fixed history: what one run, chosen in advance, could claim (not a filter)."""
+    from dp_accounting.rdp import rdp_privacy_accountant
+
+    total = rdp_curve(segments)
+    if not total.any():
         return 0.0
-    return float(rdp_privacy_accountant.compute_epsilon(one._orders, total, delta)[0])
+    return float(
+        rdp_privacy_accountant.compute_epsilon(rdp_privacy_accountant.RdpAccountant()._orders, total, delta)[0]
+    )
 
 
 def pld_epsilon(segments: Iterable[Segment], delta: float) -> float:
@@ -55,10 +78,11 @@ class DatasetSpend(BaseModel):
     dataset: str
     cap: float
     delta: float
-    spent_rdp: float
+    spent_rdp: float  # what the filter certifies: RDP at the dataset's fixed order
+    spent_best_order: float  # the best order's reading of the same history, for comparison
     spent_pld: float
     reserved_runs: list[str]
-    composed_rdp: float  # committed and still-reserved, composed
+    composed_rdp: float  # committed and still-reserved, composed, as the filter counts it
     remaining: float
 
 
@@ -75,13 +99,16 @@ def spend(world: World, contract_id: str) -> list[DatasetSpend]:
                 committed += b.segments
             else:
                 held.pop(b.run_id, None)
-        composed = rdp_epsilon([*committed, *(s for v in held.values() for s in v)], cap.delta)
+        composed = filter_epsilon(
+            [*committed, *(s for v in held.values() for s in v)], cap.epsilon_threshold, cap.delta
+        )
         rows.append(
             DatasetSpend(
                 dataset=cap.dataset,
                 cap=cap.epsilon_threshold,
                 delta=cap.delta,
-                spent_rdp=rdp_epsilon(committed, cap.delta),
+                spent_rdp=filter_epsilon(committed, cap.epsilon_threshold, cap.delta),
+                spent_best_order=rdp_epsilon(committed, cap.delta),
                 spent_pld=pld_epsilon(committed, cap.delta),
                 reserved_runs=sorted(held),
                 composed_rdp=composed,

@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from auditor.accounting import pld_epsilon, rdp_epsilon
+from auditor.accounting import filter_epsilon, pld_epsilon, rdp_curve, rdp_epsilon
 from auditor.replay import RunState, World
 from chain.attestation.evidence import verify_attestation
+from chain.budget import ORDERS, filter_order, within
 from chain.freshness import check_nonce
 from schemas.errors import DepaError
 from schemas.statement import Segment
@@ -235,8 +236,10 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
                     )
                 )
                 continue
-            composed = rdp_epsilon(
-                [*committed.get(key, []), *(s for v in held.values() for s in v), *b.segments], cap.delta
+            composed = filter_epsilon(
+                [*committed.get(key, []), *(s for v in held.values() for s in v), *b.segments],
+                cap.epsilon_threshold,
+                cap.delta,
             )
             if composed > cap.epsilon_threshold + 1e-9:
                 found.append(
@@ -252,7 +255,7 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
             held[b.run_id] = list(b.segments)
         elif kind == "budget.commit":
             reserved = held.pop(b.run_id, [])
-            if cap is not None and rdp_epsilon(b.segments, cap.delta) > rdp_epsilon(reserved, cap.delta) + 1e-9:
+            if cap is not None and not within(rdp_curve(b.segments), rdp_curve(reserved)):  # at every order
                 found.append(
                     Finding(
                         scope=f"budget {b.contract_id[:19]}... {b.dataset}",
@@ -270,15 +273,18 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
         cap = state.contract.privacy_cap(dataset) if state else None
         if cap is None:
             continue
-        rdp, pld = rdp_epsilon(segments, cap.delta), pld_epsilon(segments, cap.delta)
+        rdp, pld = filter_epsilon(segments, cap.epsilon_threshold, cap.delta), pld_epsilon(segments, cap.delta)
+        best = rdp_epsilon(segments, cap.delta)
+        order = ORDERS[filter_order(cap.epsilon_threshold, cap.delta)]
         scope = f"budget {cid[:19]}... {dataset}"
+        figures = f"spent epsilon {rdp:.4f} (RDP filter at order {order:g}; best order {best:.4f}), {pld:.4f} (PLD)"
         found.append(
             ok(
                 scope,
                 "spent",
                 rdp <= cap.epsilon_threshold + 1e-9,
-                f"spent epsilon {rdp:.4f} (RDP), {pld:.4f} (PLD) of the cap {cap.epsilon_threshold}",
-                f"spent epsilon {rdp:.4f} (RDP), {pld:.4f} (PLD) is over the cap {cap.epsilon_threshold}",
+                f"{figures} of the cap {cap.epsilon_threshold}",
+                f"{figures} is over the cap {cap.epsilon_threshold}",
             )
         )
         if recorded is not None and (cid, dataset) in recorded:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -110,7 +111,7 @@ def plan(
         )
     spend = budget.DatasetBudget(cap=view.cap, delta=view.delta)
     spend.committed = budget.curve(view.committed_segments + view.reserved_segments)
-    sigma = budget.plan_noise(spend, sample_rate, steps)
+    sigma = math.ceil(budget.plan_noise(spend, sample_rate, steps) * 1e4) / 1e4  # printed up: never past the cap
     out.print(
         f"noise_multiplier {sigma:.4f} spends the remaining {view.remaining_epsilon:.4f} of epsilon {view.cap:g} "
         f"(delta {view.delta:g}) on {dataset} at sample rate {sample_rate} over {steps} steps"

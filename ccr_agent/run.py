@@ -123,9 +123,8 @@ def privacy_plan(contract: Contract, pipeline: Pipeline, datasets: list[str]) ->
     if params.sample_rate is None:
         raise Unprocessable("privacy_params.sample_rate is needed: budget is reserved before any key is released")
     steps = steps_for(train, params.sample_rate)
-    sigma = params.noise_multiplier or budget.plan_noise(
-        budget.DatasetBudget(cap=params.epsilon or epsilon, delta=delta), params.sample_rate, steps
-    )
+    # The run's own epsilon; what it costs each dataset is the ledger's filter to say, at reservation.
+    sigma = params.noise_multiplier or budget.noise_for(params.epsilon or epsilon, delta, params.sample_rate, steps)
     floor = max((cap.noise_multiplier or 0.0) for cap in caps.values())
     if sigma < floor:
         raise Unprocessable(f"noise multiplier {sigma:.3f} is below the contract's minimum {floor}")

@@ -1,11 +1,15 @@
 """The privacy budget of DESIGN section 4: RDP curves of Poisson-subsampled Gaussian segments, composed per dataset.
 
-RDP composes by addition, so a dataset's spend is one vector (per order) that grows with each segment;
-epsilon(delta) is read off the composed vector, never by adding epsilons.
+RDP composes by addition, so a dataset's spend is one vector (per order) that grows with each segment.
+Admission is an RDP filter at one order fixed by the dataset's cap and delta before any run (Feldman and
+Zrnic 2021, Theorem 3.1): a reservation is admitted while the composed RDP at that order stays within the
+budget that converts to the cap there. Choosing the best order for each history, as a single fixed run may,
+is not a filter under adaptive composition; docs/audit.md states the theorem and what it costs.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,6 +43,21 @@ def step_curve(sample_rate: float, noise_multiplier: float) -> np.ndarray:
         raise Unprocessable(f"the accountant gives no RDP value for noise {noise_multiplier} at rate {sample_rate}")
     curve.flags.writeable = False
     return curve
+
+
+def converted(rdp: float, order: float, delta: float) -> float:
+    """(order, rdp)-RDP as (epsilon, delta)-DP: Canonne, Kamath and Steinke 2020, Proposition 12, the conversion
+    dp-accounting's compute_epsilon applies at each order (tests pin the two equal)."""
+    return rdp + math.log((order - 1) / order) - (math.log(delta) + math.log(order)) / (order - 1)
+
+
+@lru_cache(maxsize=1024)
+def filter_order(cap: float, delta: float) -> int:
+    """The index in ORDERS of the one order a dataset's filter checks, fixed by its cap and delta alone.
+
+    The order admitting the largest Gaussian-shaped spend (RDP c * order, the shape DP-SGD's curves take at
+    small sample rates): the argmax of B(order) / order, where B(order) converts to exactly the cap."""
+    return max(range(len(ORDERS)), key=lambda i: (cap - converted(0.0, ORDERS[i], delta)) / ORDERS[i])
 
 
 def curve(segments: Iterable[Segment]) -> np.ndarray:
@@ -75,11 +94,19 @@ class DatasetBudget:
 
     cap: float
     delta: float
+    order: int = field(init=False)  # the filter's order, an index in ORDERS: fixed by cap and delta
     committed: np.ndarray = field(default_factory=lambda: ZERO)
     reserved: dict[str, np.ndarray] = field(default_factory=dict)
     # The raw segments behind the curves: what `depa-ccr plan` and the auditor recompute from.
     committed_segments: list[Segment] = field(default_factory=list)
     reserved_segments: dict[str, list[Segment]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.order = filter_order(self.cap, self.delta)
+
+    def certified(self, spend: np.ndarray) -> float:
+        """The epsilon the filter certifies for a spend: its RDP at the filter's order, converted (0 for none)."""
+        return converted(float(spend[self.order]), ORDERS[self.order], self.delta) if spend.any() else 0.0
 
     def reserve(self, run_id: str, segments: list[Segment]) -> None:
         self.reserved[run_id], self.reserved_segments[run_id] = curve(segments), list(segments)
@@ -96,30 +123,36 @@ class DatasetBudget:
         return self.committed + sum(self.reserved.values(), ZERO) + extra
 
     def committed_epsilon(self) -> float:
-        return epsilon(self.committed, self.delta)
+        return self.certified(self.committed)
 
     def composed_epsilon(self, extra: np.ndarray = ZERO) -> float:
-        """Epsilon of everything committed and reserved (plus `extra`), composed."""
-        return epsilon(self.total(extra), self.delta)
+        """The filter's epsilon for everything committed and reserved (plus `extra`), composed: at most the cap."""
+        return self.certified(self.total(extra))
 
     def remaining(self) -> float:
         return max(0.0, self.cap - self.composed_epsilon())
 
 
-def plan_noise(budget: DatasetBudget, sample_rate: float, steps: int, *, tolerance: float = 1e-4) -> float:
-    """The smallest noise multiplier whose segment, composed with the spend so far, lands exactly on the cap."""
+def plan_noise(budget: DatasetBudget, sample_rate: float, steps: int) -> float:
+    """The smallest noise multiplier whose segment, composed with the spend so far, the filter admits exactly."""
     if budget.composed_epsilon() >= budget.cap:
         raise Unprocessable("no budget left on this dataset: any further training exceeds the cap")
+    return _least_noise(lambda sigma: budget.composed_epsilon(steps * step_curve(sample_rate, sigma)), budget.cap)
 
-    def eps(sigma: float) -> float:
-        return budget.composed_epsilon(steps * step_curve(sample_rate, sigma))
 
+def noise_for(epsilon_: float, delta: float, sample_rate: float, steps: int) -> float:
+    """The smallest noise multiplier that makes one run, fixed in advance, (epsilon, delta)-DP on its own (its
+    best order: a single mechanism chosen before it runs needs no filter). The dataset's filter decides apart."""
+    return _least_noise(lambda sigma: epsilon(steps * step_curve(sample_rate, sigma), delta), epsilon_)
+
+
+def _least_noise(eps, target: float, tolerance: float = 1e-4) -> float:  # type: ignore[no-untyped-def]
     low, high = 0.1, 1.0
-    while eps(high) > budget.cap:
+    while eps(high) > target:
         low, high = high, high * 2
         if high > 1e4:
             raise Unprocessable("even a noise multiplier of 10,000 exceeds the remaining budget")
     while high - low > tolerance:
         mid = (low + high) / 2
-        low, high = (mid, high) if eps(mid) > budget.cap else (low, mid)
+        low, high = (mid, high) if eps(mid) > target else (low, mid)
     return high

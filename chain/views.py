@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from chain.budget import DatasetBudget
+from chain.budget import ORDERS, DatasetBudget
 from chain.policy import Artefact, ContractRecord, ContractState, Party
 from chain.run_policy import Run
 from schemas.statement import Segment
@@ -137,11 +137,13 @@ class ConsistencyProof(BaseModel):
 
 
 class DatasetBudgetView(BaseModel):
-    """Epsilons at the contract's delta; `composed` is committed and reserved spend composed as RDP curves."""
+    """Epsilons at the contract's delta, as the dataset's RDP filter certifies them at its fixed order;
+    `composed` is committed and reserved spend composed as RDP curves."""
 
     dataset: str
     cap: float
     delta: float
+    filter_order: float
     committed_epsilon: float
     reserved_epsilon: float
     composed_epsilon: float
@@ -154,7 +156,7 @@ class DatasetBudgetView(BaseModel):
     def of(cls, dataset: str, b: DatasetBudget) -> DatasetBudgetView:
         committed, composed = b.committed_epsilon(), b.composed_epsilon()
         return cls(
-            dataset=dataset, cap=b.cap, delta=b.delta, committed_epsilon=committed,
+            dataset=dataset, cap=b.cap, delta=b.delta, filter_order=ORDERS[b.order], committed_epsilon=committed,
             reserved_epsilon=composed - committed, composed_epsilon=composed, remaining_epsilon=b.remaining(),
             reservations=sorted(b.reserved), committed_segments=b.committed_segments,
             reserved_segments=[seg for segs in b.reserved_segments.values() for seg in segs],

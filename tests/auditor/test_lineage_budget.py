@@ -71,7 +71,9 @@ def test_the_budget_command_recomputes_both_accountants(history: History, world:
     )
     rows = {r["dataset"]: r for r in json.loads(done.output)}
     bank = rows[BANK]
-    assert bank["spent_rdp"] == pytest.approx(2.0, abs=0.01) and 0 < bank["spent_pld"] < bank["spent_rdp"]
+    # The run asked for epsilon 2 alone; the filter charges its RDP at the dataset's fixed order, which costs more
+    assert bank["spent_best_order"] <= 2.0 + 1e-3 and 0 < bank["spent_pld"] < bank["spent_best_order"]
+    assert bank["spent_rdp"] >= bank["spent_best_order"]
     assert bank["remaining"] == pytest.approx(bank["cap"] - bank["composed_rdp"])
 
 
