@@ -7,10 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from auditor import exact
 from auditor.accounting import filter_epsilon, pld_epsilon, rdp_curve, rdp_epsilon
 from auditor.replay import RunState, World
 from chain.attestation.evidence import verify_attestation
-from chain.budget import ORDERS, filter_order, within
+from chain.budget import ORDERS, filter_order, step_curve, within
 from chain.freshness import check_nonce
 from schemas.errors import DepaError
 from schemas.statement import Segment
@@ -28,6 +29,23 @@ class Finding(BaseModel):
 
 def ok(scope: str, check: str, good: bool, yes: str, no: str, seq: int | None = None) -> Finding:
     return Finding(scope=scope, check=check, status="pass" if good else "fail", reason=yes if good else no, seq=seq)
+
+
+def accountant_findings(scope: str, segments: list[Segment], best: float, pld: float) -> list[Finding]:
+    """dp-accounting's RDP against an accountant written apart (auditor/exact.py), and against its own PLD."""
+    wrong = [
+        f"noise {q_sigma[1]} at rate {q_sigma[0]}, {problem}"
+        for q_sigma in sorted({(seg.sample_rate, seg.noise_multiplier) for seg in segments})
+        for problem in exact.disagreements(*q_sigma, ORDERS, step_curve(*q_sigma))[:1]
+    ]
+    return [
+        ok(scope, "accountants", not wrong,
+           "dp-accounting's RDP agrees with the closed form at every integer order",
+           "dp-accounting's RDP disagrees with the closed form: " + "; ".join(wrong[:3])),
+        # PLD accounting is the tighter of the two: an RDP figure below it means one of them is wrong.
+        ok(scope, "rdp-bounds-pld", best >= pld - 1e-6, f"RDP {best:.4f} is no tighter than PLD {pld:.4f}",
+           f"RDP reports {best:.4f}, less than PLD's {pld:.4f}: one accountant is wrong"),
+    ]  # fmt: skip
 
 
 def statement_findings(world: World) -> list[Finding]:
@@ -287,6 +305,7 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
                 f"{figures} is over the cap {cap.epsilon_threshold}",
             )
         )
+        found += accountant_findings(scope, segments, best, pld)
         if recorded is not None and (cid, dataset) in recorded:
             theirs = recorded[(cid, dataset)]
             found.append(
