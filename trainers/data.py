@@ -63,6 +63,19 @@ def load_png_folder(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return np.stack(images)[:, None, :, :], np.asarray(labels), classes
 
 
+def _unique_key(frame: pd.DataFrame, key: str, name: str) -> None:
+    """A person is one record per dataset: a repeated key would make a left join turn one person's record into
+    several training rows, each clipped and counted as someone else, so DP-SGD's guarantee would not cover them.
+    The refusal names no count: a failure reason leaves the clean room."""
+    if key not in frame.columns:
+        raise Unprocessable(f"dataset {name} has no joining key column {key}")
+    if frame[key].duplicated().any():
+        raise Unprocessable(
+            f"the joining key {key} repeats in dataset {name}: one person's record would become several "
+            "training rows; give each person one record"
+        )
+
+
 def join_tables(tables: dict[str, pd.DataFrame], join: JoinConfig) -> pd.DataFrame:
     """Left joins on the joining key, the first dataset as the base; identifiers and dropped columns removed."""
     spec = join.joined_dataset if isinstance(join.joined_dataset, JoinedDataset) else JoinedDataset()
@@ -75,10 +88,13 @@ def join_tables(tables: dict[str, pd.DataFrame], join: JoinConfig) -> pd.DataFra
                 raise Unprocessable(f"dataset {ds.name} lacks the columns {missing}")
             frame = frame[ds.select_variables]
         frames.append(frame)
-    joined = frames[0]
-    for frame in frames[1:]:
+    if len(frames) > 1:
         if spec.joining_key is None:
             raise Unprocessable("joining several datasets needs joined_dataset.joining_key")
+        for ds, frame in zip(join.datasets, frames, strict=True):
+            _unique_key(frame, spec.joining_key, ds.name)
+    joined = frames[0]
+    for frame in frames[1:]:
         joined = joined.merge(frame, on=spec.joining_key, how="left", suffixes=("", "_dup"))
     dropped = [c for c in [*spec.drop_columns, *spec.identifiers] if c in joined.columns]
     return joined.drop(columns=dropped + [c for c in joined.columns if c.endswith("_dup")])

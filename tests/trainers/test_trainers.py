@@ -88,6 +88,20 @@ def test_tables_join_on_the_key_and_lose_their_identifiers() -> None:
     assert list(joined.columns) == ["a", "TARGET", "b"] and len(joined) == 400
 
 
+@pytest.mark.parametrize("side", ["l", "r"])
+def test_a_joining_key_that_repeats_is_refused_without_saying_how_often(side: str) -> None:
+    """Left-joined, a repeated key in the right table makes one person k training rows, each counted apart."""
+    tables = {"l": frame()[["id", "a", "TARGET"]], "r": frame()[["id", "b"]]}
+    tables[side] = pd.concat([tables[side], tables[side].iloc[:1]])  # one person twice
+    join = JoinConfig.model_validate({
+        "datasets": [{"id": "l", "name": "l", "file": "l.csv"}, {"id": "r", "name": "r", "file": "r.csv"}],
+        "joined_dataset": {"joining_key": "id", "identifiers": ["id"]},
+    })  # fmt: skip
+    with pytest.raises(Unprocessable, match=f"the joining key id repeats in dataset {side}") as refused:
+        data.join_tables(tables, join)
+    assert not any(ch.isdigit() for ch in refused.value.detail)
+
+
 def test_a_join_names_missing_columns() -> None:
     join = JoinConfig.model_validate({"datasets": [{"id": "l", "name": "l", "select_variables": ["nope"]}]})
     with pytest.raises(Unprocessable, match="lacks the columns"):
