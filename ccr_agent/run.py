@@ -41,7 +41,12 @@ from trainers.dp_sgd import DpPlan, steps_for
 
 class RunFailed(DepaError):
     status, slug = 409, "run-failed"
-    remedy = "the run was recorded as failed on the ledger with this reason"
+    remedy = "the run was recorded as failed on the ledger with this failure code"
+
+
+def failure_code(exc: BaseException) -> str:
+    """What the log says of a failure: the problem type's slug, nothing data-dependent."""
+    return exc.slug if isinstance(exc, DepaError) else "internal-error"
 
 
 class Input(BaseModel):
@@ -198,8 +203,8 @@ class Agent:
             self.reserved.clear()
         step("handing over outputs")
         outputs = self.hand_over(contract, result.outputs, [i.digest for i in spec.inputs])
-        metrics = {k: float(v) for k, v in result.metrics.items()}
-        self.post("run.complete", {"status": "succeeded", "outputs": list(outputs), "metrics": metrics})
+        metrics = {k: float(v) for k, v in result.metrics.items()}  # for the recipients, in metrics.json; not logged
+        self.post("run.complete", {"status": "succeeded", "outputs": list(outputs)})
         self.completed = True
         return RunReport(spec.run_id, outputs, metrics, self.receipts)
 
@@ -269,7 +274,7 @@ class Agent:
             for dataset in self.reserved:
                 if dataset not in self.released:
                     self.post("budget.abort", {"contract_id": self.spec.contract_id, "dataset": dataset})
-            self.post("run.complete", {"status": "failed", "outputs": [], "reason": str(exc)[:500]})
+            self.post("run.complete", {"status": "failed", "outputs": [], "reason": failure_code(exc)})
         except DepaError as refused:
             return f" (and recording the failure failed: {refused})"
         return ""

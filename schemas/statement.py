@@ -109,12 +109,19 @@ class RunStart(Body):
     code_digest: Digest | None = None
 
 
+# Why a run failed, as a code and never as text: a message about private data can carry counts and values
+# (the problem slugs of schemas/errors.py, or internal-error). The full message stays inside the clean room.
+FailureCode = Annotated[str, Field(pattern=r"^[a-z][a-z-]{0,39}$")]
+
+
 class RunComplete(Body):
+    """No metrics: they are computed on private data, so they leave as an output encrypted to the recipients
+    (metrics.json, registered by its digest), never in plaintext on the log."""
+
     run_id: RunId
     status: Literal["succeeded", "failed"]
     outputs: list[Digest] | None = None
-    metrics: dict[str, Any] | None = None
-    reason: str | None = None
+    reason: FailureCode | None = None
 
 
 # Bounds that keep the accountant inside the range where it computes: a noise multiplier past 1e4 adds nothing

@@ -133,9 +133,10 @@ def test_a_non_private_pipeline_on_capped_data_is_refused(world: World) -> None:
 
 
 def test_a_sample_rate_that_is_not_batch_over_records_fails_the_run(world: World) -> None:
-    with pytest.raises(RunFailed, match="Poisson sampling needs them to agree"):
+    with pytest.raises(RunFailed, match="Poisson sampling needs them to agree"):  # the message stays in the room
         run(world.spec(pipeline_with(sample_rate=0.08), run_id="r1"), world.producer())
-    assert world.client().run("r1").status == "failed"
+    logged = world.client().run("r1")
+    assert (logged.status, logged.reason) == ("failed", "unprocessable")  # the log has a code, not the counts
 
 
 def test_a_run_past_the_remaining_budget_is_refused_and_gets_no_key(world: World) -> None:

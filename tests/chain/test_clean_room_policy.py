@@ -6,7 +6,7 @@ import pytest
 
 from ccr_agent.simulated import SimulatedTee
 from schemas import statement as s
-from schemas.errors import BudgetExceeded, Conflict, NotAllowed, Unprocessable
+from schemas.errors import BudgetExceeded, Conflict, NotAllowed, SchemaViolation, Unprocessable
 from tests.clean_room import Room, room
 from tests.conftest import Collab
 
@@ -206,7 +206,7 @@ def test_outputs_derive_from_the_runs_inputs_and_complete_it(r: Room) -> None:
     r.attest("run-1")
     r.start("run-1")
     model = r.output("run-1")
-    r.agent("run-1", "run.complete", {"status": "succeeded", "outputs": [model], "metrics": {"auc": 0.8}})
+    r.agent("run-1", "run.complete", {"status": "succeeded", "outputs": [model]})
     run = r.collab.ledger.registry.runs["run-1"]
     assert (run.status, run.outputs) == ("succeeded", (model,))
     assert r.collab.ledger.registry.artefacts[model].derived_from == (r.digest,)
@@ -244,7 +244,7 @@ def test_an_output_without_lineage_to_the_inputs_is_refused(r: Room) -> None:
 
 def test_a_completed_run_takes_no_more_statements(r: Room) -> None:
     r.attest("run-1")
-    r.agent("run-1", "run.complete", {"status": "failed", "reason": "input digest mismatch"})
+    r.agent("run-1", "run.complete", {"status": "failed", "reason": "unprocessable"})
     with pytest.raises(Conflict, match="already complete"):
         r.reserve("run-1")
 
@@ -260,3 +260,17 @@ def test_a_reservation_only_another_rdp_order_would_fit_is_refused(r: Room) -> N
     r.attest("run-1")
     with pytest.raises(BudgetExceeded, match="over the cap"):
         r.reserve("run-1", sigma=0.6, q=0.01, steps=100)
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        {"status": "succeeded", "outputs": [], "metrics": {"accuracy": 0.84, "test_records": 4000}},
+        {"status": "failed", "reason": "Input contains NaN at row 1,234"},
+    ],
+)
+def test_nothing_computed_on_private_data_is_logged_in_plaintext(r: Room, leak: dict) -> None:
+    """Metrics leave encrypted to the recipients; a failure is a code. Either in plaintext is refused."""
+    r.attest("run-1")
+    with pytest.raises(SchemaViolation):
+        r.agent("run-1", "run.complete", leak)
