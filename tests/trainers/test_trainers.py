@@ -102,6 +102,14 @@ def test_a_joining_key_that_repeats_is_refused_without_saying_how_often(side: st
     assert not any(ch.isdigit() for ch in refused.value.detail)
 
 
+@pytest.mark.parametrize("value", [1e39, float("inf"), float("-inf")])
+def test_a_value_that_is_no_finite_32_bit_number_is_refused_before_training(value: float) -> None:
+    table = frame(200).drop(columns="id")
+    table.loc[7, "a"] = value
+    with pytest.raises(Unprocessable, match="not finite 32-bit numbers"):
+        prepare.tabular(table, DatasetConfig(target_variable="TARGET"))
+
+
 def test_a_join_names_missing_columns() -> None:
     join = JoinConfig.model_validate({"datasets": [{"id": "l", "name": "l", "select_variables": ["nope"]}]})
     with pytest.raises(Unprocessable, match="lacks the columns"):
