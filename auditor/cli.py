@@ -20,11 +20,12 @@ from auditor.replay import World
 from auditor.verify import audit
 from auditor.witness import witness, witness_vkey
 from chain.checkpoint import VerifierKey, load_vkey
-from chain.console import err, out, run
+from chain.console import err, out, run, version_option
 from schemas.errors import DepaError, ForkError, MalformedInput, VerificationError
 from schemas.keys import Signer
 
 app = typer.Typer(help="depa-audit: verify depa-chain evidence independently.", no_args_is_help=True)
+version_option(app, "depa-audit")
 attestation_app = typer.Typer(help="Verify SEV-SNP and TDX attestation evidence offline.", no_args_is_help=True)
 app.add_typer(attestation_app, name="attestation")
 
@@ -210,12 +211,6 @@ def witness_command(
         raise typer.Exit(3) from exc
     since = f"consistent with {done.previous}" if done.previous is not None else "first checkpoint witnessed"
     out.print(f"cosigned checkpoint {done.size} ({since}) as {witness_vkey(name, signer)}")
-
-
-@app.command()
-def version() -> None:
-    """Print the version."""
-    typer.echo("depa-audit 0.1.0")
 
 
 def _when(text: str | None) -> datetime | None:

@@ -37,7 +37,7 @@ def attestation_result(result: AttestationResult) -> Panel:
         claims.add_row("tcb", " ".join(f"{k}={v}" for k, v in result.claims.tcb.items()))
     for index, rtmr in enumerate(result.claims.rtmrs):
         claims.add_row(f"rtmr{index}", rtmr)
-    checks = Table("check", "status", "reason", expand=True)
+    checks = Table("check", "status", "reason")
     for item in result.checks:
         checks.add_row(item.name, Text(item.status.value, style=_STYLE[item.status]), item.reason)
     verdict = Text(
@@ -47,7 +47,8 @@ def attestation_result(result: AttestationResult) -> Panel:
     parts = [claims, checks]
     if result.security == "insecure-simulated":
         parts.insert(0, Text("INSECURE: simulated TEE evidence. It proves nothing about hardware.", style="bold red"))
-    return Panel(Group(*parts), title=title, title_align="left", subtitle=result.source or None, subtitle_align="left")
+    return Panel(Group(*parts), title=title, title_align="left", subtitle=result.source or None, subtitle_align="left",
+                 expand=False)  # fmt: skip
 
 
 _OUTCOME = {"pass": "green", "fail": "bold red", "not-checked": "yellow", "insecure": "bold magenta"}

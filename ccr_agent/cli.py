@@ -12,10 +12,11 @@ import typer
 from ccr_agent.attest import Producer, produce_evidence
 from ccr_agent.simulated import SimulatedTee
 from ccr_agent.tsm import TeeUnavailable
-from chain.console import out, run
+from chain.console import out, run, version_option
 from schemas.errors import DepaError, MalformedInput
 
 app = typer.Typer(help="depa-ccr: the agent inside a confidential clean room.", no_args_is_help=True)
+version_option(app, "depa-ccr")
 simulator_app = typer.Typer(help="A simulated SEV-SNP TEE for machines without one (INSECURE).", no_args_is_help=True)
 app.add_typer(simulator_app, name="simulator")
 

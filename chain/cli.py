@@ -12,7 +12,7 @@ from rich.tree import Tree
 
 from chain.checkpoint import load_vkey
 from chain.client import LedgerClient, fetch_vkey
-from chain.console import err, out, run
+from chain.console import err, out, run, version_option
 from chain.receipt import Receipt
 from chain.views import Lineage
 from schemas import statement as s
@@ -23,6 +23,7 @@ from schemas.errors import DepaError, MalformedInput, SchemaViolation
 from schemas.keys import Signer, new_identity
 
 app = typer.Typer(help="depa-chain: the signed-statement Merkle ledger of DEPA-Training.", no_args_is_help=True)
+version_option(app, "depa-chain")
 keys_app = typer.Typer(help="Create party keys.", no_args_is_help=True)
 party_app = typer.Typer(help="Register parties (operator).", no_args_is_help=True)
 contract_app = typer.Typer(help="Propose, sign, show and import contracts.", no_args_is_help=True)

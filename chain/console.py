@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 
 import typer
 from rich.console import Console
@@ -10,9 +11,26 @@ from typer.exceptions import TyperException
 
 from schemas.errors import DepaError
 
-# emoji=False: ':key:' inside a did:key would otherwise render as an emoji.
-out = Console(emoji=False, soft_wrap=True)
-err = Console(stderr=True, emoji=False, soft_wrap=True)
+# emoji=False: ':key:' inside a did:key would otherwise render as an emoji. Piped or redirected, output keeps
+# every character: rich would otherwise fit it to 80 columns and cut numbers and DIDs.
+PIPE_WIDTH = 10_000
+out = Console(emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+err = Console(stderr=True, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
+
+
+def version_option(app: typer.Typer, name: str) -> None:
+    """`NAME --version` prints the installed version and exits 0, before anything else is parsed."""
+
+    def show(asked: bool) -> None:
+        if asked:
+            out.print(f"{name} {metadata.version('depa-chain')}", highlight=False)
+            raise typer.Exit()
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", callback=show, is_eager=True, help="Print the version."),
+    ) -> None:
+        del version  # handled by its callback
 
 
 def run(app: typer.Typer, *, error_exit: int = 1) -> None:

@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from chain.client import LedgerClient
-from chain.console import err, run
+from chain.console import err, run, version_option
 from keybroker.release import Broker
 from schemas.errors import MalformedInput
 from schemas.keys import Signer
 
 app = typer.Typer(help="depa-keys: release dataset keys only to attested clean rooms.", no_args_is_help=True)
+version_option(app, "depa-keys")
 
 
 @app.command()

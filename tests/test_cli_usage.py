@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,9 @@ def test_a_missing_argument_is_one_line_and_exit_2(args: list[str]) -> None:
     done = subprocess.run([str(Path(sys.executable).with_name(args[0])), *args[1:]], capture_output=True, text=True,
                           timeout=60, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Missing" in done.stderr
+
+
+@pytest.mark.parametrize("cli", sorted(CLIS))
+def test_every_cli_says_its_version(cli: str) -> None:
+    done = subprocess.run([str(Path(sys.executable).with_name(cli)), "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == f"{cli} {metadata.version('depa-chain')}\n"

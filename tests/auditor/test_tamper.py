@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -221,3 +224,14 @@ def test_a_key_released_to_a_run_never_attested(history: History, tmp_path: Path
     code, report = verify(forged, history.vkey)
     assert code == 1 and ("statements", "signer") in failed(report)
     assert any("never attested" in f["reason"] for f in report["findings"])
+
+
+def test_a_report_piped_to_a_file_keeps_every_character(history: History, tmp_path: Path) -> None:
+    """Rich fits output to 80 columns when it is not a terminal: piped, 'of the cap 7.5' read 'of the cap 7'."""
+    exe = str(Path(sys.executable).with_name("depa-audit"))
+    args = [exe, "verify", "--database", f"sqlite:///{copy(history, tmp_path)}", "--vkey", history.vkey]
+    done = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "COLUMNS": "40"})
+    assert done.returncode == 0, done.stderr
+    assert history.world.operator.did in done.stdout  # 56 characters, on a line far past 80
+    spent = [line for line in done.stdout.splitlines() if "spent:" in line]
+    assert spent and all(line.rstrip().endswith("of the cap 5.0") for line in spent)
