@@ -75,7 +75,7 @@ def verify(
         TimeRemainingColumn(),
         console=err,
         transient=True,
-        disable=as_json,
+        disable=as_json or not err.is_terminal,  # a bar in a log file is noise
     ) as progress:
         task = progress.add_task("verify", total=_size(snapshot.checkpoint))
         report = audit(

@@ -14,7 +14,7 @@ from chain.attestation.result import Check, check, failed, not_checked, passed
 from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
 from chain.entry import Entry
 from schemas.encoding import b64
-from schemas.errors import DepaError
+from schemas.errors import DepaError, WrongKey
 
 STATE_FILE = "checkpoint"
 
@@ -46,6 +46,8 @@ def check_log(
     `roots`, if given, receives the root after each entry (32 bytes a size): attestation nonces name one."""
     try:
         cp = verify_checkpoint(snapshot.checkpoint, vkey)
+    except WrongKey:
+        raise  # a key for another log is the user's mistake (exit 2), not evidence against this one (exit 3)
     except DepaError as exc:
         return LogResult(
             [failed("checkpoint-signature", f"the checkpoint does not verify with the vkey: {exc.detail}")]

@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas.encoding import b64, unb64
-from schemas.errors import MalformedInput, VerificationError
+from schemas.errors import MalformedInput, VerificationError, WrongKey
 from schemas.keys import Signer
 
 ED25519 = 0x01
@@ -136,6 +136,9 @@ def open_note(data: str, vkey: VerifierKey) -> Note:
         raise MalformedInput("a note is opened with an Ed25519 (0x01) vkey")
     mine = note.by(vkey)
     if not mine:
+        origin = note.text.split("\n", 1)[0]
+        if origin != vkey.name:
+            raise WrongKey(f"this ledger is {origin}; the vkey given is for {vkey.name}")
         raise VerificationError(f"note carries no signature by {vkey.name}+{vkey.key_id.hex()}")
     for sig in mine:
         vkey.check(note.text.encode(), sig.signature)

@@ -104,17 +104,18 @@ def serve(
 ) -> None:
     """Serve a ledger over HTTP (OpenAPI at /docs)."""
     from chain.home import Settings, open_home
-    from chain.http_server import run_server
+    from chain.http_server import bind, run_server
     from chain.service import create_app
     from webconsole.app import mount
 
     settings = Settings()
+    sock = bind(host, port)  # before anything says it serves
     ledger = open_home(home, settings)
     app = create_app(ledger, settings)
     mount(app, ledger)
     err.print(f"serving {ledger.origin} ({ledger.info().size} entries) on http://{host}:{port}; vkey {ledger.vkey}")
     err.print(f"web console (read-only): http://{host}:{port}/console/")
-    run_server(app, host, port, header_timeout=settings.header_timeout, limit_concurrency=settings.max_connections)
+    run_server(app, sock, header_timeout=settings.header_timeout, limit_concurrency=settings.max_connections)
 
 
 @app.command()
@@ -145,14 +146,15 @@ def console(
     port: int = 8080,
 ) -> None:
     """The web console with the local scenario runner, on 127.0.0.1 only, behind a token printed here."""
-    from chain.http_server import run_server
+    from chain.http_server import bind, run_server
     from webconsole.local import local_console
 
+    sock = bind("127.0.0.1", port)
     app, runner = local_console(home, runs)
     err.print(f"web console with the scenario runner: http://127.0.0.1:{port}/console/#token={runner.token}")
     err.print("the token is the runner's only key: it binds to 127.0.0.1, and anyone with the token can run scenarios")
     try:
-        run_server(app, "127.0.0.1", port)
+        run_server(app, sock)
     finally:
         runner.close()
 

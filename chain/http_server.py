@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from schemas.errors import Unavailable
 
 log = logging.getLogger("depa.http")
 _TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -57,8 +60,23 @@ class HeaderDeadline(HttpToolsProtocol):
             self.transport.close()
 
 
-def run_server(app: object, host: str, port: int, *, header_timeout: float = 10.0, **options: object) -> None:
-    """Serve `app` until SIGINT or SIGTERM."""
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says it serves: a port in use is one clear error."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise Unavailable(
+            f"cannot listen on {host}:{port}: {exc.strerror}", remedy="choose another --port, or stop what holds it"
+        ) from None
+    return sock
+
+
+def run_server(app: object, sock: socket.socket, *, header_timeout: float = 10.0, **options: object) -> None:
+    """Serve `app` on a socket from `bind` until SIGINT or SIGTERM."""
     protocol = type("Protocol", (HeaderDeadline,), {"header_timeout": header_timeout})
-    uvicorn.run(app, host=host, port=port, http=protocol, log_level="warning", timeout_graceful_shutdown=2,
-                timeout_keep_alive=5, **options)  # type: ignore[arg-type]  # fmt: skip
+    config = uvicorn.Config(app, http=protocol, log_level="warning", timeout_graceful_shutdown=2,
+                            timeout_keep_alive=5, **options)  # type: ignore[arg-type]  # fmt: skip
+    uvicorn.Server(config).run(sockets=[sock])

@@ -56,13 +56,14 @@ def serve(
     port: int = 8100,
 ) -> None:
     """Serve POST /v1/release for this provider's datasets."""
-    from chain.http_server import run_server
+    from chain.http_server import bind, run_server
     from keybroker.service import create_app
 
     signer = Signer.load(key)  # signs the broker's releases and its reads of the ledger
     broker = Broker(LedgerClient(ledger, vkey, state_file=state, reader=signer), signer, parse_datasets(dataset))
+    sock = bind(host, port)
     err.print(f"key broker for {', '.join(broker.identities)} on http://{host}:{port}")
-    run_server(create_app(broker), host, port)
+    run_server(create_app(broker), sock)
 
 
 def main() -> None:

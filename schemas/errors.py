@@ -103,6 +103,13 @@ class VerificationError(DepaError):
     remedy = "the data may have been tampered with; do not trust it"
 
 
+class WrongKey(DepaError):
+    """The key given belongs to another log: a mistake of configuration, not evidence of tampering."""
+
+    status, slug = 400, "wrong-key"
+    remedy = "pin this ledger's own vkey: `depa-chain init` printed it, and GET /v1/vkey serves it"
+
+
 class ForkError(VerificationError):
     """Two signed checkpoints that cannot both be true; both are kept as evidence."""
 

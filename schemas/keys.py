@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -114,8 +115,13 @@ def write_secret(path: Path, data: bytes) -> None:
 def new_identity(directory: Path, name: str) -> tuple[Signer, str]:
     """Create NAME.pem (Ed25519 PKCS#8) and NAME.age (age identity) in DIRECTORY, mode 0600.
 
-    Returns the signer and the age recipient.
+    Returns the signer and the age recipient. NAME is a plain file name: it cannot reach outside DIRECTORY.
     """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name) or ".." in name:
+        raise MalformedInput(
+            f"a key name is letters, digits, '.', '_' and '-', not {name!r}",
+            remedy="name the key, e.g. bank; --dir says where",
+        )
     directory.mkdir(parents=True, exist_ok=True)
     pem_path, age_path = directory / f"{name}.pem", directory / f"{name}.age"
     for path in (pem_path, age_path):

@@ -50,3 +50,45 @@ def test_a_missing_argument_is_one_line_and_exit_2(args: list[str]) -> None:
 def test_every_cli_says_its_version(cli: str) -> None:
     done = subprocess.run([str(Path(sys.executable).with_name(cli)), "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout == f"{cli} {metadata.version('depa-chain')}\n"
+
+
+@pytest.mark.parametrize("name", ["../evil", "/tmp/evil", "a/b", ".hidden", ""])
+def test_a_key_name_cannot_reach_outside_its_folder(tmp_path: Path, name: str) -> None:
+    exe = str(Path(sys.executable).with_name("depa-chain"))
+    done = subprocess.run([exe, "keys", "new", name, "--dir", str(tmp_path / "keys")], capture_output=True,
+                          text=True, cwd=tmp_path)  # fmt: skip
+    assert done.returncode != 0 and done.stderr.count("\n") == 1 and "a key name is letters" in done.stderr
+    assert not list(tmp_path.rglob("*.pem")) and not Path("/tmp/evil.pem").exists()
+
+
+def test_a_vkey_of_another_ledger_is_named_as_such_not_as_tampering(tmp_path: Path) -> None:
+    from chain.checkpoint import vkey_of
+    from chain.home import init_home
+    from schemas.keys import Signer
+
+    home = tmp_path / "home"
+    init_home(home, "ledger.one.example/depa")
+    other = vkey_of("ledger.two.example/depa", Signer.generate())
+    exe = str(Path(sys.executable).with_name("depa-audit"))
+    done = subprocess.run([exe, "verify", "--database", f"sqlite:///{home / 'ledger.db'}", "--vkey", str(other)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "this ledger is ledger.one.example/depa; the vkey given is for ledger.two.example/depa" in done.stderr
+    assert "tampered" not in done.stderr
+
+
+def test_serving_on_a_busy_port_says_so_and_nothing_else(tmp_path: Path) -> None:
+    import socket
+
+    from chain.home import init_home
+
+    init_home(tmp_path / "home", "ledger.test/depa")
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        exe = str(Path(sys.executable).with_name("depa-chain"))
+        done = subprocess.run([exe, "serve", "--home", str(tmp_path / "home"), "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "serving" not in done.stderr
