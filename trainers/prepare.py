@@ -18,13 +18,14 @@ def tabular(frame: pd.DataFrame, config: DatasetConfig) -> Arrays:
     frame = frame.dropna(subset=[target])
     frame = frame.dropna() if config.missing_strategy == "drop" else frame.fillna(config.fill_value)
     labels, classes = pd.factorize(frame[target], sort=True)
-    features = pd.get_dummies(frame.drop(columns=[target]), dtype=float).to_numpy(dtype=np.float32)
-    if not np.isfinite(features).all():  # one 1e39 would otherwise fail training with a data-dependent error
+    wide = pd.get_dummies(frame.drop(columns=[target]), dtype=float).to_numpy(dtype=np.float64)
+    # One 1e39 would otherwise become infinity in float32 and fail training with a data-dependent error.
+    if not (np.isfinite(wide) & (np.abs(wide) <= np.finfo(np.float32).max)).all():
         raise Unprocessable(
             "the features hold values that are not finite 32-bit numbers (NaN, infinite, or past 3.4e38): "
             "clean the data before it is encrypted"
         )
-    return _split(features, labels, len(classes), config)
+    return _split(wide.astype(np.float32), labels, len(classes), config)
 
 
 def images(x: np.ndarray, y: np.ndarray, config: DatasetConfig) -> Arrays:

@@ -83,13 +83,14 @@ def test_an_unknown_run_is_404(console):
 
 
 def test_the_console_command_binds_to_loopback_only(tmp_path, monkeypatch):
-    import uvicorn
+    from chain import http_server
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
-    result = CliRunner().invoke(cli.app, ["console", "--home", str(tmp_path / "h"), "--runs", str(tmp_path / "r")])
+    monkeypatch.setattr(http_server, "run_server", lambda app, sock, **options: seen.update(address=sock.getsockname()))
+    args = ["console", "--home", str(tmp_path / "h"), "--runs", str(tmp_path / "r"), "--port", "0"]
+    result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 0, result.output
-    assert seen["host"] == "127.0.0.1"
+    assert seen["address"][0] == "127.0.0.1"
     assert "#token=" in result.output
 
 
