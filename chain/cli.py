@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -101,6 +101,14 @@ def serve(
     home: Annotated[Path, typer.Option(help="The ledger home made by init.")],
     host: str = "127.0.0.1",
     port: int = 8000,
+    read: Annotated[
+        Literal["public", "parties"] | None,
+        typer.Option(
+            "--read",
+            help="Who reads entries and views: parties (signed reads, the default) or public. "
+            "Checkpoints and proofs are public either way. [env: DEPA_READ]",
+        ),
+    ] = None,
 ) -> None:
     """Serve a ledger over HTTP (OpenAPI at /docs)."""
     from chain.home import Settings, open_home
@@ -108,13 +116,13 @@ def serve(
     from chain.service import create_app
     from webconsole.app import mount
 
-    settings = Settings()
+    settings = Settings(**({"read": read} if read else {}))
     sock = bind(host, port)  # before anything says it serves
     ledger = open_home(home, settings)
     app = create_app(ledger, settings)
     mount(app, ledger)
     err.print(f"serving {ledger.origin} ({ledger.info().size} entries) on http://{host}:{port}; vkey {ledger.vkey}")
-    err.print(f"web console (read-only): http://{host}:{port}/console/")
+    err.print(f"web console (read-only): http://{host}:{port}/console/; reads: {settings.read}")
     run_server(app, sock, header_timeout=settings.header_timeout, limit_concurrency=settings.max_connections)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -149,3 +150,25 @@ def test_a_public_ledger_answers_unsigned_reads(ledger, setting):
     with TestClient(create_app(ledger, Settings(read="public"))) as api:
         assert api.get("/v1/entries").status_code == 200
         assert api.get(f"/v1/contracts/{r.cid}").status_code == 200
+
+
+def test_serve_read_public_opens_reads_and_the_default_keeps_them_for_parties(tmp_path) -> None:
+    """`depa-chain serve` as installed: --read public answers an unsigned read; without it, 401."""
+    import sys
+    from pathlib import Path
+
+    from chain.home import init_home
+    from scenarios.serve import free_port, start_process
+
+    home = tmp_path / "home"
+    init_home(home, "ledger.test/depa")
+    exe = str(Path(sys.executable).with_name("depa-chain"))
+    for extra, status in (([], 401), (["--read", "public"], 200)):
+        port = free_port()
+        server = start_process([exe, "serve", "--home", str(home), "--port", str(port), *extra],
+                               f"http://127.0.0.1:{port}/v1/vkey", tmp_path / "serve.log", "the ledger")  # fmt: skip
+        try:
+            assert httpx.get(f"http://127.0.0.1:{port}/v1/parties", timeout=10).status_code == status
+        finally:
+            server.terminate()
+            server.wait(10)
