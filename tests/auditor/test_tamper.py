@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from ccr_agent.attest import AgentKeys, attest
 from chain import entry, merkle
+from chain.attestation.binding import report_data_for
 from schemas import statement as s
 from schemas.canonical import canonical
 from schemas.encoding import b64
@@ -235,3 +236,22 @@ def test_a_report_piped_to_a_file_keeps_every_character(history: History, tmp_pa
     assert history.world.operator.did in done.stdout  # 56 characters, on a line far past 80
     spent = [line for line in done.stdout.splitlines() if "spent:" in line]
     assert spent and all(line.rstrip().endswith("of the cap 5.0") for line in spent)
+
+
+@pytest.mark.parametrize(
+    ("launched", "check"), [({"policy_bits": 1 << 18}, "guest-policy"), ({"version": 6}, "report-format")]
+)
+def test_evidence_a_ledger_should_have_refused_fails_the_audit(
+    history: History, tmp_path: Path, launched: dict, check: str
+) -> None:
+    """A migration-agent guest or an unknown report version, logged by a ledger that did not check."""
+    world, keys = history.world, AgentKeys.generate()
+    body = attest(keys, world.cid, "lenient-run", fresh_nonce(world.ledger), world.producer(), allow_simulated=True)
+    report = world.simulator.report(report_data_for(body.binding), **launched)
+    body = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(report)})})
+    attested = s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
+    forged = tmp_path / "forged.db"
+    write_log(forged, [*statements(history.db), (entry.timestamp(), attested)], history.key, ORIGIN)
+    code, report_json = verify(forged, history.vkey)
+    reasons = [f["reason"] for f in report_json["findings"] if f["check"] == "attestation" and f["status"] == "fail"]
+    assert code == 1 and any(check in r for r in reasons), reasons

@@ -17,6 +17,7 @@ from ccr_agent.cli import app as cli
 from ccr_agent.run import RunFailed, run
 from ccr_agent.simulated import SimulatedTee
 from chain import budget
+from chain.attestation.binding import report_data_for
 from chain.entry import decode
 from chain.freshness import nonce_for
 from keybroker.client import request_key
@@ -154,12 +155,16 @@ def test_a_contract_not_signed_by_all_stops_the_agent(tmp_path: Path, simulator:
             run(world.spec(run_id="r1"), world.producer())
 
 
-def attested(world: World, run_id: str, reserve: bool = False, nonce: str | None = None) -> AgentKeys:
-    """A run attested on the world's ledger by keys this test holds, with budget reserved on the bank's data."""
+def attested(world: World, run_id: str, reserve: bool = False, nonce: str | None = None, **launched: int) -> AgentKeys:
+    """A run attested on the world's ledger by keys this test holds, with budget reserved on the bank's data;
+    `launched` crafts the report as a host could (policy_bits, version)."""
     keys = AgentKeys.generate()
     client = world.client()
     nonce = nonce or nonce_for(client.checkpoint())
     body = attest(keys, world.cid, run_id, nonce, world.producer(), allow_simulated=True)
+    if launched:
+        report = world.simulator.report(report_data_for(body.binding), **launched)
+        body = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(report)})})
     client.append(s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True)))
     if reserve:
         segment = {"noise_multiplier": 2.0, "sample_rate": 0.01, "steps": 10}
@@ -198,6 +203,22 @@ class TestBroker:
         other_log = f"{world.ledger.info().size}:{b64(bytes(32))}"
         keys = attested(world, "r9", reserve=True, nonce=other_log)
         with pytest.raises(AttestationRejected, match="names no checkpoint of this log"):
+            request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
+
+    @pytest.mark.parametrize(
+        ("launched", "check"), [({"policy_bits": 1 << 18}, "guest-policy"), ({"version": 6}, "report-format")]
+    )
+    def test_evidence_the_ledger_should_have_refused_gets_no_key(
+        self, world: World, monkeypatch: pytest.MonkeyPatch, launched: dict, check: str
+    ) -> None:
+        """A ledger that took a migration-agent guest or an unknown report version: the broker re-verifies."""
+        from chain.attestation.result import AttestationResult, Claims, passed
+
+        taken = AttestationResult.of("simulated", "insecure-simulated", [passed("lenient", "unchecked")], Claims())
+        lenient = lambda *_, **__: taken  # noqa: E731
+        monkeypatch.setattr("chain.run_policy.verify_attestation", lenient)
+        keys = attested(world, "r9", reserve=True, **launched)
+        with pytest.raises(AttestationRejected, match=check):
             request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
 
     def test_a_broker_releases_only_its_own_datasets(self, world: World) -> None:
