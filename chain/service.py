@@ -110,6 +110,26 @@ def install_problems(app: FastAPI) -> None:
         return await depa_error(request, Unavailable(f"{app.title} could not answer this request"))
 
 
+def offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from files shipped in a package (swagger-ui-bundle): FastAPI's own page loads them
+    from a CDN, which shows a blank page where there is no internet."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title}: API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+
 async def _read_limited(request: Request, timeout: float) -> bytes:
     limit = statement.MAX_STATEMENT_BYTES
     declared = request.headers.get("content-length")
@@ -160,6 +180,8 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         ledger.store.close()
 
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
         title="depa-chain ledger",
         version="1",
         description="Append-only Merkle ledger of signed DEPA-Training statements (RFC 9162, C2SP).",
@@ -167,6 +189,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     )
 
     install_problems(app)
+    offline_docs(app)
 
     def reader(request: Request) -> Reader:
         return EVERYONE if settings.read == "public" else ledger.reader(signed_reader(request))

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from chain.receipt import Receipt
-from chain.service import install_problems
+from chain.service import install_problems, offline_docs
 from keybroker.release import Broker, ReleaseRequest, release
 
 
@@ -16,8 +16,10 @@ class ReleaseResponse(BaseModel):
 
 
 def create_app(broker: Broker) -> FastAPI:
-    app = FastAPI(title="depa-keys broker", version="1", description="Releases dataset keys to attested runs.")
+    app = FastAPI(title="depa-keys broker", version="1", description="Releases dataset keys to attested runs.",
+                  docs_url=None, redoc_url=None)  # fmt: skip
     install_problems(app)
+    offline_docs(app)
 
     @app.post("/v1/release")
     def post_release(request: ReleaseRequest) -> ReleaseResponse:

@@ -154,3 +154,13 @@ def test_parties_lists_registrations(api, operator):
 def test_openapi_documents_the_statement_endpoint(api):
     spec = api.get("/openapi.json").json()
     assert "/v1/statements" in spec["paths"] and api.get("/docs").status_code == 200
+
+
+def test_the_api_docs_work_without_the_internet(api):
+    page = api.get("/docs")
+    assert page.status_code == 200 and "/docs/static/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower() and "https://" not in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert api.get(f"/docs/static/{asset}").status_code == 200
+    assert api.get("/openapi.json").json()["paths"]["/v1/statements"]["post"]["operationId"] == "append"
+    assert api.get("/redoc").status_code == 404  # ReDoc's page would load from a CDN too
