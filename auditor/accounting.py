@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from pydantic import BaseModel
 
 from auditor.replay import World
-from chain.budget import converted, filter_order
+from chain.budget import ORDERS, converted, filter_order
 from schemas.statement import Segment
 
 # dp-accounting is imported on first use, as in chain.budget: it takes 0.6 s, which every command and the
 # ledger's start (it serves the web console, which imports the auditor) would otherwise pay.
 
 
+@cache
+def _grid() -> tuple[float, ...]:
+    """The orders of dp-accounting's RdpAccountant (the ledger's ORDERS and one more, 1024)."""
+    from dp_accounting.rdp import rdp_privacy_accountant
+
+    return tuple(float(o) for o in rdp_privacy_accountant.RdpAccountant()._orders)
+
+
 def rdp_curve(segments: Iterable[Segment]):  # type: ignore[no-untyped-def]
     """RDP composed segment by segment, each segment's curve clipped at zero before it is added (one value per
-    order of dp-accounting's default grid, which the ledger pins as its ORDERS).
+    order of dp-accounting's default grid).
 
     RDP is never negative; dp-accounting's floating point gives values near -1e-16 at large noise, which
     many steps would turn into budget bought back. Clipping the sum would let one segment offset another.
@@ -25,7 +34,7 @@ def rdp_curve(segments: Iterable[Segment]):  # type: ignore[no-untyped-def]
     from dp_accounting import dp_event
     from dp_accounting.rdp import rdp_privacy_accountant
 
-    total = np.zeros(len(rdp_privacy_accountant.RdpAccountant()._orders))
+    total = np.zeros(len(_grid()))
     for seg in segments:
         one = rdp_privacy_accountant.RdpAccountant()
         one.compose(dp_event.PoissonSampledDpEvent(seg.sample_rate, dp_event.GaussianDpEvent(seg.noise_multiplier)))
@@ -33,28 +42,21 @@ def rdp_curve(segments: Iterable[Segment]):  # type: ignore[no-untyped-def]
     return total
 
 
-def filter_epsilon(segments: Iterable[Segment], cap: float, delta: float) -> float:
-    """What the budget filter certifies: the RDP at the order fixed by the cap and delta, converted."""
-    from dp_accounting.rdp import rdp_privacy_accountant
-
-    total, order = rdp_curve(segments), filter_order(cap, delta)
-    return (
-        converted(float(total[order]), rdp_privacy_accountant.RdpAccountant()._orders[order], delta)
-        if total.any()
-        else 0.0
-    )
+def filter_epsilon(curve, cap: float, delta: float) -> float:  # type: ignore[no-untyped-def]
+    """What the budget filter certifies for an RDP curve: its value at the order the cap and delta fix, converted."""
+    order = ORDERS[filter_order(cap, delta)]
+    return converted(float(curve[_grid().index(order)]), order, delta) if curve.any() else 0.0
 
 
-def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
+def best_epsilon(curve, delta: float) -> float:  # type: ignore[no-untyped-def]
     """The best order's reading of a fixed history: what one run, chosen in advance, could claim (not a filter)."""
     from dp_accounting.rdp import rdp_privacy_accountant
 
-    total = rdp_curve(segments)
-    if not total.any():
-        return 0.0
-    return float(
-        rdp_privacy_accountant.compute_epsilon(rdp_privacy_accountant.RdpAccountant()._orders, total, delta)[0]
-    )
+    return float(rdp_privacy_accountant.compute_epsilon(_grid(), curve, delta)[0]) if curve.any() else 0.0
+
+
+def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
+    return best_epsilon(rdp_curve(segments), delta)
 
 
 def pld_epsilon(segments: Iterable[Segment], delta: float) -> float:
@@ -100,15 +102,16 @@ def spend(world: World, contract_id: str) -> list[DatasetSpend]:
             else:
                 held.pop(b.run_id, None)
         composed = filter_epsilon(
-            [*committed, *(s for v in held.values() for s in v)], cap.epsilon_threshold, cap.delta
+            rdp_curve([*committed, *(s for v in held.values() for s in v)]), cap.epsilon_threshold, cap.delta
         )
+        spent = rdp_curve(committed)
         rows.append(
             DatasetSpend(
                 dataset=cap.dataset,
                 cap=cap.epsilon_threshold,
                 delta=cap.delta,
-                spent_rdp=filter_epsilon(committed, cap.epsilon_threshold, cap.delta),
-                spent_best_order=rdp_epsilon(committed, cap.delta),
+                spent_rdp=filter_epsilon(spent, cap.epsilon_threshold, cap.delta),
+                spent_best_order=best_epsilon(spent, cap.delta),
                 spent_pld=pld_epsilon(committed, cap.delta),
                 reserved_runs=sorted(held),
                 composed_rdp=composed,

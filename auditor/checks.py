@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from auditor import exact
-from auditor.accounting import filter_epsilon, pld_epsilon, rdp_curve, rdp_epsilon
+from auditor.accounting import best_epsilon, filter_epsilon, pld_epsilon, rdp_curve
 from auditor.replay import RunState, World
 from chain.attestation.evidence import verify_attestation
 from chain.budget import ORDERS, filter_order, step_curve, within
@@ -255,7 +255,7 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
                 )
                 continue
             composed = filter_epsilon(
-                [*committed.get(key, []), *(s for v in held.values() for s in v), *b.segments],
+                rdp_curve([*committed.get(key, []), *(s for v in held.values() for s in v), *b.segments]),
                 cap.epsilon_threshold,
                 cap.delta,
             )
@@ -291,8 +291,9 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
         cap = state.contract.privacy_cap(dataset) if state else None
         if cap is None:
             continue
-        rdp, pld = filter_epsilon(segments, cap.epsilon_threshold, cap.delta), pld_epsilon(segments, cap.delta)
-        best = rdp_epsilon(segments, cap.delta)
+        spent = rdp_curve(segments)
+        rdp, best = filter_epsilon(spent, cap.epsilon_threshold, cap.delta), best_epsilon(spent, cap.delta)
+        pld = pld_epsilon(segments, cap.delta)
         order = ORDERS[filter_order(cap.epsilon_threshold, cap.delta)]
         scope = f"budget {cid[:19]}... {dataset}"
         figures = f"spent epsilon {rdp:.4f} (RDP filter at order {order:g}; best order {best:.4f}), {pld:.4f} (PLD)"

@@ -19,7 +19,8 @@ import numpy as np
 from schemas.errors import Unprocessable
 from schemas.statement import Segment
 
-# Pinned: dp-accounting's default grid. Changing it changes every figure the ledger has admitted.
+# Pinned: dp-accounting's default grid without its last order, 1024. Changing it changes every figure the ledger
+# has admitted.
 ORDERS: tuple[float, ...] = tuple([1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64)) + [128, 256, 512])
 ZERO = np.zeros(len(ORDERS))
 
@@ -94,15 +95,16 @@ class DatasetBudget:
 
     cap: float
     delta: float
-    order: int = field(init=False)  # the filter's order, an index in ORDERS: fixed by cap and delta
     committed: np.ndarray = field(default_factory=lambda: ZERO)
     reserved: dict[str, np.ndarray] = field(default_factory=dict)
     # The raw segments behind the curves: what `depa-ccr plan` and the auditor recompute from.
     committed_segments: list[Segment] = field(default_factory=list)
     reserved_segments: dict[str, list[Segment]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.order = filter_order(self.cap, self.delta)
+    @property
+    def order(self) -> int:
+        """The filter's order, an index in ORDERS: fixed by cap and delta alone."""
+        return filter_order(self.cap, self.delta)
 
     def certified(self, spend: np.ndarray) -> float:
         """The epsilon the filter certifies for a spend: its RDP at the filter's order, converted (0 for none)."""

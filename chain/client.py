@@ -36,16 +36,18 @@ from schemas.keys import Signer
 
 
 class SignedReads(httpx.Auth):
-    """Signs every request as RFC 9421 over its request line, so a ledger serving its parties only answers."""
+    """Signs each read (GET) as RFC 9421 over its request line, so a ledger serving its parties only answers.
+    Statements carry their own signatures: appends are sent as they are, at no cost on their path."""
 
     def __init__(self, signer: Signer) -> None:
         self.signer = signer
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        path, _, query = request.url.raw_path.decode("ascii").partition("?")
-        request.headers.update(
-            httpsig.sign_read(self.signer, request.method, request.headers["host"], path, query, int(time.time()))
-        )
+        if request.method == "GET":
+            path, _, query = request.url.raw_path.decode("ascii").partition("?")
+            request.headers.update(
+                httpsig.sign_read(self.signer, request.method, request.headers["host"], path, query, int(time.time()))
+            )
         yield request
 
 
@@ -161,12 +163,7 @@ class LedgerClient:
             return
         old, new = (last, cp) if last.size <= cp.size else (cp, last)
         try:
-            if old.size == 0:
-                if old.root != merkle.EMPTY_ROOT:
-                    raise VerificationError("an empty tree with a non-empty root")
-            else:
-                proof = self.consistency(old.size, new.size) if old.size < new.size else []
-                merkle.verify_consistency(old.size, new.size, old.root, new.root, proof)
+            self._prove_prefix(old.size, old.root, new)
         except VerificationError as exc:
             raise ForkError(
                 f"checkpoint of size {cp.size} is not consistent with the remembered one "
@@ -189,15 +186,21 @@ class LedgerClient:
         found = ConsistencyProof.model_validate(self._get_json("/v1/proofs/consistency", first=first, second=second))
         return [unb64(p, "consistency proof hash") for p in found.proof]
 
+    def _prove_prefix(self, size: int, root: bytes, checkpoint: Checkpoint) -> None:
+        """Raise VerificationError unless `root` is this log's root at `size` <= the checkpoint's, by a proof."""
+        if size == 0:
+            if root != merkle.EMPTY_ROOT:
+                raise VerificationError("an empty tree with a non-empty root")
+            return
+        proof = self.consistency(size, checkpoint.size) if size < checkpoint.size else []
+        merkle.verify_consistency(size, checkpoint.size, root, checkpoint.root, proof)
+
     def root_at(self, size: int, claimed: bytes, checkpoint: Checkpoint) -> bytes | None:
         """`claimed` if it is this log's root at `size`, proven consistent with a verified checkpoint; else None."""
         if not 0 <= size <= checkpoint.size:
             return None
         try:
-            if size == 0:
-                return claimed if claimed == merkle.EMPTY_ROOT else None
-            proof = self.consistency(size, checkpoint.size) if size < checkpoint.size else []
-            merkle.verify_consistency(size, checkpoint.size, claimed, checkpoint.root, proof)
+            self._prove_prefix(size, claimed, checkpoint)
         except VerificationError:
             return None
         return claimed

@@ -50,8 +50,8 @@ def check_nonce(
     if root_at(size) != root:
         raise AttestationRejected(f"the nonce names no checkpoint of this log (size {size} with another root)")
     ended = superseded_at(size)
-    if ended is not None and (attested_at - ended).total_seconds() > window_s:
-        age = (attested_at - ended).total_seconds()
+    age = 0.0 if ended is None else (attested_at - ended).total_seconds()
+    if age > window_s:
         raise AttestationRejected(
             f"the nonce's checkpoint (size {size}) was superseded {age:.0f} s before the attestation; "
             f"the contract accepts {window_s} s",

@@ -24,7 +24,6 @@ WHOLE_LOG_ROLES = frozenset({"AUDITOR", "OPERATOR"})
 
 @dataclass(frozen=True)
 class Reader:
-    did: str | None
     everything: bool
     contracts: frozenset[str] = frozenset()
 
@@ -33,27 +32,27 @@ class Reader:
         return self.everything or cid is None or cid in self.contracts
 
 
-EVERYONE = Reader(None, True)  # a public ledger's reader
+EVERYONE = Reader(True)  # a public ledger's reader
 
 
 def reader_of(registry: Registry, did: str) -> Reader:
     """The reader a verified signature names; NotAllowed for a key that is no current party or attested run."""
     if did == registry.operator:
-        return Reader(did, True)
+        return Reader(True)
     if did in registry.agents:
-        return Reader(did, False, frozenset({registry.agents[did]}))
+        return Reader(False, frozenset({registry.agents[did]}))
     party = registry.parties.get(did)
     if party is None:
         raise NotAllowed(f"{did} is not a registered party of this ledger, which serves its parties only")
     registry.active_signer(did)  # a revoked party reads nothing; a rotated-away key is no longer the party
     if WHOLE_LOG_ROLES & set(party.roles):
-        return Reader(did, True)
+        return Reader(True)
     mine = frozenset(
         cid
         for cid, record in registry.contracts.items()
         if record.proposer in (party.did, *party.former_dids) or any(p.key == party.key for p in record.named.values())
     )
-    return Reader(did, False, mine)
+    return Reader(False, mine)
 
 
 def contract_of(registry: Registry, statement: dict[str, Any]) -> str | None:

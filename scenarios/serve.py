@@ -17,11 +17,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """A ledger serving `home` on 127.0.0.1:port."""
+def start(
+    home: Path, port: int, log: Path, *options: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A ledger serving `home` on 127.0.0.1:port, with more `serve` options and an environment if given."""
     exe = Path(sys.executable).with_name("depa-chain")
-    cmd = [str(exe), "serve", "--home", str(home), "--port", str(port)]
-    return start_process(cmd, f"http://127.0.0.1:{port}/v1/vkey", log, "the ledger")
+    cmd = [str(exe), "serve", "--home", str(home), "--port", str(port), *options]
+    return start_process(cmd, f"http://127.0.0.1:{port}/v1/vkey", log, "the ledger", env=env)
 
 
 def start_process(

@@ -4,6 +4,7 @@ parties, an active contract capping two datasets, encrypted data registered, and
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +22,13 @@ from ccr_agent.attest import Producer
 from ccr_agent.run import Input, RunSpec
 from ccr_agent.simulated import SimulatedTee
 from chain.client import LedgerClient
+from chain.home import init_home
 from chain.ledger import Ledger
 from chain.service import create_app
 from chain.store import MemoryStore, Store
 from keybroker.release import Broker
 from keybroker.service import create_app as broker_app
-from scenarios.serve import free_port
+from scenarios.serve import free_port, start
 from schemas import statement as s
 from schemas.canonical import sha256_digest
 from schemas.contract import contract_id
@@ -51,6 +53,20 @@ def serving(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def serving_home(root: Path, *options: str, **env: str) -> Iterator[int]:
+    """`depa-chain serve` as installed, on a fresh home under `root`, with DEPA_* settings from `env`; the port."""
+    home = root / "home"
+    init_home(home, "ledger.test/depa")
+    port = free_port()
+    server = start(home, port, root / "serve.log", *options, env={**os.environ, **env})
+    try:
+        yield port
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from schemas.contract import contract_id
 from schemas.keys import Signer
 from tests.clean_room import Room, room
 from tests.conftest import Collab, Party, contract_doc, register
+from tests.world import serving_home
 from webconsole.app import mount
 
 
@@ -154,21 +155,8 @@ def test_a_public_ledger_answers_unsigned_reads(ledger, setting):
 
 def test_serve_read_public_opens_reads_and_the_default_keeps_them_for_parties(tmp_path) -> None:
     """`depa-chain serve` as installed: --read public answers an unsigned read; without it, 401."""
-    import sys
-    from pathlib import Path
-
-    from chain.home import init_home
-    from scenarios.serve import free_port, start_process
-
-    home = tmp_path / "home"
-    init_home(home, "ledger.test/depa")
-    exe = str(Path(sys.executable).with_name("depa-chain"))
-    for extra, status in (([], 401), (["--read", "public"], 200)):
-        port = free_port()
-        server = start_process([exe, "serve", "--home", str(home), "--port", str(port), *extra],
-                               f"http://127.0.0.1:{port}/v1/vkey", tmp_path / "serve.log", "the ledger")  # fmt: skip
-        try:
+    for options, status in (((), 401), (("--read", "public"), 200)):
+        root = tmp_path / str(status)
+        root.mkdir()
+        with serving_home(root, *options) as port:
             assert httpx.get(f"http://127.0.0.1:{port}/v1/parties", timeout=10).status_code == status
-        finally:
-            server.terminate()
-            server.wait(10)

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,7 +22,7 @@ from schemas import statement as s
 from schemas.canonical import MAX_DEPTH
 from schemas.keys import Signer
 from tests.conftest import ORIGIN, age_recipient
-from tests.world import serving
+from tests.world import serving, serving_home
 from webconsole.app import mount
 
 
@@ -195,16 +192,6 @@ def test_a_half_sent_body_is_refused_in_seconds_and_the_ledger_still_serves(ledg
 def test_a_client_that_sends_no_headers_in_time_is_closed_and_others_are_served(tmp_path) -> None:
     """`depa-chain serve` as installed, DEPA_HEADER_TIMEOUT=0.5: silence, a trickled request line and a slow
     second request on a kept-alive connection each get 408 and a closed socket; a prompt client is served."""
-    from chain.home import init_home
-    from scenarios.serve import free_port, start_process
-
-    home = tmp_path / "home"
-    init_home(home, "ledger.test/depa")
-    port = free_port()
-    exe = str(Path(sys.executable).with_name("depa-chain"))
-    env = {**os.environ, "DEPA_HEADER_TIMEOUT": "0.5"}
-    server = start_process([exe, "serve", "--home", str(home), "--port", str(port)], f"http://127.0.0.1:{port}/v1/vkey",
-                           tmp_path / "serve.log", "the ledger", env=env)  # fmt: skip
 
     def answer(sock: socket.socket) -> bytes:
         sock.settimeout(10)
@@ -213,7 +200,7 @@ def test_a_client_that_sends_no_headers_in_time_is_closed_and_others_are_served(
             got += chunk
         return got  # the server closed the connection
 
-    try:
+    with serving_home(tmp_path, DEPA_HEADER_TIMEOUT="0.5") as port:
         with socket.create_connection(("127.0.0.1", port)) as silent:
             assert answer(silent).startswith(b"HTTP/1.1 408")
         with socket.create_connection(("127.0.0.1", port)) as trickle:
@@ -226,24 +213,11 @@ def test_a_client_that_sends_no_headers_in_time_is_closed_and_others_are_served(
             kept.sendall(b"GET /v1/log HTTP/1.1\r\n")
             assert answer(kept).startswith(b"HTTP/1.1 408")
         assert httpx.get(f"http://127.0.0.1:{port}/v1/log", timeout=10).status_code == 200
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_served_connections_are_capped_so_idle_clients_cannot_use_up_the_server(tmp_path) -> None:
     """`depa-chain serve` as installed, DEPA_MAX_CONNECTIONS=3: three idle sockets, then a request is 503."""
-    from chain.home import init_home
-    from scenarios.serve import free_port, start_process
-
-    home = tmp_path / "home"
-    init_home(home, "ledger.test/depa")
-    port = free_port()
-    exe = str(Path(sys.executable).with_name("depa-chain"))
-    env = {**os.environ, "DEPA_MAX_CONNECTIONS": "3"}
-    server = start_process([exe, "serve", "--home", str(home), "--port", str(port)], f"http://127.0.0.1:{port}/v1/vkey",
-                           tmp_path / "serve.log", "the ledger", env=env)  # fmt: skip
-    try:
+    with serving_home(tmp_path, DEPA_MAX_CONNECTIONS="3") as port:
         idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
         time.sleep(0.3)
         assert httpx.get(f"http://127.0.0.1:{port}/v1/log", timeout=10).status_code == 503
@@ -251,6 +225,3 @@ def test_served_connections_are_capped_so_idle_clients_cannot_use_up_the_server(
             s_.close()
         time.sleep(0.3)
         assert httpx.get(f"http://127.0.0.1:{port}/v1/log", timeout=10).status_code == 200
-    finally:
-        server.terminate()
-        server.wait(10)

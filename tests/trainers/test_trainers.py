@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 from safetensors.torch import load_file
 
@@ -183,7 +184,21 @@ def test_empty_poisson_batches_are_noised_and_counted_as_steps() -> None:
         assert trained.segments == [{"noise_multiplier": 1.0, "sample_rate": plan.sample_rate, "steps": 30}]
 
 
-def test_sampling_and_noise_draw_from_separate_generators() -> None:
+def test_sampling_and_noise_draw_from_separate_generators(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = {}
+
+    def spy(name, cls):  # type: ignore[no-untyped-def]
+        def make(*args, **kwargs):  # type: ignore[no-untyped-def]
+            seen[name] = kwargs["generator"]
+            return cls(*args, **kwargs)
+
+        monkeypatch.setattr(dp_sgd, cls.__name__, make)
+
+    spy("noise", dp_sgd.DPOptimizer)
+    spy("sampling", dp_sgd.DPDataLoader)
     plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=0.05, steps=2, max_grad_norm=1.0)
     trained = dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), TrainConfig(), plan)
     assert trained.metrics["separate_csprng_seeded_generators"] == 1.0
+    noise, sampling = seen["noise"], seen["sampling"]
+    assert isinstance(noise, torch.Generator) and noise is not sampling
+    assert noise.initial_seed() != sampling.initial_seed()  # seeded apart, from the OS, not one from the other

@@ -1,4 +1,4 @@
-// Signed reads (RFC 9421), for a ledger that serves its parties only: every request this page makes carries
+// Signed reads (RFC 9421), for a ledger that serves its parties only: every read this page makes carries
 // an Ed25519 signature over "@method" "@authority" "@path" "@query" by the key the user loaded, exactly as
 // schemas.httpsig.sign_read builds it. The key stays in this page's memory: a reload asks for it again.
 
@@ -28,12 +28,12 @@ async function signatureHeaders(method, url) {
   return { "Signature-Input": `depa=${params}`, Signature: `depa=:${b64encode(sig)}:` };
 }
 
-// fetch, signed when a key is loaded.
+// fetch, a read signed when a key is loaded; statements carry their own signatures.
 export async function signedFetch(path, options = {}) {
-  if (!reader) return fetch(path, options);
+  if (!reader || (options.method || "GET").toUpperCase() !== "GET") return fetch(path, options);
   const url = new URL(path, location.href);
   const headers = new Headers(options.headers || {});
-  for (const [name, value] of Object.entries(await signatureHeaders(options.method || "GET", url))) headers.set(name, value);
+  for (const [name, value] of Object.entries(await signatureHeaders("GET", url))) headers.set(name, value);
   return fetch(url, { ...options, headers });
 }
 
