@@ -55,6 +55,21 @@ def best_epsilon(curve, delta: float) -> float:  # type: ignore[no-untyped-def]
     return float(rdp_privacy_accountant.compute_epsilon(_grid(), curve, delta)[0]) if curve.any() else 0.0
 
 
+def odometer(curve, delta: float) -> float:  # type: ignore[no-untyped-def]
+    """The realised privacy loss so far, bounded at every moment at once, whatever the runs chose and when.
+
+    At a fixed order, exp((order - 1) (loss - RDP spent)) is a nonnegative supermartingale under fully adaptive
+    composition, so by Ville's inequality the loss stays below RDP + log(1/delta') / (order - 1) at all times but
+    with probability delta' (Whitehouse, Ramdas, Rogers and Wu 2023). Delta split evenly over the grid's orders
+    makes the best order's bound hold for all of them together. A reading, not a filter: it stops nothing."""
+    import numpy as np
+
+    if not curve.any():
+        return 0.0
+    orders = np.asarray(_grid())
+    return float(np.min(curve + np.log(len(orders) / delta) / (orders - 1)))
+
+
 def rdp_epsilon(segments: Iterable[Segment], delta: float) -> float:
     return best_epsilon(rdp_curve(segments), delta)
 
@@ -83,6 +98,7 @@ class DatasetSpend(BaseModel):
     spent_rdp: float  # what the filter certifies: RDP at the dataset's fixed order
     spent_best_order: float  # the best order's reading of the same history, for comparison
     spent_pld: float
+    odometer: float  # the realised loss so far, at every moment at once (Whitehouse et al. 2023)
     reserved_runs: list[str]
     composed_rdp: float  # committed and still-reserved, composed, as the filter counts it
     remaining: float
@@ -113,6 +129,7 @@ def spend(world: World, contract_id: str) -> list[DatasetSpend]:
                 spent_rdp=filter_epsilon(spent, cap.epsilon_threshold, cap.delta),
                 spent_best_order=best_epsilon(spent, cap.delta),
                 spent_pld=pld_epsilon(committed, cap.delta),
+                odometer=odometer(spent, cap.delta),
                 reserved_runs=sorted(held),
                 composed_rdp=composed,
                 remaining=max(0.0, cap.epsilon_threshold - composed),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
 from auditor import exact
-from auditor.accounting import best_epsilon, filter_epsilon, pld_epsilon, rdp_curve
+from auditor.accounting import best_epsilon, filter_epsilon, odometer, pld_epsilon, rdp_curve
 from auditor.replay import RunState, World
 from chain.attestation.evidence import verify_attestation
 from chain.budget import ORDERS, filter_order, step_curve, within
@@ -167,6 +168,7 @@ def _input_findings(world: World, scope: str, run: RunState, state) -> list[Find
         return []
     body = run.start.statement.body
     providers = {p.dids[0] for d in state.contract.datasets if (p := world.party(d.provider))} if state else set()
+    sources = {d.source for d in state.contract.datasets} if state else set()
     wrong = []
     for digest in body.inputs:
         art = world.artefacts.get(digest)
@@ -174,7 +176,7 @@ def _input_findings(world: World, scope: str, run: RunState, state) -> list[Find
         if (
             art is None
             or art.kind != "dataset"
-            or art.contract_id != run.body.contract_id
+            or (art.contract_id != run.body.contract_id and digest not in sources)
             or owner is None
             or owner.dids[0] not in providers
         ):
@@ -184,7 +186,8 @@ def _input_findings(world: World, scope: str, run: RunState, state) -> list[Find
             scope,
             "inputs",
             not wrong,
-            f"{len(body.inputs)} inputs, each a dataset registered under the contract by its provider",
+            f"{len(body.inputs)} inputs, each a dataset its provider registered under the contract or that the"
+            " contract names as a source",
             f"not the contract's registered datasets: {', '.join(wrong)}",
             run.start.seq,
         )
@@ -297,13 +300,15 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
         order = ORDERS[filter_order(cap.epsilon_threshold, cap.delta)]
         scope = f"budget {cid[:19]}... {dataset}"
         figures = f"spent epsilon {rdp:.4f} (RDP filter at order {order:g}; best order {best:.4f}), {pld:.4f} (PLD)"
+        # The odometer bounds the loss realised so far with no plan fixed in advance; the filter's verdict is above.
+        reading = f"; the odometer reads {odometer(spent, cap.delta):.4f}"
         found.append(
             ok(
                 scope,
                 "spent",
                 rdp <= cap.epsilon_threshold + 1e-9,
-                f"{figures} of the cap {cap.epsilon_threshold}",
-                f"{figures} is over the cap {cap.epsilon_threshold}",
+                f"{figures} of the cap {cap.epsilon_threshold}{reading}",
+                f"{figures} is over the cap {cap.epsilon_threshold}{reading}",
             )
         )
         found += accountant_findings(scope, segments, best, pld)
@@ -321,8 +326,36 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
     return found
 
 
+def source_findings(world: World) -> list[Finding]:
+    """Per provider-capped dataset: what the contracts its provider signed draw from it, summed (basic
+    composition of the contracts' filters), within its cap."""
+    found = []
+    for digest, logged in world.caps.items():
+        cap, eps, delta, uncapped = logged.statement.body, [], [], []
+        for cid, state in world.contracts.items():
+            for d in state.contract.datasets:
+                provider = world.party(d.provider) if d.source == digest else None
+                if provider is None or provider.dids[0] not in state.signed:
+                    continue
+                drawn = state.contract.privacy_cap(d.id)
+                if drawn is None:
+                    uncapped.append(cid)
+                else:
+                    eps.append(drawn.epsilon_threshold)
+                    delta.append(drawn.delta)
+        name = world.artefacts[digest].name if digest in world.artefacts else digest
+        total_eps, total_delta = math.fsum(eps), math.fsum(delta)
+        draw = "1 contract draws" if len(eps) == 1 else f"{len(eps)} contracts draw"
+        figures = f"{draw} epsilon {total_eps:g}, delta {total_delta:g}"
+        of = f"the cap epsilon {cap.epsilon:g}, delta {cap.delta:g}"  # type: ignore[attr-defined]
+        over = total_eps > cap.epsilon or total_delta > cap.delta  # type: ignore[attr-defined]
+        bad = f"{figures}, over {of}" if over else f"contracts use it with no privacy cap: {', '.join(uncapped)}"
+        found.append(ok(f"dataset {name}", "cap", not (over or uncapped), f"{figures}, within {of}", bad, logged.seq))
+    return found
+
+
 def all_findings(world: World, recorded: dict[tuple[str, str], float] | None = None) -> list[Finding]:
     found = statement_findings(world)
     for run_id, run in world.runs.items():
         found += run_findings(world, run_id, run)
-    return found + budget_findings(world, recorded)
+    return found + budget_findings(world, recorded) + source_findings(world)

@@ -98,7 +98,17 @@ def lineage_tree(graph) -> Tree:
 
 def budget_table(contract: str, rows) -> Table:
     table = Table(title=f"privacy budget of contract {contract[:23]}..., recomputed from the log")
-    cols = ("dataset", "cap", "spent (RDP filter)", "best order", "spent (PLD)", "reserved by", "composed", "remaining")
+    cols = (
+        "dataset",
+        "cap",
+        "spent (RDP filter)",
+        "best order",
+        "spent (PLD)",
+        "odometer",
+        "reserved by",
+        "composed",
+        "remaining",
+    )
     for col in cols:
         table.add_column(col, justify="left" if col in ("dataset", "reserved by") else "right")
     for r in rows:
@@ -108,6 +118,7 @@ def budget_table(contract: str, rows) -> Table:
             f"{r.spent_rdp:.4f}",
             f"{r.spent_best_order:.4f}",
             f"{r.spent_pld:.4f}",
+            f"{r.odometer:.4f}",
             ", ".join(r.reserved_runs) or "-",
             f"{r.composed_rdp:.4f}",
             f"{r.remaining:.4f}",

@@ -178,6 +178,7 @@ class World:
     artefacts: ArtefactIndex = field(default_factory=ArtefactIndex)
     children: dict[str, list[str]] = field(default_factory=dict)  # parent digest -> what derives from it
     budget_events: list[Logged] = field(default_factory=list)  # reserve, commit and abort, in log order
+    caps: dict[str, Logged] = field(default_factory=dict)  # dataset digest -> its provider's dataset.cap
     refusals: list[Refusal] = field(default_factory=list)
     statements: int = 0
     verifier: ParallelVerifier | None = None  # signatures checked elsewhere; the caller replays again if any fails
@@ -281,6 +282,12 @@ def _admit(w: World, logged: Logged) -> str | None:
             return None if w.current(st.iss) else f"{st.iss} is not a registered, unrevoked party"
         run = w.runs.get(b.produced_by)
         return None if run and run.attestation.statement.iss == st.iss else "an output is registered by its run's agent"
+    if st.kind == "dataset.cap":
+        art = w.artefacts.get(b.dataset)
+        owner = w.party(art.iss) if art is not None else None
+        if owner is None or w.current(st.iss) is not owner:
+            return f"the cap on {b.dataset} is set by the party that registered it, not by {st.iss}"
+        return None if b.dataset not in w.caps else f"{b.dataset} was capped before; a cap is set once"
     if st.kind == "attestation.report":
         if st.iss != b.binding.receipt_key:
             return "an attestation is signed by the receipt key its binding names"
@@ -337,6 +344,8 @@ def _record(w: World, logged: Logged) -> None:
             w.children.setdefault(parent, []).append(b.digest)
         if b.produced_by is not None:
             w.runs[b.produced_by].outputs.append(logged)
+    elif st.kind == "dataset.cap":
+        w.caps[b.dataset] = logged
     elif st.kind == "attestation.report":
         w.runs[b.run_id] = RunState(logged)
     elif st.kind == "run.start":

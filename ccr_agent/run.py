@@ -214,7 +214,10 @@ class Agent:
         _, entry = self.client.proven(registered.seq)
         if not isinstance(entry.body, s.ArtefactRegister) or entry.body.digest != item.digest:
             raise Unprocessable(f"entry {registered.seq} is not the registration of {item.digest}")
-        provider = next(d.provider for d in self.contract.datasets if d.id == item.dataset)
+        named = next(d for d in self.contract.datasets if d.id == item.dataset)
+        if named.source is not None and named.source != item.digest:
+            raise Unprocessable(f"the contract's {item.dataset} holds {named.source}, not {item.digest}")
+        provider = named.provider
         if entry.iss not in dids_of(self.parties, provider):
             raise Unprocessable(f"{item.digest} was not registered by the provider of {item.dataset}")
         sealed = item.file.read_bytes()

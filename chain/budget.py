@@ -158,3 +158,35 @@ def _least_noise(eps, target: float, tolerance: float = 1e-4) -> float:  # type:
         mid = (low + high) / 2
         low, high = (mid, high) if eps(mid) > target else (low, mid)
     return high
+
+
+@dataclass
+class SourceBudget:
+    """A provider's dataset across contracts: its cap (once its provider sets one) and what contracts draw.
+
+    Each contract's filter keeps its spend on the dataset (epsilon_i, delta_i)-DP; contracts are admitted one
+    after another, each after seeing what earlier ones released, and run side by side. Basic composition
+    bounds the whole by the sums, adaptively (Rogers, Roth, Ullman and Vadhan 2016, the basic composition
+    filter) and concurrently (Lyu 2022), so a draw is admitted while both sums stay within the cap. A draw is
+    never returned: what a closed contract did not spend is not known to be unspent to a filter."""
+
+    epsilon: float | None = None
+    delta: float | None = None
+    draws: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # (contract, label) -> (ε, δ)
+    uncapped: list[str] = field(default_factory=list)  # contracts signed that use it with no privacy cap
+
+    def drawn(self, extra: Iterable[tuple[float, float]] = ()) -> tuple[float, float]:
+        pairs = [*self.draws.values(), *extra]
+        return math.fsum(e for e, _ in pairs), math.fsum(d for _, d in pairs)
+
+    def fits(self, extra: Iterable[tuple[float, float]] = ()) -> bool:
+        if self.epsilon is None or self.delta is None:
+            return True
+        eps, delta = self.drawn(extra)
+        return eps <= self.epsilon and delta <= self.delta
+
+
+def delta_limit(records: int) -> float:
+    """The largest delta a dataset of `records` records admits: at delta near 1/n a mechanism may publish a
+    record outright and still be (epsilon, delta)-DP, so delta stays at a tenth of that."""
+    return 1 / (10 * records)

@@ -298,6 +298,9 @@ def artefact_register(
     fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet, safetensors, ...")] = None,
     derived_from: Annotated[list[str] | None, typer.Option(help="Digest of a parent artefact (repeat).")] = None,
     contract: Annotated[str | None, typer.Option(help="Contract id this artefact belongs to.")] = None,
+    records: Annotated[
+        int | None, typer.Option(min=1, help="A dataset's record count: contracts' delta stays within 1/(10 n).")
+    ] = None,
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
@@ -313,9 +316,27 @@ def artefact_register(
         "size": size,
         "derived_from": derived_from or None,
         "contract_id": contract,
+        "records": records,
     }
     _append(ledger, vkey, state, key, "artefact.register", body, receipt)
     out.print(f"artefact [bold]{digest}[/]")
+
+
+@artefact_app.command("cap")
+def artefact_cap(
+    digest: Annotated[str, typer.Argument(help="The dataset's digest, as `artefact register` printed it.")],
+    key: KeyOpt,
+    epsilon: Annotated[float, typer.Option(help="The dataset's epsilon across every contract that names it.")],
+    delta: Annotated[float, typer.Option(help="The dataset's delta across every contract that names it.")],
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    receipt: ReceiptOpt = None,
+) -> None:
+    """Cap your dataset's privacy loss across all contracts (once): each contract naming it as a dataset's
+    source draws its epsilon and delta from this cap when you sign it."""
+    _append(ledger, vkey, state, key, "dataset.cap", {"dataset": digest, "epsilon": epsilon, "delta": delta}, receipt)
+    out.print(f"dataset {digest} capped at epsilon {epsilon:g}, delta {delta:g} across contracts")
 
 
 def render_lineage(lineage: Lineage) -> Tree:

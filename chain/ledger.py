@@ -352,7 +352,7 @@ class Ledger:
             found = self.registry.artefacts.get(digest)
             if found is None or not reader.sees_contract(found.contract_id):
                 raise NotFound(f"no artefact {digest}")
-            return ArtefactView.of(found, self._children(digest, reader))
+            return ArtefactView.of(found, self._children(digest, reader), self.registry.sources.get(digest))
 
     def _children(self, digest: str, reader: Reader) -> tuple[str, ...]:
         children = self.registry.derived.get(digest, ())

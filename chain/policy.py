@@ -7,17 +7,19 @@ Both are pure: the ledger replays its log through `apply` on start.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from chain.budget import DatasetBudget
+from chain.budget import DatasetBudget, SourceBudget, delta_limit
 from chain.run_policy import History, Run, RunRules
 from schemas import statement as s
-from schemas.contract import Contract, contract_id
-from schemas.errors import Conflict, NotAllowed, NotFound, Unprocessable
+from schemas.contract import Contract, Dataset, contract_id
+from schemas.errors import BudgetExceeded, Conflict, NotAllowed, NotFound, Unprocessable
 
 ContractState = Literal["pending", "active", "closed"]
+Draw = tuple[float, float]  # (epsilon, delta) a contract draws from a source
 
 
 @dataclass
@@ -95,6 +97,7 @@ class Artefact(NamedTuple):
     owner: str
     seq: int
     logged_at: datetime
+    records: int | None = None
 
 
 @dataclass
@@ -109,6 +112,7 @@ class Registry(RunRules):
     runs: dict[str, Run] = field(default_factory=dict)
     agents: dict[str, str] = field(default_factory=dict)  # receipt key an attested run bound -> its contract
     budgets: dict[tuple[str, str], DatasetBudget] = field(default_factory=dict)
+    sources: dict[str, SourceBudget] = field(default_factory=dict)  # dataset artefact -> its cap across contracts
     history: History | None = None  # set by the ledger: admission checks nonces against the log
 
     def resolve(self, ref: str) -> Party | None:
@@ -213,6 +217,65 @@ class Registry(RunRules):
         for did in c.recipients:
             if self.resolve(did) is None:
                 raise Unprocessable(f"output recipient {did} is not a registered party")
+        for d in c.datasets:
+            self._check_source(c, d)
+        self._check_draws(cid, c, c.named_parties())
+
+    def _check_source(self, c: Contract, d: Dataset) -> None:
+        """A dataset's source is its provider's registered data; its record count bounds the contract's delta."""
+        if d.source is None:
+            return
+        art = self.artefacts.get(d.source)
+        if art is None or art.kind != "dataset" or art.produced_by is not None:
+            raise Unprocessable(f"dataset {d.id}'s source {d.source} is not a registered provider dataset")
+        provider = self.resolve(d.provider)
+        if provider is None or self.parties[art.owner].key != provider.key:
+            raise Unprocessable(f"dataset {d.id}'s source {d.source} was registered by another party than its provider")
+        cap = c.privacy_cap(d.id)
+        source = self.sources.get(d.source)
+        if cap is None and source is not None and source.epsilon is not None:
+            raise Unprocessable(
+                f"dataset {d.id}'s source {art.name} is capped by its provider: the contract caps its privacy too",
+                remedy="add a privacy constraint on the dataset",
+            )
+        large = cap is not None and art.records is not None and cap.delta > delta_limit(art.records)
+        if large and not cap.allow_large_delta:  # type: ignore[union-attr]
+            raise Unprocessable(
+                f"delta {cap.delta:g} on {d.id} is over 1/(10 n) = {delta_limit(art.records):.3g} for the"
+                f" {art.records} records of {art.name}",
+                remedy="lower the delta, or set allow_large_delta in the privacy constraint",
+            )
+
+    def _check_draws(self, cid: str, c: Contract, signers: Iterable[str]) -> None:
+        """Refuse a contract whose draws, by the providers among `signers`, would take a source past its cap."""
+        keys = {p.key for ref in signers if (p := self.resolve(ref)) is not None}
+        for source_digest, draws in self._draws(cid, c, keys).items():
+            source = self.sources.get(source_digest, SourceBudget())
+            if not source.fits(draws.values()):
+                eps, delta = source.drawn()
+                want_eps, want_delta = source.drawn(draws.values())
+                raise BudgetExceeded(
+                    f"contract {cid} would draw epsilon {want_eps - eps:g}, delta {want_delta - delta:g} from"
+                    f" {self.artefacts[source_digest].name}, whose cap across contracts is epsilon {source.epsilon:g},"
+                    f" delta {source.delta:g}, of which contracts already draw {eps:g} and {delta:g}",
+                    remedy="lower the contract's privacy caps on the dataset, or ask its provider for a new dataset",
+                    cap=source.epsilon,
+                    delta=source.delta,
+                    committed_epsilon=eps,
+                    composed_epsilon=eps,
+                    remaining_epsilon=max(0.0, source.epsilon - eps),  # type: ignore[operator]
+                    requested_epsilon=want_eps - eps,
+                )
+
+    def _draws(self, cid: str, c: Contract, provider_keys: set[str]) -> dict[str, dict[tuple[str, str], Draw]]:
+        """What a contract draws from each source whose owner is among `provider_keys`: (ε, δ) per dataset label."""
+        found: dict[str, dict[tuple[str, str], Draw]] = {}
+        for d in c.datasets:
+            cap = c.privacy_cap(d.id)
+            if d.source is None or cap is None or self.parties[self.artefacts[d.source].owner].key not in provider_keys:
+                continue
+            found.setdefault(d.source, {})[(cid, d.id)] = (cap.epsilon_threshold, cap.delta)
+        return found
 
     def _admit_contract_sign(self, st: s.Statement, body: s.ContractSign, now: datetime) -> None:
         record = self.contract(body.contract_id)
@@ -223,6 +286,7 @@ class Registry(RunRules):
             raise Conflict(f"contract {record.id} is closed")
         if signer.key in record.signatures:
             raise Conflict(f"{signer.name} already signed contract {record.id}")
+        self._check_draws(record.id, record.contract, [signer.did])
 
     def _admit_contract_revoke(self, st: s.Statement, body: s.ContractRevoke, now: datetime) -> None:
         record = self.contract(body.contract_id)
@@ -232,6 +296,33 @@ class Registry(RunRules):
                 raise NotAllowed("contract.revoke is signed by a named party or the operator")
         if record.revoked_at is not None:
             raise Conflict(f"contract {record.id} is already revoked")
+
+    def _admit_dataset_cap(self, st: s.Statement, body: s.DatasetCap, now: datetime) -> None:
+        art = self.artefacts.get(body.dataset)
+        if art is None:
+            raise NotFound(f"no artefact {body.dataset}")
+        if art.kind != "dataset" or art.produced_by is not None:
+            raise Unprocessable(f"{art.name} is not a provider's dataset; only a dataset carries a cap")
+        signer = self.active_signer(st.iss)
+        if signer.key != self.parties[art.owner].key:
+            raise NotAllowed(f"the cap on {art.name} is set by the party that registered it")
+        source = self.sources.get(body.dataset, SourceBudget())
+        if source.epsilon is not None:
+            raise Conflict(f"{art.name} is already capped at epsilon {source.epsilon:g}: a cap is set once")
+        if art.records is not None and body.delta > delta_limit(art.records):
+            raise Unprocessable(
+                f"delta {body.delta:g} is over 1/(10 n) = {delta_limit(art.records):.3g} for the {art.records} records"
+                f" of {art.name}"
+            )
+        if source.uncapped:
+            raise Unprocessable(f"signed contracts use {art.name} with no privacy cap: {', '.join(source.uncapped)}")
+        eps, delta = source.drawn()
+        if eps > body.epsilon or delta > body.delta:
+            raise BudgetExceeded(
+                f"signed contracts already draw epsilon {eps:g}, delta {delta:g} from {art.name}: more than this cap",
+                cap=body.epsilon, delta=body.delta, committed_epsilon=eps, composed_epsilon=eps,
+                remaining_epsilon=0.0, requested_epsilon=0.0,
+            )  # fmt: skip
 
     def _admit_artefact_register(self, st: s.Statement, body: s.ArtefactRegister, now: datetime) -> None:
         if body.digest in self.artefacts:
@@ -279,7 +370,22 @@ class Registry(RunRules):
 
     def _apply_contract_sign(self, st: s.Statement, b: s.ContractSign, seq: int, at: datetime) -> None:
         party = self.parties[st.iss]
-        self.contracts[b.contract_id].signatures[party.key] = Signature(st.iss, seq, at)
+        record = self.contracts[b.contract_id]
+        record.signatures[party.key] = Signature(st.iss, seq, at)
+        self._note_draws(record, party)
+
+    def _note_draws(self, record: ContractRecord, party: Party) -> None:
+        """The party's signature draws the contract's caps from the sources it provides."""
+        for source, draws in self._draws(record.id, record.contract, {party.key}).items():
+            self.sources.setdefault(source, SourceBudget()).draws.update(draws)
+        for d in record.contract.datasets:
+            owned = d.source is not None and self.parties[self.artefacts[d.source].owner].key == party.key
+            if owned and record.contract.privacy_cap(d.id) is None:
+                self.sources.setdefault(d.source, SourceBudget()).uncapped.append(record.id)  # type: ignore[arg-type]
+
+    def _apply_dataset_cap(self, st: s.Statement, b: s.DatasetCap, seq: int, at: datetime) -> None:
+        source = self.sources.setdefault(b.dataset, SourceBudget())
+        source.epsilon, source.delta = b.epsilon, b.delta
 
     def _apply_contract_revoke(self, st: s.Statement, b: s.ContractRevoke, seq: int, at: datetime) -> None:
         record = self.contracts[b.contract_id]
@@ -289,7 +395,7 @@ class Registry(RunRules):
         parents = tuple(b.derived_from or ())
         self.artefacts[b.digest] = Artefact(
             b.digest, b.name, b.kind, b.format, b.size, b.encrypted_digest, parents,
-            b.produced_by, b.contract_id, st.iss, seq, at,
+            b.produced_by, b.contract_id, st.iss, seq, at, b.records,
         )  # fmt: skip
         for parent in parents:
             self.derived[parent] = (*self.derived.get(parent, ()), b.digest)

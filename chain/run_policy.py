@@ -64,6 +64,7 @@ class RunRules:
     agents: dict[str, str]
     history: History | None  # the log itself, for the nonce's checkpoint
     budgets: dict[tuple[str, str], budget.DatasetBudget]
+    sources: dict[str, budget.SourceBudget]
     artefacts: dict
     parties: dict
 
@@ -249,13 +250,44 @@ class RunRules:
             raise Unprocessable("a run names its input datasets")
         record = self.contract(run.contract_id)
         providers = {self._provider_key(record, d.id) for d in record.contract.datasets}
+        named = {d.source: d.id for d in record.contract.datasets if d.source is not None}
         for digest in body.inputs:
             art = self.artefacts.get(digest)
             if art is None or art.kind != "dataset":
                 raise Unprocessable(f"input {digest} is not a registered dataset")
             owner = self.parties.get(art.owner)
-            if art.contract_id != run.contract_id or owner is None or owner.key not in providers:
+            here = art.contract_id == run.contract_id or digest in named
+            if not here or owner is None or owner.key not in providers:
                 raise Unprocessable(f"input {digest} is not a dataset registered under contract {run.contract_id}")
+            self._check_capped_origins(run, digest, named)
+
+    def _check_capped_origins(self, run: Run, digest: str, named: dict[str, str]) -> None:
+        """An input holding records of a provider-capped dataset (itself or an ancestor) is read only under a
+        contract that names that dataset as a source, with budget reserved on it: no contract escapes the cap."""
+        for origin in self._ancestry(digest):
+            source = self.sources.get(origin)
+            if source is None or source.epsilon is None:
+                continue
+            name = self.artefacts[origin].name
+            label = named.get(origin)
+            if label is None:
+                raise Unprocessable(
+                    f"input {digest} holds records of {name}, which its provider caps; contract {run.contract_id}"
+                    " names it as no dataset's source",
+                    remedy="propose a contract whose dataset names it as its source",
+                )
+            if label not in run.reservations and label not in run.commits:
+                raise Conflict(f"run {run.run_id} reads {name} with no budget reserved on {label}")
+
+    def _ancestry(self, digest: str) -> set[str]:
+        """The artefact and every artefact it derives from."""
+        seen, todo = {digest}, [digest]
+        while todo:
+            for parent in self.artefacts[todo.pop()].derived_from:
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
 
     def _apply_run_start(self, st: s.Statement, b: s.RunStart, seq: int, at: datetime) -> None:
         run = self.runs[b.run_id]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from chain.budget import ORDERS, DatasetBudget
+from chain.budget import ORDERS, DatasetBudget, SourceBudget
 from chain.policy import Artefact, ContractRecord, ContractState, Party
 from chain.run_policy import Run
 from schemas.statement import Segment
@@ -88,6 +88,15 @@ class ContractView(BaseModel):
         )
 
 
+class SourceCapView(BaseModel):
+    """A dataset's cap across contracts, set by its provider, and the sum the signed contracts draw from it."""
+
+    epsilon: float
+    delta: float
+    drawn_epsilon: float
+    drawn_delta: float
+
+
 class ArtefactView(BaseModel):
     digest: str
     name: str
@@ -102,10 +111,16 @@ class ArtefactView(BaseModel):
     owner: str
     seq: int
     logged_at: datetime
+    records: int | None = None
+    cap: SourceCapView | None = None
 
     @classmethod
-    def of(cls, a: Artefact, derived: tuple[str, ...]) -> ArtefactView:
-        return cls(**a._asdict(), derived=list(derived))
+    def of(cls, a: Artefact, derived: tuple[str, ...], source: SourceBudget | None = None) -> ArtefactView:
+        cap = None
+        if source is not None and source.epsilon is not None and source.delta is not None:
+            eps, delta = source.drawn()
+            cap = SourceCapView(epsilon=source.epsilon, delta=source.delta, drawn_epsilon=eps, drawn_delta=delta)
+        return cls(**a._asdict(), derived=list(derived), cap=cap)
 
 
 Direction = Literal["up", "down", "both"]

@@ -31,7 +31,7 @@ from ccr_agent.simulated import SimulatedTee
 from chain.client import LedgerClient
 from chain.home import init_home
 from keybroker.cli import read_identity
-from scenarios import STEP
+from scenarios import STEP, records
 from scenarios.serve import free_port, start, start_process
 from schemas import statement as s
 from schemas.canonical import parse_json, sha256_digest
@@ -127,24 +127,11 @@ class Demo:
             )
         self.client.read_as(self.keys["consumer"])  # the ledger serves its parties only: the consumer reads here
 
-        self.step("the consumer proposes the contract; every party signs it")
-        self.simulator = SimulatedTee.open(root / "simulator")  # the cloud's clean room: no TEE on this machine
-        now = datetime.now(UTC)
-        doc = fill((self.folder / "contract.json").read_text(), {
-            **dids, "simulated_root": self.simulator.root.sha256,
-            "start": now.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-            "expiry": (now + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        })  # fmt: skip
-        self.cid = contract_id(doc)
-        (root / "contract.json").write_text(json.dumps(doc, indent=2) + "\n")
-        self.send(self.keys["consumer"], "contract.propose", {"contract": doc})
-        for name, role in roles.items():
-            if role != "AUDITOR":  # the auditor is no party to the contract: it reads the whole log
-                self.send(self.keys[name], "contract.sign", {"contract_id": self.cid})
-
-        self.step("providers generate, encrypt and register their data")
+        self.step("providers generate, encrypt, register and cap their data")
         plain = scenario.generate(root / "providers")
         inputs, brokers = [], {}
+        template = (self.folder / "contract.json").read_text()
+        caps = {p["dataset"]: p for c in parse_json(template)["constraints"] for p in c.get("privacy", [])}
         for dataset, path in plain.items():
             provider = scenario.DATASETS[dataset][0]
             identity = pyrage.x25519.Identity.generate()
@@ -158,10 +145,30 @@ class Demo:
             digest, size = artefact_digest(path)
             self.send(self.keys[provider], "artefact.register", {
                 "digest": digest, "name": path.name, "kind": "dataset", "format": path.suffix.lstrip(".") or "png",
-                "size": size, "encrypted_digest": sha256_digest(sealed), "contract_id": self.cid,
+                "size": size, "encrypted_digest": sha256_digest(sealed), "records": records(path),
             })  # fmt: skip
+            # The provider's cap on its data across every contract; this contract draws all of it.
+            cap = caps[dataset]
+            body = {"dataset": digest, "epsilon": float(cap["epsilon_threshold"]), "delta": float(cap["delta"])}
+            self.send(self.keys[provider], "dataset.cap", body)
             brokers.setdefault(provider, []).append(f"{dataset}={identity_file}")
             inputs.append((dataset, digest, encrypted, provider))
+
+        self.step("the consumer proposes the contract on the registered data; every party signs it")
+        self.simulator = SimulatedTee.open(root / "simulator")  # the cloud's clean room: no TEE on this machine
+        now = datetime.now(UTC)
+        doc = fill(template, {
+            **dids, **{f"source:{d}": digest for d, digest, _, _ in inputs},
+            "simulated_root": self.simulator.root.sha256,
+            "start": now.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "expiry": (now + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        })  # fmt: skip
+        self.cid = contract_id(doc)
+        (root / "contract.json").write_text(json.dumps(doc, indent=2) + "\n")
+        self.send(self.keys["consumer"], "contract.propose", {"contract": doc})
+        for name, role in roles.items():
+            if role != "AUDITOR":  # the auditor is no party to the contract: it reads the whole log
+                self.send(self.keys[name], "contract.sign", {"contract_id": self.cid})
 
         self.step("providers start their key brokers")
         urls = {}

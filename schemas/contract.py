@@ -25,6 +25,9 @@ class Dataset(_Model):
     provider: str = ""
     url: str = ""
     key: dict[str, Any] | None = None
+    # The registered dataset artefact whose records this is: its provider-signed cap (`dataset.cap`) bounds the
+    # spend of every contract that names it, and its declared record count bounds delta.
+    source: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
 
 
 # A cap is a finite figure: an infinite epsilon_threshold ("inf" parses as a float) would be no cap at all.
@@ -37,6 +40,9 @@ class PrivacyConstraint(_Model):
     delta: float = Field(gt=0, lt=1, allow_inf_nan=False)
     noise_multiplier: float | None = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
     epochs_per_report: int | None = Field(default=None, ge=1)
+    # Delta is at most 1/(10 n) for the n records the source declares (a delta near 1/n admits releasing a
+    # record outright); a contract that means a larger one says so here.
+    allow_large_delta: bool = False
 
 
 class Constraint(_Model):

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas import didkey, keys
 from schemas.canonical import canonical, parse_json, sha256_digest
-from schemas.contract import Contract
+from schemas.contract import MAX_EPSILON, Contract
 from schemas.encoding import b64url, b64url_decode
 from schemas.errors import MalformedInput, SchemaViolation, TooLarge
 
@@ -75,6 +75,18 @@ class ArtefactRegister(Body):
     derived_from: list[Digest] | None = None
     produced_by: RunId | None = None
     contract_id: Digest | None = None
+    records: int | None = Field(default=None, ge=1, le=2**53 - 1)  # a dataset's record count, as its provider declares
+
+
+class DatasetCap(Body):
+    """The provider's cap on its dataset across every contract: the budget belongs to the data, not the contract.
+
+    Contracts that name the dataset as their source draw their (epsilon, delta) from it when its provider
+    signs them; the ledger refuses a signature that would draw past it (docs/audit.md, the cap on the data)."""
+
+    dataset: Digest  # the registered dataset artefact
+    epsilon: float = Field(gt=0, le=MAX_EPSILON, allow_inf_nan=False)
+    delta: float = Field(gt=0, lt=1, allow_inf_nan=False)
 
 
 class Evidence(Body):
@@ -168,6 +180,7 @@ BODIES: dict[str, type[Body]] = {
     "contract.sign": ContractSign,
     "contract.revoke": ContractRevoke,
     "artefact.register": ArtefactRegister,
+    "dataset.cap": DatasetCap,
     "attestation.report": AttestationReport,
     "run.start": RunStart,
     "run.complete": RunComplete,

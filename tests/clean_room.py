@@ -69,9 +69,14 @@ class Room:
         return digest
 
 
-def room(collab: Collab, simulator: SimulatedTee, **contract: Any) -> Room:
+def room(collab: Collab, simulator: SimulatedTee, source: str | None = None, **contract: Any) -> Room:
+    """A signed contract over the provider's dataset: registered under it, or the `source` it names."""
+    if source is not None:
+        contract.setdefault("datasets", [sourced(collab, source)])
     cid = collab.propose(ccr={"allow_simulated": True, "simulated_roots": [simulator.root.sha256]}, **contract)
     collab.sign_all(cid)
+    if source is not None:
+        return Room(collab, simulator, cid, "ds-0", source)
     digest = "sha256:" + hashlib.sha256(cid.encode()).hexdigest()
     collab.send(
         collab.tdp.key,
@@ -79,3 +84,16 @@ def room(collab: Collab, simulator: SimulatedTee, **contract: Any) -> Room:
         {"digest": digest, "name": "bank.csv", "kind": "dataset", "contract_id": cid},
     )
     return Room(collab, simulator, cid, "ds-0", digest)
+
+
+def sourced(collab: Collab, source: str, label: str = "ds-0") -> dict[str, Any]:
+    """A contract's dataset holding the records of the provider's registered dataset `source`."""
+    return {"id": label, "name": "bank", "provider": collab.tdp.did, "source": source}
+
+
+def provider_dataset(collab: Collab, name: str = "bank.csv", records: int | None = None) -> str:
+    """The provider's dataset, registered under no contract: a source that contracts name."""
+    digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+    body = {"digest": digest, "name": name, "kind": "dataset", **({"records": records} if records else {})}
+    collab.send(collab.tdp.key, "artefact.register", body)
+    return digest

@@ -90,6 +90,8 @@ def _summary(kind: str, b: dict) -> str:
             return "signs the contract"
         case "artefact.register":
             return f"{b.get('kind')} {b.get('name')}"
+        case "dataset.cap":
+            return f"caps epsilon {b.get('epsilon')}, delta {b.get('delta')} across contracts"
         case "attestation.report":
             return f"{(b.get('evidence') or {}).get('type')} evidence"
         case "budget.reserve" | "budget.commit" | "budget.abort" | "key.release":

@@ -14,7 +14,7 @@ from chain.policy import Registry
 from chain.store import MemoryStore
 from schemas.errors import Unavailable, Unprocessable
 from schemas.keys import Signer
-from tests.clean_room import room
+from tests.clean_room import provider_dataset, room
 from tests.conftest import ORIGIN, Collab, collab_on, register
 
 RULES = sorted(name for name in dir(Registry) if name.startswith(("_admit_", "_apply_")))
@@ -22,7 +22,9 @@ RULES = sorted(name for name in dir(Registry) if name.startswith(("_admit_", "_a
 
 def history(collab: Collab, simulator: SimulatedTee) -> tuple[str, list[str]]:
     """Every statement type, in a contract's whole life: two runs (one completed, one aborted), then the end."""
-    r = room(collab, simulator)
+    source = provider_dataset(collab)
+    collab.send(collab.tdp.key, "dataset.cap", {"dataset": source, "epsilon": 10, "delta": 1e-4})
+    r = room(collab, simulator, source=source)
     r.attest("run-1")
     r.reserve("run-1")
     r.release("run-1")
@@ -42,6 +44,7 @@ def history(collab: Collab, simulator: SimulatedTee) -> tuple[str, list[str]]:
 def state(ledger: Ledger, cid: str, runs: list[str]) -> list[Any]:
     """Everything the ledger serves from its registry."""
     views = [*ledger.parties(), ledger.contract(cid), ledger.budget(cid), *(ledger.run(run) for run in runs)]
+    views += [ledger.artefact(d) for d in ledger.registry.artefacts]
     return [v.model_dump(mode="json") for v in views]
 
 

@@ -11,4 +11,4 @@ def test_committed_json_schemas_are_current():
 
 
 def test_there_is_one_schema_per_statement_type_and_one_for_the_contract():
-    assert len(export.schemas()) == 15
+    assert len(export.schemas()) == 16

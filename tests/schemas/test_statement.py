@@ -100,6 +100,7 @@ def test_every_type_has_a_body_model():
         "contract.sign",
         "contract.revoke",
         "artefact.register",
+        "dataset.cap",
         "attestation.report",
         "run.start",
         "run.complete",
