@@ -11,6 +11,7 @@ import hashlib
 import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -21,6 +22,8 @@ from cryptography.x509.oid import NameOID
 
 from chain.attestation.tdx import TD_QE_MRSIGNER
 from chain.attestation.tdx_quote import parse_quote
+from schemas.encoding import b64
+from schemas.statement import Evidence
 from tests.attestation.samples import pck_chain_der
 
 SGX_EXTENSIONS = x509.ObjectIdentifier("1.2.840.113741.1.13.1")
@@ -109,3 +112,27 @@ def _sample() -> bytes:
     from tests.attestation.samples import tdx_quote
 
     return tdx_quote(4)
+
+
+# TD attributes of a production TD: DEBUG clear, SEPT_VE_DISABLE (bit 28) set.
+PRODUCTION_TD = 1 << 28
+
+
+def tdx_evidence(pki: StandInPki, binding, **change) -> Evidence:  # type: ignore[no-untyped-def]
+    """A production TD's quote bound to `binding`, from this PKI; `change` says what its QE report claims."""
+    from chain.attestation.binding import report_data_for
+
+    quote = pki.quote(report_data=report_data_for(binding), td_attributes=PRODUCTION_TD, **change)
+    return Evidence(type="tdx", report=b64(quote))
+
+
+def trust(pki: StandInPki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every verifier in this process (ledger, broker, auditor) takes this PKI's root for Intel's."""
+    from chain.attestation import evidence, tdx
+
+    monkeypatch.setattr(evidence, "verify_tdx", partial(tdx.verify_tdx, root=pki.root_pin))
+
+
+def sample_mrtd() -> str:
+    """The MRTD of every quote this PKI makes unless told another: what a contract pins to admit them."""
+    return parse_quote(_sample()).report.mrtd.hex()

@@ -23,6 +23,7 @@ from schemas import statement as s
 from schemas.canonical import canonical
 from schemas.encoding import b64
 from schemas.keys import Signer
+from tests.attestation.tdx_forge import StandInPki, tdx_evidence, trust
 from tests.auditor.conftest import History
 from tests.auditor.forge import statements, write_log
 from tests.conftest import ORIGIN, fresh_nonce
@@ -250,6 +251,29 @@ def test_evidence_a_ledger_should_have_refused_fails_the_audit(
     body = attest(keys, world.cid, "lenient-run", fresh_nonce(world.ledger), world.producer(), allow_simulated=True)
     report = world.simulator.report(report_data_for(body.binding), **launched)
     body = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(report)})})
+    attested = s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
+    forged = tmp_path / "forged.db"
+    write_log(forged, [*statements(history.db), (entry.timestamp(), attested)], history.key, ORIGIN)
+    code, report_json = verify(forged, history.vkey)
+    reasons = [f["reason"] for f in report_json["findings"] if f["check"] == "attestation" and f["status"] == "fail"]
+    assert code == 1 and any(check in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    ("qe", "check"),
+    [({"mrsigner": "ab" * 32}, "qe-identity"), ({}, "measurement-pinned")],
+    ids=["rogue-qe", "unpinned-image"],
+)
+def test_td_evidence_a_ledger_should_have_refused_fails_the_audit(
+    history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qe: dict, check: str
+) -> None:
+    """A quote from a host's own QE, or any TD under a contract that pins no image (a test PKI stands in for
+    Intel's), logged by a ledger that did not check: depa-audit re-verifies."""
+    pki = StandInPki()
+    trust(pki, monkeypatch)
+    world, keys = history.world, AgentKeys.generate()
+    body = attest(keys, world.cid, "lenient-td", fresh_nonce(world.ledger), world.producer(), allow_simulated=True)
+    body = body.model_copy(update={"evidence": tdx_evidence(pki, body.binding, **qe)})
     attested = s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
     forged = tmp_path / "forged.db"
     write_log(forged, [*statements(history.db), (entry.timestamp(), attested)], history.key, ORIGIN)

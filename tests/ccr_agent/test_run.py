@@ -27,6 +27,7 @@ from schemas.encoding import b64
 from schemas.errors import AttestationRejected, BudgetExceeded, Conflict, DepaError, NotAllowed
 from schemas.keys import Signer
 from schemas.statement import Segment
+from tests.attestation.tdx_forge import StandInPki, tdx_evidence, trust
 from tests.world import BANK, BUREAU, PIPELINE, World, build, running
 
 
@@ -155,9 +156,12 @@ def test_a_contract_not_signed_by_all_stops_the_agent(tmp_path: Path, simulator:
             run(world.spec(run_id="r1"), world.producer())
 
 
-def attested(world: World, run_id: str, reserve: bool = False, nonce: str | None = None, **launched: int) -> AgentKeys:
+def attested(
+    world: World, run_id: str, reserve: bool = False, nonce: str | None = None, evidence=None, **launched: int
+) -> AgentKeys:
     """A run attested on the world's ledger by keys this test holds, with budget reserved on the bank's data;
-    `launched` crafts the report as a host could (policy_bits, version)."""
+    `launched` crafts the report as a host could (policy_bits, version), `evidence` makes other evidence for the
+    binding."""
     keys = AgentKeys.generate()
     client = world.client()
     nonce = nonce or nonce_for(client.checkpoint())
@@ -165,6 +169,8 @@ def attested(world: World, run_id: str, reserve: bool = False, nonce: str | None
     if launched:
         report = world.simulator.report(report_data_for(body.binding), **launched)
         body = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(report)})})
+    if evidence is not None:
+        body = body.model_copy(update={"evidence": evidence(body.binding)})
     client.append(s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True)))
     if reserve:
         segment = {"noise_multiplier": 2.0, "sample_rate": 0.01, "steps": 10}
@@ -218,6 +224,26 @@ class TestBroker:
         lenient = lambda *_, **__: taken  # noqa: E731
         monkeypatch.setattr("chain.run_policy.verify_attestation", lenient)
         keys = attested(world, "r9", reserve=True, **launched)
+        with pytest.raises(AttestationRejected, match=check):
+            request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
+
+    @pytest.mark.parametrize(
+        ("qe", "check"),
+        [({"mrsigner": "ab" * 32}, "qe-identity"), ({}, "measurement-pinned")],
+        ids=["rogue-qe", "unpinned-image"],
+    )
+    def test_td_evidence_the_ledger_should_have_refused_gets_no_key(
+        self, world: World, monkeypatch: pytest.MonkeyPatch, qe: dict, check: str
+    ) -> None:
+        """A ledger that took a quote from a host's own QE, or any TD under a contract pinning no image (a test
+        PKI stands in for Intel's): the broker re-verifies and refuses."""
+        from chain.attestation.result import AttestationResult, Claims, passed
+
+        pki = StandInPki()
+        trust(pki, monkeypatch)
+        taken = AttestationResult.of("tdx", "hardware", [passed("lenient", "unchecked")], Claims())
+        monkeypatch.setattr("chain.run_policy.verify_attestation", lambda *_, **__: taken)
+        keys = attested(world, "r9", reserve=True, evidence=lambda binding: tdx_evidence(pki, binding, **qe))
         with pytest.raises(AttestationRejected, match=check):
             request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
 

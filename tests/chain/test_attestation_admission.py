@@ -16,6 +16,7 @@ from schemas import statement as s
 from schemas.encoding import b64, unb64
 from schemas.errors import AttestationRejected, Conflict, NotAllowed
 from schemas.keys import Signer
+from tests.attestation.tdx_forge import StandInPki, sample_mrtd, tdx_evidence, trust
 from tests.conftest import ORIGIN, Collab, collab_on, fresh_nonce, register
 
 NO_TEE = Producer(tsm_root=Path("/nonexistent/tsm"), sev_device=Path("/nonexistent/sev-guest"))
@@ -210,4 +211,52 @@ def test_a_contract_requiring_one_socket_refuses_a_guest_launched_without(collab
     cid = active_contract(collab, **admitting(simulator, single_socket=True))
     keys, body = report(collab, simulator, cid)
     with pytest.raises(AttestationRejected, match="guest-policy: SINGLE_SOCKET is clear"):
+        send(collab, keys.signer, body)
+
+
+# --- hardware evidence, from a test PKI standing in for Intel's: what the ledger refuses ----------------------
+
+
+@pytest.fixture
+def pki(monkeypatch: pytest.MonkeyPatch) -> StandInPki:
+    pki = StandInPki()
+    trust(pki, monkeypatch)
+    return pki
+
+
+def td_report(collab: Collab, simulator: SimulatedTee, pki: StandInPki, ccr: dict, **qe: object):
+    """A TD's attestation under a contract with clean-room terms `ccr` (the TD's MRTD pinned unless `ccr` says)."""
+    cid = active_contract(collab, ccr={"measurements": [sample_mrtd()], **ccr})
+    keys, body = report(collab, simulator, cid)
+    return keys, body.model_copy(update={"evidence": tdx_evidence(pki, body.binding, **qe)})
+
+
+def test_a_td_quote_from_the_test_pki_under_a_contract_pinning_its_mrtd_is_admitted(
+    collab: Collab, simulator: SimulatedTee, pki: StandInPki
+) -> None:
+    """The control: each refusal below is its own check's."""
+    keys, body = td_report(collab, simulator, pki, {})
+    send(collab, keys.signer, body)
+    assert collab.ledger.registry.runs["run-1"].security == "hardware"
+
+
+def test_a_td_quote_signed_by_a_rogue_qe_is_refused(collab: Collab, simulator: SimulatedTee, pki: StandInPki) -> None:
+    keys, body = td_report(collab, simulator, pki, {}, mrsigner="ab" * 32)
+    with pytest.raises(AttestationRejected, match="qe-identity: .*MRSIGNER abababababababab... is not Intel's"):
+        send(collab, keys.signer, body)
+
+
+def test_hardware_evidence_under_a_contract_that_pins_no_image_is_refused(
+    collab: Collab, simulator: SimulatedTee, pki: StandInPki
+) -> None:
+    keys, body = td_report(collab, simulator, pki, {"measurements": [], **admitting(simulator)["ccr"]})
+    with pytest.raises(AttestationRejected, match="measurement-pinned: the contract pins no measurement"):
+        send(collab, keys.signer, body)
+
+
+def test_a_term_the_verifier_cannot_check_refuses_the_evidence(
+    collab: Collab, simulator: SimulatedTee, pki: StandInPki
+) -> None:
+    keys, body = td_report(collab, simulator, pki, {"min_tcb": {"tee": 1}})
+    with pytest.raises(AttestationRejected, match="min-tcb"):
         send(collab, keys.signer, body)
