@@ -115,7 +115,9 @@ PIPELINE = {
             "privacy_params": {"epsilon": 2.0, "delta": 1e-5, "max_grad_norm": 1.0, "sample_rate": 0.04},
             "batch_size": 64, "total_epochs": 1, "optimizer": {"name": "SGD", "params": {"lr": 0.5}},
             "model_config": {"hidden": [8]},
-            "dataset_config": {"target_variable": "TARGET", "splits": {"test": 0.2, "random_state": 1}}}},
+            "dataset_config": {"target_variable": "TARGET", "splits": {"test": 0.2, "random_state": 1},
+                               "features": {"income": {"bounds": [-5, 5]}, "overdue": {"bounds": [-5, 5]}},
+                               "classes": [0, 1]}}},
     ]
 }  # fmt: skip
 

@@ -34,12 +34,31 @@ class Splits(_Open):
     stratify: bool = False
 
 
+class Feature(_Open):
+    """A feature's public schema, declared before any record is read: numbers within bounds, or categories."""
+
+    bounds: tuple[float, float] | None = None  # values are clipped to these, then scaled to [0, 1]
+    categories: list[str | int | float] | None = Field(default=None, min_length=1)  # one column each
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Feature:
+        if (self.bounds is None) == (self.categories is None):
+            raise ValueError("a feature declares either bounds or categories")
+        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
+            raise ValueError("a feature's bounds are [low, high] with low < high")
+        return self
+
+
 class DatasetConfig(_Open):
     type: str = "tabular"
     target_variable: str | None = None
     missing_strategy: Literal["drop", "fill"] = "drop"
     fill_value: float = 0.0
     splits: Splits = Splits()
+    # The public schema a private pipeline trains on: computing category lists or scaling from the private data
+    # would make the model's shape and every row depend on single records, outside DP-SGD's guarantee.
+    features: dict[str, Feature] | None = None
+    classes: list[str | int] | None = Field(default=None, min_length=2)
 
 
 class Optimizer(_Open):

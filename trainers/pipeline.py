@@ -42,7 +42,7 @@ def load(pipeline: Pipeline, inputs: dict[str, Path]) -> Arrays:
         if unknown:
             raise Unprocessable(f"the join names datasets that are not inputs: {sorted(unknown)}")
         frame = data.join_tables(tables, join)
-    return prepare.tabular(frame, config)
+    return prepare.tabular(frame, config, private=pipeline.train.is_private)
 
 
 def check_poisson(pipeline: Pipeline, arrays: Arrays) -> None:

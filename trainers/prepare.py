@@ -11,10 +11,14 @@ from trainers.arrays import Arrays
 from trainers.config import DatasetConfig
 
 
-def tabular(frame: pd.DataFrame, config: DatasetConfig) -> Arrays:
+def tabular(frame: pd.DataFrame, config: DatasetConfig, private: bool = False) -> Arrays:
+    """Features and labels. A private pipeline encodes them by its declared schema alone (`declared`); others
+    learn categories from the data and standardise on the training split."""
     target = config.target_variable
     if target is None or target not in frame.columns:
         raise Unprocessable(f"the target variable {target!r} is not a column of the joined data")
+    if private:
+        return declared(frame, config)
     frame = frame.dropna(subset=[target])
     frame = frame.dropna() if config.missing_strategy == "drop" else frame.fillna(config.fill_value)
     labels, classes = pd.factorize(frame[target], sort=True)
@@ -28,18 +32,49 @@ def tabular(frame: pd.DataFrame, config: DatasetConfig) -> Arrays:
     return _split(wide.astype(np.float32), labels, len(classes), config)
 
 
+def declared(frame: pd.DataFrame, config: DatasetConfig) -> Arrays:
+    """Each record encoded by the public schema alone, so the model's shape and every row depend on no other
+    record: numbers clipped to their bounds and scaled to [0, 1], categories one column each (any other value
+    none), labels by their declared class. A record whose label is no declared class is dropped, as a record with
+    a missing value is: the decision reads that record only."""
+    features, classes, target = config.features, config.classes, config.target_variable
+    if not features or not classes:
+        raise Unprocessable(
+            "a private pipeline declares the public schema it trains on: dataset_config.features (bounds or"
+            " categories for each feature) and dataset_config.classes",
+            remedy="declare each feature's bounds or categories and the target's classes in the pipeline config",
+        )
+    missing = [name for name in [*features, target] if name not in frame.columns]
+    if missing:
+        raise Unprocessable(f"the joined data has no columns {missing}, which the pipeline's schema declares")
+    frame = frame[[*features, target]]
+    frame = frame.dropna() if config.missing_strategy == "drop" else frame.fillna(config.fill_value)
+    frame = frame[frame[target].isin(classes)]
+    columns = []
+    for name, feature in features.items():
+        if feature.bounds is not None:
+            low, high = feature.bounds
+            values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+            columns.append(((np.clip(np.nan_to_num(values, nan=low), low, high) - low) / (high - low))[:, None])
+        else:
+            columns.append(np.stack([(frame[name] == c).to_numpy() for c in feature.categories], 1))  # type: ignore[union-attr]
+    wide = np.concatenate(columns, 1).astype(np.float32)
+    labels = frame[target].map({c: i for i, c in enumerate(classes)}).to_numpy(dtype=np.int64)
+    return _split(wide, labels, len(classes), config, standardise=False)
+
+
 def images(x: np.ndarray, y: np.ndarray, config: DatasetConfig) -> Arrays:
     return _split(x.astype(np.float32), y, int(y.max()) + 1, config)
 
 
-def _split(x: np.ndarray, y: np.ndarray, classes: int, config: DatasetConfig) -> Arrays:
+def _split(x: np.ndarray, y: np.ndarray, classes: int, config: DatasetConfig, standardise: bool = True) -> Arrays:
     s = config.splits
     if len(x) < 10:
         raise Unprocessable(f"{len(x)} records are too few to train and test on")
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=s.test, random_state=s.random_state, stratify=y if s.stratify else None
     )
-    if x.ndim == 2:  # standardise tabular features on the training split only
+    if standardise and x.ndim == 2:  # standardise tabular features on the training split only
         mean, std = x_train.mean(0), x_train.std(0) + 1e-6
         x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
     return Arrays(x_train, y_train, x_test, y_test, classes)

@@ -202,3 +202,62 @@ def test_sampling_and_noise_draw_from_separate_generators(monkeypatch: pytest.Mo
     noise, sampling = seen["noise"], seen["sampling"]
     assert isinstance(noise, torch.Generator) and noise is not sampling
     assert noise.initial_seed() != sampling.initial_seed()  # seeded apart, from the OS, not one from the other
+
+
+# --- a private pipeline trains on a public, declared schema ---------------------------------------------------
+
+SCHEMA = DatasetConfig(
+    target_variable="TARGET",
+    features={"a": {"bounds": [-3, 3]}, "b": {"bounds": [-3, 3]}, "kind": {"categories": ["x", "y", "z"]}},
+    classes=[0, 1],
+)
+
+
+def with_kinds(n: int = 400) -> pd.DataFrame:
+    table = frame(n).drop(columns="id")
+    table["kind"] = np.where(table["a"] > 0, "x", "y")
+    return table
+
+
+def test_a_private_pipeline_without_a_declared_schema_is_refused() -> None:
+    with pytest.raises(Unprocessable, match="declares the public schema it trains on"):
+        prepare.tabular(with_kinds(), DatasetConfig(target_variable="TARGET"), private=True)
+
+
+def test_one_record_does_not_change_the_models_shape() -> None:
+    """Categories learnt from the data gave 4 input columns, or 5 once one record held a new value."""
+    table = with_kinds()
+    odd = table.copy()
+    odd.loc[0, "kind"] = "w"  # a value no other record holds, and no declared category
+    learnt = [prepare.tabular(t, DatasetConfig(target_variable="TARGET")).x_train.shape[1] for t in (table, odd)]
+    assert learnt == [4, 5]
+    declared = [prepare.tabular(t, SCHEMA, private=True).x_train.shape[1] for t in (table, odd)]
+    assert declared == [5, 5]  # a, b and one column per declared kind
+
+
+def test_one_record_does_not_change_how_the_others_are_encoded() -> None:
+    """Standardising on the data made every row depend on every record; the declared bounds read each row alone."""
+    table = with_kinds()
+    outlier = table.copy()
+    outlier.loc[5, "a"] = 1e6  # a record the split puts in training
+    for private, changed in [(False, 400), (True, 1)]:
+        config = SCHEMA if private else DatasetConfig(target_variable="TARGET")
+        first, second = (prepare.tabular(t, config, private=private) for t in (table, outlier))
+        rows = [(a != b).any(1).sum() for a, b in [(first.x_train, second.x_train), (first.x_test, second.x_test)]]
+        assert sum(rows) == changed  # the split is the same: it depends on the labels and the seed alone
+
+
+def test_declared_encoding_clips_scales_and_drops_undeclared_labels() -> None:
+    table = pd.DataFrame({"a": [-9.0, 0.0, 9.0] * 10, "b": [0.0] * 30, "kind": ["z"] * 30, "TARGET": [0, 1, 2] * 10})
+    prepared = prepare.tabular(table, SCHEMA, private=True)
+    rows = np.concatenate([prepared.x_train, prepared.x_test])
+    assert len(rows) == 20  # label 2 is no declared class
+    assert set(rows[:, 0]) == {0.0, 0.5} and set(rows[:, 1]) == {0.5}
+    assert (rows[:, 2:] == [0, 0, 1]).all()
+
+
+def test_a_feature_declares_bounds_or_categories() -> None:
+    with pytest.raises(ValueError, match="either bounds or categories"):
+        DatasetConfig(features={"a": {}})
+    with pytest.raises(ValueError, match="low < high"):
+        DatasetConfig(features={"a": {"bounds": [1, 1]}})
