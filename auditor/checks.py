@@ -257,6 +257,7 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
                     )
                 )
                 continue
+            found += _noise_findings(event, cap)
             composed = filter_epsilon(
                 rdp_curve([*committed.get(key, []), *(s for v in held.values() for s in v), *b.segments]),
                 cap.epsilon_threshold,
@@ -275,6 +276,7 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
                 )
             held[b.run_id] = list(b.segments)
         elif kind == "budget.commit":
+            found += _noise_findings(event, cap)
             reserved = held.pop(b.run_id, [])
             if cap is not None and not within(rdp_curve(b.segments), rdp_curve(reserved)):  # at every order
                 found.append(
@@ -352,6 +354,22 @@ def source_findings(world: World) -> list[Finding]:
         bad = f"{figures}, over {of}" if over else f"contracts use it with no privacy cap: {', '.join(uncapped)}"
         found.append(ok(f"dataset {name}", "cap", not (over or uncapped), f"{figures}, within {of}", bad, logged.seq))
     return found
+
+
+def _noise_findings(event, cap) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """A segment below the contract's minimum noise multiplier, which the ledger should have refused."""
+    floor = cap.noise_multiplier if cap is not None else None
+    low = [
+        seg.noise_multiplier
+        for seg in event.statement.body.segments
+        if floor is not None and seg.noise_multiplier < floor
+    ]
+    if not low:
+        return []
+    b = event.statement.body
+    reason = f"run {b.run_id} spent noise multiplier {min(low)}, below the contract's minimum {floor}"
+    return [Finding(scope=f"budget {b.contract_id[:19]}... {b.dataset}", check="noise", status="fail", reason=reason,
+                    seq=event.seq)]  # fmt: skip
 
 
 def all_findings(world: World, recorded: dict[tuple[str, str], float] | None = None) -> list[Finding]:
