@@ -10,9 +10,10 @@ from pydantic import BaseModel
 
 from auditor import exact
 from auditor.accounting import best_epsilon, filter_epsilon, odometer, pld_epsilon, rdp_curve
+from auditor.lineage import reachable
 from auditor.replay import RunState, World
 from chain.attestation.evidence import verify_attestation
-from chain.budget import ORDERS, filter_order, step_curve, within
+from chain.budget import ORDERS, delta_limit, filter_order, step_curve, within
 from chain.freshness import check_nonce
 from schemas.errors import DepaError
 from schemas.statement import Segment
@@ -192,6 +193,7 @@ def _input_findings(world: World, scope: str, run: RunState, state) -> list[Find
             run.start.seq,
         )
     ]
+    found += _capped_findings(world, scope, run, state)
     found.append(
         ok(
             scope,
@@ -203,6 +205,34 @@ def _input_findings(world: World, scope: str, run: RunState, state) -> list[Find
         )
     )
     return found
+
+
+def _capped_findings(world: World, scope: str, run: RunState, state) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """Records of a provider-capped dataset (an input, or what it derives from) read only under a contract that
+    names the dataset as a source, with budget reserved on that label."""
+    assert run.start is not None
+    named = {d.source: d.id for d in state.contract.datasets if d.source} if state else {}
+    capped, outside = set(), []
+    for digest in run.start.statement.body.inputs:  # type: ignore[attr-defined]
+        for origin in reachable(world, digest, "up") if digest in world.artefacts else ():
+            cap = world.caps.get(origin)
+            if cap is None or cap.seq > run.start.seq:
+                continue
+            capped.add(origin)
+            if named.get(origin) not in run.reserves:
+                outside.append(world.artefacts[origin].name)
+    if not capped:
+        return []
+    return [
+        ok(
+            scope,
+            "capped-data",
+            not outside,
+            f"{len(capped)} provider-capped datasets read under the contract naming them, with budget reserved",
+            f"reads provider-capped data outside a contract naming it, or without budget: {', '.join(outside)}",
+            run.start.seq,
+        )
+    ]
 
 
 def _output_findings(scope: str, run: RunState) -> list[Finding]:
@@ -356,6 +386,27 @@ def source_findings(world: World) -> list[Finding]:
     return found
 
 
+def delta_findings(world: World) -> list[Finding]:
+    """Each delta on a dataset that declares its record count n, at most 1/(10 n): a provider's cap, and every
+    contract's privacy constraint on it unless the constraint allows a larger one."""
+    found = []
+    for digest, logged in world.caps.items():
+        n, delta = world.records.get(digest), logged.statement.body.delta  # type: ignore[attr-defined]
+        if n is not None and delta > delta_limit(n):
+            found.append(_delta_finding(f"dataset {world.artefacts[digest].name}", delta, n, logged.seq))
+    for cid, state in world.contracts.items():
+        for d in state.contract.datasets:
+            cap, n = state.contract.privacy_cap(d.id), world.records.get(d.source or "")
+            if cap is not None and n is not None and cap.delta > delta_limit(n) and not cap.allow_large_delta:
+                found.append(_delta_finding(f"contract {cid[:19]}... {d.id}", cap.delta, n, state.proposed_seq))
+    return found
+
+
+def _delta_finding(scope: str, delta: float, records: int, seq: int) -> Finding:
+    reason = f"delta {delta:g} is over 1/(10 n) = {delta_limit(records):.3g} for the {records} records declared"
+    return Finding(scope=scope, check="delta", status="fail", reason=reason, seq=seq)
+
+
 def _noise_findings(event, cap) -> list[Finding]:  # type: ignore[no-untyped-def]
     """A segment below the contract's minimum noise multiplier, which the ledger should have refused."""
     floor = cap.noise_multiplier if cap is not None else None
@@ -376,4 +427,4 @@ def all_findings(world: World, recorded: dict[tuple[str, str], float] | None = N
     found = statement_findings(world)
     for run_id, run in world.runs.items():
         found += run_findings(world, run_id, run)
-    return found + budget_findings(world, recorded) + source_findings(world)
+    return found + budget_findings(world, recorded) + source_findings(world) + delta_findings(world)

@@ -36,9 +36,8 @@ class Graph(BaseModel):
     edges: list[Edge]
 
 
-def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
-    if digest not in world.artefacts:
-        raise NotFound(f"no artefact {digest} in the log")
+def reachable(world: World, digest: str, direction: Direction = "both") -> set[str]:
+    """The artefact and every registered artefact it derives from (up), that derives from it (down), or both."""
     seen, todo = {digest}, [digest]
     while todo:
         d = todo.pop()
@@ -51,6 +50,13 @@ def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
             if nxt not in seen and nxt in world.artefacts:
                 seen.add(nxt)
                 todo.append(nxt)
+    return seen
+
+
+def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
+    if digest not in world.artefacts:
+        raise NotFound(f"no artefact {digest} in the log")
+    seen = reachable(world, digest, direction)
     nodes: dict[str, Node] = {}
     edges: list[Edge] = []
     for d in sorted(seen, key=lambda x: world.artefacts[x].seq):

@@ -179,6 +179,7 @@ class World:
     children: dict[str, list[str]] = field(default_factory=dict)  # parent digest -> what derives from it
     budget_events: list[Logged] = field(default_factory=list)  # reserve, commit and abort, in log order
     caps: dict[str, Logged] = field(default_factory=dict)  # dataset digest -> its provider's dataset.cap
+    records: dict[str, int] = field(default_factory=dict)  # dataset digest -> the record count its provider declared
     refusals: list[Refusal] = field(default_factory=list)
     statements: int = 0
     verifier: ParallelVerifier | None = None  # signatures checked elsewhere; the caller replays again if any fails
@@ -340,6 +341,8 @@ def _record(w: World, logged: Logged) -> None:
                 b.encrypted_digest,
             ),
         )
+        if b.records is not None:
+            w.records.setdefault(b.digest, b.records)
         for parent in b.derived_from or ():
             w.children.setdefault(parent, []).append(b.digest)
         if b.produced_by is not None:

@@ -97,3 +97,12 @@ def provider_dataset(collab: Collab, name: str = "bank.csv", records: int | None
     body = {"digest": digest, "name": name, "kind": "dataset", **({"records": records} if records else {})}
     collab.send(collab.tdp.key, "artefact.register", body)
     return digest
+
+
+def room_on_a_copy(collab: Collab, simulator: SimulatedTee, source: str) -> Room:
+    """A contract of its own (a fresh cap on "ds-0") over a copy of `source`, registered under it as derived."""
+    r = room(collab, simulator)
+    r.digest = "sha256:" + hashlib.sha256(b"a copy of " + source.encode()).hexdigest()
+    body = {"digest": r.digest, "name": "copy.csv", "kind": "dataset", "contract_id": r.cid, "derived_from": [source]}
+    collab.send(collab.tdp.key, "artefact.register", body)
+    return r

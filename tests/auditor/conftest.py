@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from auditor.replay import World as Replayed
+from auditor.replay import replay
 from ccr_agent.run import run
 from ccr_agent.simulated import SimulatedTee
+from chain import entry
 from chain.sqlstore import SqlStore
 from schemas.keys import Signer
+from tests.conftest import Collab
 from tests.world import World, build, running
 
 
@@ -31,3 +35,8 @@ def history(tmp_path_factory: pytest.TempPathFactory, simulator: SimulatedTee) -
     with running(world) as served:
         run(served.spec(run_id="r1"), served.producer())
     return History(root / "ledger.db", world.vkey, key, world)
+
+
+def replayed(collab: Collab) -> Replayed:
+    """The auditor's reading of a collaboration's whole log."""
+    return replay((entry.decode(leaf) for leaf in collab.ledger.store.iter_leaves()), collab.operator.did)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from auditor.checks import budget_findings
-from auditor.replay import replay
 from ccr_agent.simulated import SimulatedTee
-from chain import entry
 from chain.run_policy import RunRules
+from tests.auditor.conftest import replayed
 from tests.clean_room import room
 from tests.conftest import Collab
 
@@ -17,7 +16,7 @@ FLOOR = [{"privacy": [{"dataset": "ds-0", "epsilon_threshold": 7.5, "delta": 1e-
 
 
 def noise_findings(collab: Collab) -> list[str]:
-    world = replay((entry.decode(leaf) for leaf in collab.ledger.store.iter_leaves()), collab.operator.did)
+    world = replayed(collab)
     return [f.reason for f in budget_findings(world) if f.check == "noise"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from ccr_agent.simulated import SimulatedTee
 from schemas.errors import BudgetExceeded, Conflict, NotAllowed, NotFound, Unprocessable
-from tests.clean_room import provider_dataset, room, sourced
+from tests.clean_room import provider_dataset, room, room_on_a_copy, sourced
 from tests.conftest import Collab
 
 
@@ -146,11 +146,7 @@ def test_records_of_a_capped_dataset_are_read_only_under_a_contract_naming_it(
 ) -> None:
     source = provider_dataset(collab)
     cap(collab, source, epsilon=10.0)
-    r = room(collab, simulator)  # a contract of its own, with a fresh cap on "ds-0"
-    copy = "sha256:" + hashlib.sha256(b"a copy").hexdigest()
-    body = {"digest": copy, "name": "bank-copy.csv", "kind": "dataset", "contract_id": r.cid, "derived_from": [source]}
-    collab.send(collab.tdp.key, "artefact.register", body)
-    r.digest = copy
+    r = room_on_a_copy(collab, simulator, source)
     r.attest("run-1")
     r.reserve("run-1")
     with pytest.raises(Unprocessable, match="holds records of bank.csv, which its provider caps"):
