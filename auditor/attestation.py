@@ -14,6 +14,7 @@ from chain.attestation.policy import AttestationPolicy
 from chain.attestation.result import AttestationResult
 from schemas.canonical import parse_json
 from schemas.errors import MalformedInput, SchemaViolation
+from schemas.statement import TdxCollateral
 
 
 def load_policy(path: Path | None) -> AttestationPolicy:
@@ -43,9 +44,15 @@ def load_simulated_roots(paths: list[Path]) -> tuple:
 
 
 def verify_files(
-    paths: list[Path], policy: AttestationPolicy, *, at: datetime | None = None, simulated_roots: tuple = ()
+    paths: list[Path],
+    policy: AttestationPolicy,
+    *,
+    at: datetime | None = None,
+    simulated_roots: tuple = (),
+    collateral: TdxCollateral | None = None,
 ) -> list[AttestationResult]:
-    """Certificates among the files serve every report; an attestation.report body also binds REPORT_DATA."""
+    """Certificates among the files serve every report; an attestation.report body also binds REPORT_DATA;
+    `collateral` serves every TDX quote that carries none of its own."""
     files = load(paths)
     if not files.items:
         raise MalformedInput("no report or quote among the files, only certificates", remedy=REMEDY)
@@ -54,6 +61,9 @@ def verify_files(
         wanted = policy
         if item.attestation is not None and policy.report_data is None:
             wanted = policy.model_copy(update={"report_data": report_data_for(item.attestation.binding).hex()})
-        result = verify_evidence(item.evidence, wanted, at=at, simulated_roots=simulated_roots, extra_certs=files.certs)
+        evidence = item.evidence
+        if collateral is not None and evidence.type == "tdx" and evidence.collateral is None:
+            evidence = evidence.model_copy(update={"collateral": collateral})
+        result = verify_evidence(evidence, wanted, at=at, simulated_roots=simulated_roots, extra_certs=files.certs)
         results.append(result.model_copy(update={"source": item.source}))
     return results

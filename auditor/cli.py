@@ -14,6 +14,7 @@ from auditor import lineage as lineages
 from auditor import snapshot as snapshots
 from auditor.accounting import spend
 from auditor.attestation import load_policy, load_simulated_roots, verify_files
+from auditor.evidence_files import load_collateral
 from auditor.log import check_log
 from auditor.render import attestation_result, audit_report, budget_table, lineage_tree
 from auditor.replay import World
@@ -237,6 +238,10 @@ def attestation_verify(
     simulated_root: Annotated[
         list[Path] | None, typer.Option("--simulated-root", help="Trust this simulated ARK (results are INSECURE).")
     ] = None,
+    collateral: Annotated[
+        Path | None,
+        typer.Option("--collateral", help="Intel's TDX collateral: dcap-qvl JSON, or a folder of Intel PCS responses."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Verify every report or quote among FILES; exit 0 only when every one verifies."""
@@ -245,6 +250,7 @@ def attestation_verify(
         load_policy(policy),
         at=_when(at),
         simulated_roots=load_simulated_roots(simulated_root or []),
+        collateral=load_collateral(collateral) if collateral is not None else None,
     )
     if as_json:
         out.print_json(json.dumps([r.model_dump(mode="json") for r in results]))

@@ -15,7 +15,7 @@ from chain.attestation.snp_report import REPORT_SIZE
 from chain.attestation.tdx_quote import TEE_TDX
 from schemas.encoding import b64
 from schemas.errors import MalformedInput
-from schemas.statement import AttestationReport, Evidence
+from schemas.statement import AttestationReport, Evidence, TdxCollateral
 
 REMEDY = "pass reports, quotes, certificates or evidence JSON as the vendors write them"
 
@@ -111,3 +111,56 @@ def _json(source: str, data: bytes, found: EvidenceFiles) -> None:
             raise _unreadable(f"{source}: JSON with neither evidence nor certificates in a known layout")
     except (ValueError, TypeError) as exc:
         raise _unreadable(f"{source}: {exc}".splitlines()[0]) from exc
+
+
+# Intel PCS's responses as saved to a folder: each document's body, its issuer chain (PCS sends it in a header),
+# and the CRLs.
+PCS_FILES = {
+    "tcb_info": ("tcb_info.json", "tcbInfo"),
+    "qe_identity": ("qe_identity.json", "enclaveIdentity"),
+}
+
+
+def load_collateral(path: Path) -> TdxCollateral:
+    """Intel's collateral for TDX: dcap-qvl's QuoteCollateralV3 JSON, or a folder of Intel PCS responses
+    (tcb_info.json, qe_identity.json, their *_issuer_chain.pem, and pck_crl.der or root_ca_crl.der if saved)."""
+    if not path.exists():
+        raise MalformedInput(f"collateral {path} does not exist", remedy=COLLATERAL_REMEDY)
+    try:
+        if path.is_dir():
+            return TdxCollateral.model_validate(_pcs_folder(path))
+        return TdxCollateral.model_validate(json.loads(path.read_text()))
+    except FileNotFoundError as exc:
+        missing = Path(exc.filename).name
+        raise MalformedInput(f"collateral {path}: {missing} is missing", remedy=COLLATERAL_REMEDY) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        detail = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
+        raise MalformedInput(
+            f"collateral {path} is not Intel's TDX collateral: {detail}", remedy=COLLATERAL_REMEDY
+        ) from None
+
+
+COLLATERAL_REMEDY = "give dcap-qvl's collateral JSON or a folder of Intel PCS responses (tcb_info.json, ...)"
+
+
+def _pcs_folder(folder: Path) -> dict[str, str]:
+    fields = {}
+    for name, (file, key) in PCS_FILES.items():
+        body = (folder / file).read_text()
+        fields[name], fields[f"{name}_signature"] = _signed_member(body, key), json.loads(body)["signature"]
+        fields[f"{name}_issuer_chain"] = (folder / f"{name}_issuer_chain.pem").read_text()
+    for crl in ("pck_crl", "root_ca_crl"):
+        if (folder / f"{crl}.der").exists():
+            fields[crl] = (folder / f"{crl}.der").read_bytes().hex()
+    return fields
+
+
+def _signed_member(body: str, key: str) -> str:
+    """The exact text of the body's `key` member: Intel signs those bytes, not any re-serialisation of them."""
+    decoder = json.JSONDecoder()
+    start = body.index(f'"{key}"') + len(key) + 2
+    start = body.index(":", start) + 1
+    while body[start].isspace():
+        start += 1
+    _, end = decoder.raw_decode(body, start)
+    return body[start:end]

@@ -49,6 +49,16 @@ class Constraint(_Model):
     privacy: list[PrivacyConstraint] = []
 
 
+TcbStatus = Literal[
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+]
+
+
 class CcrPolicy(_Model):
     """The clean rooms a contract admits."""
 
@@ -64,6 +74,8 @@ class CcrPolicy(_Model):
     allow_smt: bool = True
     single_socket: bool = False
     min_abi: str | None = Field(default=None, pattern=r"^\d{1,3}\.\d{1,3}$")
+    # TDX: the TCB statuses admitted, as Intel's collateral (which the evidence must then carry) reports them.
+    tcb_status: list[TcbStatus] | None = None
     allow_simulated: bool = False
     # How long after its checkpoint is superseded evidence bound to it may still attest a run (chain/freshness.py).
     nonce_window_s: int = Field(default=600, ge=1, le=7 * 86400)

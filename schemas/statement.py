@@ -89,10 +89,29 @@ class DatasetCap(Body):
     delta: float = Field(gt=0, lt=1, allow_inf_nan=False)
 
 
+HexSignature = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{128}$")]  # ECDSA P-256 r || s
+
+
+class TdxCollateral(Body):
+    """Intel's collateral for a TDX quote, as Intel PCS serves it (the fields of dcap-qvl's QuoteCollateralV3):
+    the signed TCB-info and QE-identity documents, exactly as signed, their issuer chains, and the CRLs (hex DER)."""
+
+    tcb_info: str = Field(min_length=2, max_length=24_000)
+    tcb_info_signature: HexSignature
+    tcb_info_issuer_chain: str = Field(max_length=8_000)
+    qe_identity: str = Field(min_length=2, max_length=8_000)
+    qe_identity_signature: HexSignature
+    qe_identity_issuer_chain: str = Field(max_length=8_000)
+    pck_crl: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]*$", max_length=16_000)
+    pck_crl_issuer_chain: str | None = Field(default=None, max_length=8_000)
+    root_ca_crl: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]*$", max_length=8_000)
+
+
 class Evidence(Body):
     type: Literal["sev-snp", "tdx", "simulated"]
     report: str = Field(min_length=1)
     certs: list[str] | None = None
+    collateral: TdxCollateral | None = None  # TDX only: what the TCB status is read from
 
 
 class Binding(Body):

@@ -58,7 +58,7 @@ def _verify_evidence(
     except (MalformedInput, ValueError) as exc:
         return AttestationResult.of(evidence.type, _security(evidence), [failed("evidence-format", str(exc))], Claims())
     if evidence.type == "tdx":
-        return verify_tdx(report, policy=policy, at=at)
+        return verify_tdx(report, policy=policy, at=at, collateral=evidence.collateral)
     if evidence.type == "simulated" and not simulated_roots:
         return AttestationResult.of(
             "simulated",

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chain.attestation.result import Check, check, failed, not_checked
-from schemas.contract import CcrPolicy
+from schemas.contract import CcrPolicy, TcbStatus
 
 Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]*$")]
 TCB_FIELDS = ("fmc", "bootloader", "tee", "snp", "microcode")
@@ -30,6 +30,8 @@ class AttestationPolicy(BaseModel):
     # TDX: admitted values of RTMR0-3 by index ("0".."3"); MRTD covers only the firmware, the RTMRs the boot
     # after it (RTMR1 the kernel, RTMR2 its command line and initrd, as the CC event log records them).
     rtmrs: dict[Literal["0", "1", "2", "3"], list[Hex]] = {}
+    # TDX: the TCB statuses admitted, read from Intel's collateral; None demands none (the status is still reported).
+    tcb_status: list[TcbStatus] | None = None
     max_vmpl: int | None = Field(default=None, ge=0, le=3)
     min_tcb: dict[str, int] | None = None
     measurements: list[Hex] = []
@@ -70,6 +72,7 @@ class AttestationPolicy(BaseModel):
             allow_smt=ccr.allow_smt,
             single_socket=ccr.single_socket,
             min_abi=ccr.min_abi,
+            tcb_status=ccr.tcb_status,
             max_vmpl=0,
             report_data=report_data.hex() if report_data is not None else None,
         )

@@ -4,7 +4,9 @@ and that the enclave which signed the QE report is Intel's TD Quoting Enclave.
 Intel's PCE certifies any local enclave that holds the PROVISION_KEY attribute, so a PCK signature on a QE
 report proves only "some enclave on a genuine platform": without the QE's identity, a host could run its own
 "QE" and sign TD quotes with any MRTD and REPORT_DATA. The identity is pinned here as Intel's QE-identity
-collateral for TDX names it. TCB-info collateral (Intel PCS) is not fetched: the result says so.
+collateral for TDX names it. TCB-info and the signed QE identity (Intel PCS collateral, never fetched here) are
+checked when the evidence carries them (chain/attestation/intel_collateral.py); without them the TCB status is
+reported unknown, and a policy that demands one fails.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from chain.attestation import der
 from chain.attestation.certificates import Window, common_name, fingerprint, load_certificates, valid_at, windows
+from chain.attestation.intel_collateral import Platform, not_given, verify_collateral
 from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked, passed
 from chain.attestation.tdx_quote import QeReport, QuoteFormatError, TdxQuote, parse_quote
+from schemas.statement import TdxCollateral
 
 # SHA-256 of the DER of the Intel SGX Root CA (shared/testdata/README.md).
 INTEL_SGX_ROOT = "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
@@ -49,6 +53,7 @@ class PckChain:
     checks: tuple[Check, ...]
     windows: tuple[Window, ...]
     platform: dict[str, str]
+    certs: tuple[x509.Certificate, ...] = ()
 
 
 def verify_tdx(
@@ -58,8 +63,10 @@ def verify_tdx(
     at: datetime | None = None,
     source: str = "",
     root: str = INTEL_SGX_ROOT,
+    collateral: TdxCollateral | None = None,
 ) -> AttestationResult:
-    """`root` is the SHA-256 of the root certificate's DER: Intel's, unless a test PKI stands in for it."""
+    """`root` is the SHA-256 of the root certificate's DER: Intel's, unless a test PKI stands in for it.
+    `collateral`, Intel's for this platform, gives the TCB status the policy may demand."""
     try:
         parsed = parse_quote(quote)
     except QuoteFormatError as exc:
@@ -91,13 +98,9 @@ def verify_tdx(
             "the quote is signed by the attestation key the QE vouches for",
             "the quote's signature does not verify under its attestation key",
         ),
-        not_checked(
-            "tcb-info",
-            "TCB-info collateral was not checked: whether this platform's TCB is up to date "
-            "is unknown (needs Intel PCS collateral)",
-        ),
     ]
     td = parsed.report
+    checks += _tcb_status(collateral, chain, parsed, at or datetime.now(UTC), root, policy.tcb_status)
     checks += [
         check(
             "sept-ve-disable",
@@ -119,6 +122,17 @@ def verify_tdx(
         host_data_name="MRCONFIGID",
     )
     return AttestationResult.of("tdx", "hardware", checks, _claims(parsed, chain.platform), source)
+
+
+def _tcb_status(
+    collateral: TdxCollateral | None, chain: PckChain, parsed: TdxQuote, at: datetime, root: str, admitted
+) -> list[Check]:  # type: ignore[no-untyped-def]
+    if collateral is None:
+        return [not_given(admitted)]
+    if len(chain.certs) != 3 or "fmspc" not in chain.platform:
+        return [failed("tcb-status", "the PCK chain does not name the platform the collateral would describe")]
+    platform = Platform.of(list(chain.certs), chain.platform["fmspc"], parsed.report, parsed.qe_report)
+    return verify_collateral(collateral, platform, at, root, admitted)
 
 
 def _signed(key: ec.EllipticCurvePublicKey | None, raw_sig: bytes, data: bytes, name: str, good: str, bad: str):
@@ -224,6 +238,7 @@ def _pck_chain(pem: bytes, root_pin: str) -> PckChain:
         checks=checks,
         windows=windows(certs),
         platform=platform,
+        certs=tuple(certs),
     )
 
 

@@ -8,6 +8,7 @@ fresh attestation key, and sign a TD quote with any MRTD and REPORT_DATA. Verify
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,10 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
-from chain.attestation.tdx import TD_QE_MRSIGNER
+from chain.attestation.tdx import TD_QE_MRSIGNER, _platform
 from chain.attestation.tdx_quote import parse_quote
 from schemas.encoding import b64
-from schemas.statement import Evidence
+from schemas.statement import Evidence, TdxCollateral
 from tests.attestation.samples import pck_chain_der
 
 SGX_EXTENSIONS = x509.ObjectIdentifier("1.2.840.113741.1.13.1")
@@ -56,6 +57,7 @@ class StandInPki:
     root_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     ca_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     pck_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    tcb_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
 
     def __post_init__(self) -> None:
         sample_pck = x509.load_der_x509_certificate(pck_chain_der(_sample())[0])
@@ -64,7 +66,9 @@ class StandInPki:
         self.ca = _cert("Test SGX PCK Platform CA", self.ca_key, "Test SGX Root CA", self.root_key, ca=True)
         self.pck = _cert("Test SGX PCK Certificate", self.pck_key, "Test SGX PCK Platform CA", self.ca_key,
                          ca=False, extra=sgx)  # fmt: skip
+        self.tcb_signing = _cert("Test SGX TCB Signing", self.tcb_key, "Test SGX Root CA", self.root_key, ca=False)
         self.root_pin = hashlib.sha256(self.root.public_bytes(Encoding.DER)).hexdigest()
+        self.fmspc = _platform(self.pck)["fmspc"]
 
     def chain_pem(self) -> bytes:
         return b"".join(c.public_bytes(Encoding.PEM) for c in (self.pck, self.ca, self.root))
@@ -136,3 +140,64 @@ def trust(pki: StandInPki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
 def sample_mrtd() -> str:
     """The MRTD of every quote this PKI makes unless told another: what a contract pins to admit them."""
     return parse_quote(_sample()).report.mrtd.hex()
+
+
+def _sign_json(key: ec.EllipticCurvePrivateKey, document: dict) -> tuple[str, str]:
+    text = json.dumps(document, separators=(",", ":"))
+    return text, _raw_sig(key, text.encode()).hex()
+
+
+def collateral(
+    pki: StandInPki,
+    *,
+    levels: list[tuple[int, str, list[str]]] | None = None,
+    qe_levels: list[tuple[int, str]] | None = None,
+    fmspc: str | None = None,
+    revoked: bool = False,
+    next_update: str = "2034-01-01T00:00:00Z",
+) -> TdxCollateral:
+    """Collateral this PKI signs for the platform of its quotes. `levels`: (raise, status, advisories), best first,
+    each level's SVNs the platform's plus `raise` (a level of raise 1 is one the platform does not meet)."""
+    from chain.attestation.intel_collateral import _pck_tcb
+
+    components, pcesvn = _pck_tcb(pki.pck)
+    tee_tcb_svn = parse_quote(_sample()).report.tee_tcb_svn
+    tcb_levels = [
+        {
+            "tcb": {
+                "sgxtcbcomponents": [{"svn": c + up} for c in components],
+                "pcesvn": pcesvn + up,
+                "tdxtcbcomponents": [{"svn": b} for b in tee_tcb_svn],
+            },
+            "tcbDate": "2024-01-01T00:00:00Z",
+            "tcbStatus": status,
+            **({"advisoryIDs": advisories} if advisories else {}),
+        }
+        for up, status, advisories in (levels or [(0, "UpToDate", [])])
+    ]
+    tcb_info = {
+        "id": "TDX", "version": 3, "issueDate": "2024-01-01T00:00:00Z", "nextUpdate": next_update,
+        "fmspc": fmspc or pki.fmspc, "pceId": "0000", "tcbType": 0, "tcbEvaluationDataNumber": 17,
+        "tdxModule": {"mrsigner": "00" * 48, "attributes": "0000000000000000", "attributesMask": "FFFFFFFFFFFFFFFF"},
+        "tcbLevels": tcb_levels,
+    }  # fmt: skip
+    qe_identity = {
+        "id": "TD_QE", "version": 2, "issueDate": "2024-01-01T00:00:00Z", "nextUpdate": next_update,
+        "miscselect": "00000000", "miscselectMask": "FFFFFFFF", "attributes": "11000000000000000000000000000000",
+        "attributesMask": "FBFFFFFFFFFFFFFF0000000000000000", "mrsigner": TD_QE_MRSIGNER.upper(), "isvprodid": 2,
+        "tcbLevels": [{"tcb": {"isvsvn": svn}, "tcbStatus": s} for svn, s in (qe_levels or [(4, "UpToDate")])],
+    }  # fmt: skip
+    chain = b"".join(c.public_bytes(Encoding.PEM) for c in (pki.tcb_signing, pki.root)).decode()
+    tcb_text, tcb_sig = _sign_json(pki.tcb_key, tcb_info)
+    qe_text, qe_sig = _sign_json(pki.tcb_key, qe_identity)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    crl = x509.CertificateRevocationListBuilder().issuer_name(pki.ca.subject).last_update(now)
+    crl = crl.next_update(now + timedelta(days=3650))
+    if revoked:
+        entry = x509.RevokedCertificateBuilder().serial_number(pki.pck.serial_number).revocation_date(now).build()
+        crl = crl.add_revoked_certificate(entry)
+    pck_crl = crl.sign(pki.ca_key, hashes.SHA256()).public_bytes(Encoding.DER).hex()
+    return TdxCollateral(
+        tcb_info=tcb_text, tcb_info_signature=tcb_sig, tcb_info_issuer_chain=chain,
+        qe_identity=qe_text, qe_identity_signature=qe_sig, qe_identity_issuer_chain=chain, pck_crl=pck_crl,
+    )  # fmt: skip

@@ -152,3 +152,40 @@ def test_certificates_alone_are_not_evidence() -> None:
     result = verify(snp("trustee_milan", "test-vcek.der"))
     assert result.exit_code != 0
     assert "only certificates" in str(result.exception)
+
+
+# --- Intel's collateral for TDX ---------------------------------------------------------------------------------
+
+WHILE_CURRENT = ["--at", "2025-03-20T00:00:00Z"]  # within the sample collateral's issue date and next update
+QUOTE_4 = str(data_file("attestation", "tdx", "trustee_tdx_quote_4.dat"))
+COLLATERAL = data_file("attestation", "tdx", "dcap-qvl_tdx_quote_collateral.json")
+
+
+def collateral_checks(collateral: Path) -> dict[str, dict]:
+    result = verify(QUOTE_4, "--collateral", str(collateral), *WHILE_CURRENT, "--json")
+    assert result.exit_code == 1, result.output  # the collateral describes another platform
+    return {c["name"]: c for c in json.loads(result.output)[0]["checks"]}
+
+
+def test_collateral_as_dcap_qvl_writes_it_is_checked() -> None:
+    found = collateral_checks(COLLATERAL)
+    assert found["collateral-signed"]["status"] == "pass"
+    assert "not this platform's 50806f000000" in found["collateral-platform"]["reason"]
+
+
+def test_collateral_as_intel_pcs_serves_it_reads_the_same(tmp_path: Path) -> None:
+    """PCS bodies are {"tcbInfo": {...}, "signature": ...}: the signature covers the member's exact text."""
+    doc = json.loads(COLLATERAL.read_text())
+    for name, key in (("tcb_info", "tcbInfo"), ("qe_identity", "enclaveIdentity")):
+        body = '{"' + key + '": ' + doc[name] + ', "signature": "' + doc[f"{name}_signature"] + '"}'
+        (tmp_path / f"{name}.json").write_text(body)
+        (tmp_path / f"{name}_issuer_chain.pem").write_text(doc[f"{name}_issuer_chain"])
+    assert collateral_checks(tmp_path) == collateral_checks(COLLATERAL)
+
+
+def test_a_folder_missing_a_pcs_file_is_one_clear_line(tmp_path: Path) -> None:
+    exe = str(Path(sys.executable).with_name("depa-audit"))
+    done = subprocess.run([exe, "attestation", "verify", QUOTE_4, "--collateral", str(tmp_path)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"collateral {tmp_path}: tcb_info.json is missing" in done.stderr

@@ -16,7 +16,7 @@ from schemas import statement as s
 from schemas.encoding import b64, unb64
 from schemas.errors import AttestationRejected, Conflict, NotAllowed
 from schemas.keys import Signer
-from tests.attestation.tdx_forge import StandInPki, sample_mrtd, tdx_evidence, trust
+from tests.attestation.tdx_forge import StandInPki, collateral, sample_mrtd, tdx_evidence, trust
 from tests.conftest import ORIGIN, Collab, collab_on, fresh_nonce, register
 
 NO_TEE = Producer(tsm_root=Path("/nonexistent/tsm"), sev_device=Path("/nonexistent/sev-guest"))
@@ -259,4 +259,25 @@ def test_a_term_the_verifier_cannot_check_refuses_the_evidence(
 ) -> None:
     keys, body = td_report(collab, simulator, pki, {"min_tcb": {"tee": 1}})
     with pytest.raises(AttestationRejected, match="min-tcb"):
+        send(collab, keys.signer, body)
+
+
+def test_a_contract_demanding_an_up_to_date_tcb_admits_a_td_whose_collateral_says_so(
+    collab: Collab, simulator: SimulatedTee, pki: StandInPki
+) -> None:
+    keys, body = td_report(collab, simulator, pki, {"tcb_status": ["UpToDate"]})
+    evidence = body.evidence.model_copy(update={"collateral": collateral(pki)})
+    send(collab, keys.signer, body.model_copy(update={"evidence": evidence}))
+
+
+@pytest.mark.parametrize("levels", [[(1, "UpToDate", []), (0, "OutOfDate", ["INTEL-SA-00837"])], None])
+def test_a_contract_demanding_an_up_to_date_tcb_refuses_an_out_of_date_or_unread_one(
+    collab: Collab, simulator: SimulatedTee, pki: StandInPki, levels
+) -> None:
+    keys, body = td_report(collab, simulator, pki, {"tcb_status": ["UpToDate"]})
+    if levels is not None:  # else no collateral comes with the quote
+        body = body.model_copy(
+            update={"evidence": body.evidence.model_copy(update={"collateral": collateral(pki, levels=levels)})}
+        )
+    with pytest.raises(AttestationRejected, match="tcb-status"):
         send(collab, keys.signer, body)
