@@ -50,9 +50,10 @@ def verify_files(
     at: datetime | None = None,
     simulated_roots: tuple = (),
     collateral: TdxCollateral | None = None,
+    crl: str | None = None,
 ) -> list[AttestationResult]:
     """Certificates among the files serve every report; an attestation.report body also binds REPORT_DATA;
-    `collateral` serves every TDX quote that carries none of its own."""
+    `collateral` serves every TDX quote, and `crl` (AMD's, PEM) every SEV-SNP report, that carry none of their own."""
     files = load(paths)
     if not files.items:
         raise MalformedInput("no report or quote among the files, only certificates", remedy=REMEDY)
@@ -64,6 +65,8 @@ def verify_files(
         evidence = item.evidence
         if collateral is not None and evidence.type == "tdx" and evidence.collateral is None:
             evidence = evidence.model_copy(update={"collateral": collateral})
+        if crl is not None and evidence.type != "tdx" and evidence.crl is None:
+            evidence = evidence.model_copy(update={"crl": crl})
         result = verify_evidence(evidence, wanted, at=at, simulated_roots=simulated_roots, extra_certs=files.certs)
         results.append(result.model_copy(update={"source": item.source}))
     return results

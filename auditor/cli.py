@@ -14,7 +14,7 @@ from auditor import lineage as lineages
 from auditor import snapshot as snapshots
 from auditor.accounting import spend
 from auditor.attestation import load_policy, load_simulated_roots, verify_files
-from auditor.evidence_files import load_collateral
+from auditor.evidence_files import load_collateral, load_crl
 from auditor.log import check_log
 from auditor.render import attestation_result, audit_report, budget_table, lineage_tree
 from auditor.replay import World
@@ -242,6 +242,9 @@ def attestation_verify(
         Path | None,
         typer.Option("--collateral", help="Intel's TDX collateral: dcap-qvl JSON, or a folder of Intel PCS responses."),
     ] = None,
+    crl: Annotated[
+        Path | None, typer.Option("--crl", help="AMD's CRL for the ARK (KDS /vcek/v1/PRODUCT/crl), PEM or DER.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Verify every report or quote among FILES; exit 0 only when every one verifies."""
@@ -251,6 +254,7 @@ def attestation_verify(
         at=_when(at),
         simulated_roots=load_simulated_roots(simulated_root or []),
         collateral=load_collateral(collateral) if collateral is not None else None,
+        crl=load_crl(crl) if crl is not None else None,
     )
     if as_json:
         out.print_json(json.dumps([r.model_dump(mode="json") for r in results]))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from chain.attestation.certificates import load_certificates
 from chain.attestation.hcl import is_hcl
@@ -164,3 +165,15 @@ def _signed_member(body: str, key: str) -> str:
         start += 1
     _, end = decoder.raw_decode(body, start)
     return body[start:end]
+
+
+def load_crl(path: Path) -> str:
+    """A CRL as PEM, from PEM or DER (AMD KDS serves DER)."""
+    try:
+        data = path.read_bytes()
+        crl = x509.load_pem_x509_crl(data) if b"-----BEGIN X509 CRL-----" in data else x509.load_der_x509_crl(data)
+    except OSError as exc:
+        raise MalformedInput(f"CRL {path}: {exc.strerror}", remedy="give AMD's CRL as KDS serves it") from None
+    except ValueError:
+        raise MalformedInput(f"{path} is not a CRL (PEM or DER)", remedy="give AMD's CRL as KDS serves it") from None
+    return crl.public_bytes(Encoding.PEM).decode()

@@ -72,10 +72,13 @@ class SimulatedTee:
         return cls(vcek_key=key, chain=(vcek, ask, ark), chip_id=bytes.fromhex(chip_file.read_text()), folder=folder)
 
     @classmethod
-    def generate(cls, *, intermediate: str = f"SEV-{PRODUCT}") -> SimulatedTee:
-        """A fresh simulated chain; tests name the intermediate otherwise to craft a chain AMD would not issue."""
+    def generate(
+        cls, *, intermediate: str = f"SEV-{PRODUCT}", ark_key: rsa.RSAPrivateKey | None = None
+    ) -> SimulatedTee:
+        """A fresh simulated chain; tests name the intermediate otherwise to craft a chain AMD would not issue, and
+        give the ARK key to sign with it what AMD would (a CRL)."""
         chip_id = os.urandom(64)
-        ark_key = rsa.generate_private_key(65537, 4096)
+        ark_key = ark_key or rsa.generate_private_key(65537, 4096)
         ask_key = rsa.generate_private_key(65537, 4096)
         vcek_key = ec.generate_private_key(ec.SECP384R1())
         ark = _certificate(f"ARK-{PRODUCT}", f"ARK-{PRODUCT}", ark_key.public_key(), ark_key, ca=True)

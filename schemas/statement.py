@@ -112,6 +112,7 @@ class Evidence(Body):
     report: str = Field(min_length=1)
     certs: list[str] | None = None
     collateral: TdxCollateral | None = None  # TDX only: what the TCB status is read from
+    crl: str | None = Field(default=None, max_length=16_000)  # SEV-SNP: AMD's CRL for the ARK (PEM), if fetched
 
 
 class Binding(Body):

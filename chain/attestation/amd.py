@@ -235,3 +235,31 @@ def _hwid(cert: x509.Certificate) -> bytes | None:
 def simulated_root(pin: str) -> Root:
     """Trust a locally generated ARK, by SHA-256 pin, on purpose: what verifies under it is insecure-simulated."""
     return Root(product=SIMULATED, sha256=pin, insecure=True)
+
+
+def revocation(
+    crl_pem: str, leaf: x509.Certificate, intermediate: x509.Certificate, ark: x509.Certificate, at: datetime
+) -> Check:
+    """AMD's CRL for this ARK (KDS `/vcek/v1/{product}/crl`), signed by the ARK with RSA-PSS: neither the ASK (or
+    ASVK) nor the VCEK (or VLEK) is on it, and it is not past its next update."""
+    try:
+        crl = x509.load_pem_x509_crl(crl_pem.encode())
+        signed = crl.issuer == ark.subject and crl.is_signature_valid(ark.public_key())  # type: ignore[arg-type]
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        return failed("revocation", f"the CRL does not parse: {exc}")
+    if not signed:
+        return failed("revocation", f"the CRL is not signed by {common_name(ark)}")
+    if crl.next_update_utc is not None and crl.next_update_utc < at:
+        return failed(
+            "revocation", f"the CRL is past its next update ({crl.next_update_utc:%Y-%m-%d}): fetch a new one"
+        )
+    revoked = [
+        common_name(c) for c in (intermediate, leaf) if crl.get_revoked_certificate_by_serial_number(c.serial_number)
+    ]
+    ark_name = common_name(ark)
+    return check(
+        "revocation",
+        not revoked,
+        f"neither {common_name(intermediate)} nor {common_name(leaf)} is on {ark_name}'s CRL",
+        f"{' and '.join(revoked)} revoked by {ark_name}'s CRL",
+    )

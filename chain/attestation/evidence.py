@@ -74,7 +74,7 @@ def _verify_evidence(
         )
     # A simulated root given on purpose also serves evidence labelled sev-snp; the result says insecure-simulated.
     roots = simulated_roots if evidence.type == "simulated" else AMD_ROOTS + simulated_roots
-    return verify_snp(report, certs, policy=policy, at=at, roots=roots, evidence_type=evidence.type)
+    return verify_snp(report, certs, policy=policy, at=at, roots=roots, evidence_type=evidence.type, crl=evidence.crl)
 
 
 def verify_attestation(body: AttestationReport, ccr: CcrPolicy, *, at: datetime | None = None) -> AttestationResult:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from chain.attestation.amd import AMD_ROOTS, Chain, Root, hwid_matches, select_chain, verify_chain
+from chain.attestation.amd import AMD_ROOTS, Chain, Root, hwid_matches, revocation, select_chain, verify_chain
 from chain.attestation.hcl import HclReport, is_hcl, parse_hcl
 from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
 from chain.attestation.result import AttestationResult, Check, Claims, check, failed, not_checked
@@ -19,7 +19,7 @@ from chain.attestation.snp_report import ECDSA_P384_SHA384, GuestPolicy, ReportF
 
 _ECDSA_SHA384 = ec.ECDSA(hashes.SHA384())
 _NO_REVOCATION = not_checked(
-    "revocation", "AMD's certificate revocation list (KDS /crl) was not checked: this verifier works offline"
+    "revocation", "no AMD certificate revocation list (KDS /crl) came with the evidence: revocation is not checked"
 )
 
 
@@ -54,8 +54,10 @@ def verify_snp(
     roots: tuple[Root, ...] = AMD_ROOTS,
     evidence_type: str = "sev-snp",
     source: str = "",
+    crl: str | None = None,
 ) -> AttestationResult:
-    """Every check of issue 3 on one report (raw, or inside an Azure HCL report), at time `at` (default now)."""
+    """Every check of issue 3 on one report (raw, or inside an Azure HCL report), at time `at` (default now);
+    `crl`, AMD's for the ARK (PEM), is checked when given."""
     hcl: HclReport | None = None
     try:
         if is_hcl(report):
@@ -75,7 +77,8 @@ def verify_snp(
     ]
     checks.append(_guest_policy(parsed.policy, policy))
     try:
-        chain = verify_chain(*select_chain(tuple(certs), parsed.signer_info.signing_key, parsed.chip_id), roots)
+        selected = select_chain(tuple(certs), parsed.signer_info.signing_key, parsed.chip_id)
+        chain = verify_chain(*selected, roots)
     except (LookupError, ValueError, UnsupportedAlgorithm) as exc:  # certificates whose contents do not parse
         chain = None
         checks.append(failed("certificate-chain", str(exc).splitlines()[0]))
@@ -83,7 +86,7 @@ def verify_snp(
     if chain:
         checks += chain.checks
         checks.append(chain.valid_at(at or datetime.now(UTC)))
-        checks.append(_NO_REVOCATION)
+        checks.append(revocation(crl, *selected, at or datetime.now(UTC)) if crl is not None else _NO_REVOCATION)
         checks += _endorsement_checks(parsed, chain)
     checks.append(report_signature(parsed, chain.public_key if chain else None))
     if hcl:

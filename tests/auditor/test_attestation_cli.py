@@ -8,11 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from typer.testing import CliRunner
 
 from auditor.cli import app
 from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.simulated import SimulatedTee
+from chain.attestation.certificates import common_name
 from schemas.canonical import canonical
 from tests.conftest import data_file
 
@@ -189,3 +193,21 @@ def test_a_folder_missing_a_pcs_file_is_one_clear_line(tmp_path: Path) -> None:
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"collateral {tmp_path}: tcb_info.json is missing" in done.stderr
+
+
+def test_amds_crl_as_kds_serves_it_revokes_a_vcek(tmp_path: Path) -> None:
+    """KDS serves the CRL as DER; one naming the VCEK fails the report (the simulated ARK signs it)."""
+    from tests.attestation.test_amd_crl import crl
+
+    ark_key = rsa.generate_private_key(65537, 3072)
+    tee = SimulatedTee.generate(ark_key=ark_key)
+    (tmp_path / "report.bin").write_bytes(tee.report(bytes(64)))
+    (tmp_path / "chain.pem").write_text("".join(tee.chain_pem))
+    der = x509.load_pem_x509_crl(crl(tee, ark_key, tee.chain[0]).encode()).public_bytes(Encoding.DER)
+    (tmp_path / "ark.crl").write_bytes(der)
+    files = [str(tmp_path / "report.bin"), "--chain", str(tmp_path / "chain.pem")]
+    result = verify(
+        *files, "--simulated-root", str(tmp_path / "chain.pem"), "--crl", str(tmp_path / "ark.crl"), "--json"
+    )
+    revocation = next(c for c in json.loads(result.output)[0]["checks"] if c["name"] == "revocation")
+    assert result.exit_code == 1 and revocation["reason"] == f"SEV-VCEK revoked by {common_name(tee.chain[2])}'s CRL"
