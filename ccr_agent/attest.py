@@ -32,6 +32,9 @@ class AgentKeys:
         return str(self.identity.to_public())
 
 
+CCEL = Path("/sys/firmware/acpi/tables/data/CCEL")
+
+
 @dataclass(frozen=True)
 class Producer:
     """Where evidence comes from: configfs-tsm, then /dev/sev-guest, then (only if allowed) the simulator."""
@@ -39,6 +42,9 @@ class Producer:
     tsm_root: Path = TSM_REPORTS
     sev_device: Path = SEV_GUEST
     simulator: SimulatedTee | None = None
+    # The TD's CC event log, as the firmware's ACPI CCEL table exposes it: sent with a TDX quote so that verifiers
+    # can replay it to the RTMRs and see what booted.
+    ccel: Path = CCEL
 
 
 def binding_for(keys: AgentKeys, contract_id: str, run_id: str, nonce: str) -> Binding:
@@ -52,7 +58,8 @@ def produce_evidence(report_data: bytes, producer: Producer, *, allow_simulated:
     tried = []
     if producer.tsm_root.is_dir():
         hardware = tsm_report(report_data, root=producer.tsm_root)
-        return Evidence(type=hardware.type, report=b64(hardware.report), certs=hardware.certs or None)
+        log = b64(producer.ccel.read_bytes()) if hardware.type == "tdx" and producer.ccel.is_file() else None
+        return Evidence(type=hardware.type, report=b64(hardware.report), certs=hardware.certs or None, event_log=log)
     tried.append(f"no {producer.tsm_root}")
     if producer.sev_device.exists():
         return Evidence(type="sev-snp", report=b64(sev_guest_report(report_data, device=producer.sev_device)))

@@ -113,6 +113,7 @@ class Evidence(Body):
     certs: list[str] | None = None
     collateral: TdxCollateral | None = None  # TDX only: what the TCB status is read from
     crl: str | None = Field(default=None, max_length=16_000)  # SEV-SNP: AMD's CRL for the ARK (PEM), if fetched
+    event_log: str | None = Field(default=None, max_length=32_000)  # TDX: the CC event log (base64), replayed to RTMRs
 
 
 class Binding(Body):

@@ -58,7 +58,8 @@ def _verify_evidence(
     except (MalformedInput, ValueError) as exc:
         return AttestationResult.of(evidence.type, _security(evidence), [failed("evidence-format", str(exc))], Claims())
     if evidence.type == "tdx":
-        return verify_tdx(report, policy=policy, at=at, collateral=evidence.collateral)
+        log = unb64(evidence.event_log, "evidence.event_log") if evidence.event_log is not None else None
+        return verify_tdx(report, policy=policy, at=at, collateral=evidence.collateral, event_log=log)
     if evidence.type == "simulated" and not simulated_roots:
         return AttestationResult.of(
             "simulated",

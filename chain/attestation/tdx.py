@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from chain.attestation import der
+from chain.attestation.ccel import replay_check
 from chain.attestation.certificates import Window, common_name, fingerprint, load_certificates, valid_at, windows
 from chain.attestation.intel_collateral import Platform, not_given, verify_collateral
 from chain.attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
@@ -47,6 +48,9 @@ TD_QE_ATTRIBUTES_MASK = bytes.fromhex("fbffffffffffffff0000000000000000")
 TD_QE_MIN_ISVSVN = 4
 
 
+_NO_EVENT_LOG = not_checked("event-log", "no CC event log came with the quote: what RTMR0-3 measured is not shown")
+
+
 @dataclass(frozen=True, slots=True)
 class PckChain:
     pck_key: ec.EllipticCurvePublicKey | None
@@ -64,6 +68,7 @@ def verify_tdx(
     source: str = "",
     root: str = INTEL_SGX_ROOT,
     collateral: TdxCollateral | None = None,
+    event_log: bytes | None = None,
 ) -> AttestationResult:
     """`root` is the SHA-256 of the root certificate's DER: Intel's, unless a test PKI stands in for it.
     `collateral`, Intel's for this platform, gives the TCB status the policy may demand."""
@@ -110,6 +115,7 @@ def verify_tdx(
         ),
         _service_td(td.mrservicetd, policy.service_tds),
         _rtmrs(td.rtmrs, policy.rtmrs),
+        replay_check(event_log, td.rtmrs) if event_log is not None else _NO_EVENT_LOG,
     ]
     checks += evaluate(
         policy,

@@ -83,6 +83,7 @@ class StandInPki:
         mrtd: bytes | None = None,
         report_data: bytes | None = None,
         td_attributes: int | None = None,
+        rtmrs: tuple[bytes, bytes, bytes, bytes] | None = None,
     ) -> bytes:
         """A v4 quote whose QE report says what it is told to, every signature valid under this PKI."""
         sample = _sample()
@@ -94,6 +95,8 @@ class StandInPki:
             body[48 + 120 : 48 + 128] = td_attributes.to_bytes(8, "little")  # after TEE_TCB_SVN, MRSEAM, ...
         if report_data is not None:
             body[48 + 520 : 48 + 584] = report_data
+        if rtmrs is not None:
+            body[48 + 328 : 48 + 520] = b"".join(rtmrs)  # RTMR0-3 after MROWNERCONFIG
         attestation = ec.generate_private_key(ec.SECP256R1())
         point = attestation.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)[1:]
         auth = parsed.qe_auth_data
