@@ -93,6 +93,11 @@ class World:
     def send(self, who: str, kind: str, body: dict) -> None:
         self.ledger.append(s.from_raw(s.sign(self.parties[who], kind, body)))
 
+    def contract_doc(self, **ccr: object) -> dict:
+        """Another contract for the same parties and data, under other clean-room terms."""
+        doc = self.ledger.registry.contracts[self.cid].raw
+        return {**doc, "id": f"test-{len(self.ledger.registry.contracts)}", "ccr": {**doc["ccr"], **ccr}}
+
     def spec(self, pipeline: dict | None = None, **changes) -> RunSpec:
         path = self.root / f"pipeline-{len(list(self.root.glob('pipeline-*')))}.json"
         path.write_text(json.dumps(pipeline or PIPELINE))

@@ -21,9 +21,10 @@ from chain import entry, merkle
 from chain.attestation.binding import report_data_for
 from schemas import statement as s
 from schemas.canonical import canonical
+from schemas.contract import contract_id
 from schemas.encoding import b64
 from schemas.keys import Signer
-from tests.attestation.tdx_forge import StandInPki, tdx_evidence, trust
+from tests.attestation.tdx_forge import StandInPki, sample_mrtd, tdx_evidence, trust
 from tests.auditor.conftest import History
 from tests.auditor.forge import statements, write_log
 from tests.conftest import ORIGIN, fresh_nonce
@@ -272,12 +273,31 @@ def test_td_evidence_a_ledger_should_have_refused_fails_the_audit(
     assert check in attestation_failures(history, tmp_path, keys, body)
 
 
-def attestation_failures(history: History, tmp_path: Path, keys: AgentKeys, body: s.AttestationReport) -> str:
-    """What depa-audit says of an attestation a lenient ledger logged: the reasons of its failed checks."""
+def attestation_failures(
+    history: History, tmp_path: Path, keys: AgentKeys, body: s.AttestationReport, before: list | None = None
+) -> str:
+    """What depa-audit says of an attestation a lenient ledger logged (after `before`, more logged statements):
+    the reasons of its failed checks."""
     attested = s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True))
     forged = tmp_path / "forged.db"
-    write_log(forged, [*statements(history.db), (entry.timestamp(), attested)], history.key, ORIGIN)
+    write_log(forged, [*statements(history.db), *(before or []), (entry.timestamp(), attested)], history.key, ORIGIN)
     code, report_json = verify(forged, history.vkey)
     reasons = [f["reason"] for f in report_json["findings"] if f["check"] == "attestation" and f["status"] == "fail"]
     assert code == 1 and reasons
     return "; ".join(reasons)
+
+
+def test_a_term_the_evidence_cannot_answer_fails_the_audit(
+    history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contract demanding an up-to-date TCB, a TD quote with no Intel collateral, logged by a lenient ledger."""
+    pki = StandInPki()
+    trust(pki, monkeypatch)
+    world, keys = history.world, AgentKeys.generate()
+    doc = world.contract_doc(tcb_status=["UpToDate"], measurements=[sample_mrtd()])
+    cid = contract_id(doc)
+    contract = [(entry.timestamp(), s.sign(world.parties["consumer"], "contract.propose", {"contract": doc}))]
+    contract += [(entry.timestamp(), s.sign(p, "contract.sign", {"contract_id": cid})) for p in world.parties.values()]
+    body = attest(keys, cid, "lenient-tcb", fresh_nonce(world.ledger), world.producer(), allow_simulated=True)
+    body = body.model_copy(update={"evidence": tdx_evidence(pki, body.binding)})
+    assert "tcb-status" in attestation_failures(history, tmp_path, keys, body, contract)

@@ -22,12 +22,13 @@ from chain.entry import decode
 from chain.freshness import nonce_for
 from keybroker.client import request_key
 from schemas import statement as s
+from schemas.contract import contract_id
 from schemas.digest import artefact_digest
 from schemas.encoding import b64
 from schemas.errors import AttestationRejected, BudgetExceeded, Conflict, DepaError, NotAllowed
 from schemas.keys import Signer
 from schemas.statement import Segment
-from tests.attestation.tdx_forge import StandInPki, tdx_evidence, trust
+from tests.attestation.tdx_forge import StandInPki, sample_mrtd, tdx_evidence, trust
 from tests.world import BANK, BUREAU, PIPELINE, World, build, running
 
 
@@ -157,7 +158,13 @@ def test_a_contract_not_signed_by_all_stops_the_agent(tmp_path: Path, simulator:
 
 
 def attested(
-    world: World, run_id: str, reserve: bool = False, nonce: str | None = None, evidence=None, **launched: int
+    world: World,
+    run_id: str,
+    reserve: bool = False,
+    nonce: str | None = None,
+    evidence=None,
+    cid: str | None = None,
+    **launched: int,
 ) -> AgentKeys:
     """A run attested on the world's ledger by keys this test holds, with budget reserved on the bank's data;
     `launched` crafts the report as a host could (policy_bits, version), `evidence` makes other evidence for the
@@ -165,7 +172,8 @@ def attested(
     keys = AgentKeys.generate()
     client = world.client()
     nonce = nonce or nonce_for(client.checkpoint())
-    body = attest(keys, world.cid, run_id, nonce, world.producer(), allow_simulated=True)
+    cid = cid or world.cid
+    body = attest(keys, cid, run_id, nonce, world.producer(), allow_simulated=True)
     if launched:
         report = world.simulator.report(report_data_for(body.binding), **launched)
         body = body.model_copy(update={"evidence": body.evidence.model_copy(update={"report": b64(report)})})
@@ -174,7 +182,7 @@ def attested(
     client.append(s.sign(keys.signer, "attestation.report", body.model_dump(mode="json", exclude_none=True)))
     if reserve:
         segment = {"noise_multiplier": 2.0, "sample_rate": 0.01, "steps": 10}
-        reservation = {"run_id": run_id, "contract_id": world.cid, "dataset": BANK, "delta": 1e-5,
+        reservation = {"run_id": run_id, "contract_id": cid, "dataset": BANK, "delta": 1e-5,
                        "segments": [segment]}  # fmt: skip
         client.append(s.sign(keys.signer, "budget.reserve", reservation))
     return keys
@@ -246,6 +254,23 @@ class TestBroker:
         keys = attested(world, "r9", reserve=True, evidence=lambda binding: tdx_evidence(pki, binding, **qe))
         with pytest.raises(AttestationRejected, match=check):
             request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
+
+    def test_a_term_the_evidence_cannot_answer_gets_no_key(self, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A contract demanding an up-to-date TCB, a TD quote with no Intel collateral, a ledger that did not check:
+        the broker re-verifies under the contract and refuses."""
+        from chain.attestation.result import AttestationResult, Claims, passed
+
+        pki = StandInPki()
+        trust(pki, monkeypatch)
+        taken = AttestationResult.of("tdx", "hardware", [passed("lenient", "unchecked")], Claims())
+        monkeypatch.setattr("chain.run_policy.verify_attestation", lambda *_, **__: taken)
+        doc = world.contract_doc(tcb_status=["UpToDate"], measurements=[sample_mrtd()])
+        world.send("consumer", "contract.propose", {"contract": doc})
+        for name in world.parties:
+            world.send(name, "contract.sign", {"contract_id": contract_id(doc)})
+        keys = attested(world, "r-tcb", reserve=True, cid=contract_id(doc), evidence=lambda b: tdx_evidence(pki, b))
+        with pytest.raises(AttestationRejected, match="tcb-status"):
+            request_key(world.inputs[0].broker, "r-tcb", BANK, keys.signer, str(keys.identity))
 
     def test_a_broker_releases_only_its_own_datasets(self, world: World) -> None:
         with pytest.raises(Exception, match="holds no key"):
