@@ -56,7 +56,9 @@ def shipped_certificates() -> tuple[x509.Certificate, ...]:
     """AMD's ARK, ASK and ASVK certificates shipped with the package, so a VCEK alone is enough evidence."""
     folder = resources.files("chain.attestation") / "certs"
     return tuple(
-        cert for name in ("amd_milan.pem", "amd_genoa.pem") for cert in load_certificates((folder / name).read_bytes())
+        cert
+        for name in ("amd_milan.pem", "amd_genoa.pem", "amd_turin.pem")
+        for cert in load_certificates((folder / name).read_bytes())
     )
 
 

@@ -54,7 +54,20 @@ def test_the_shipped_amd_certificates_are_the_pinned_ones() -> None:
     from chain.attestation.amd import shipped_certificates
 
     arks = [c for c in shipped_certificates() if c.issuer == c.subject]
-    assert {fingerprint(c) for c in arks} == {PINNED_ARKS["Milan"], PINNED_ARKS["Genoa"]}
+    assert {fingerprint(c) for c in arks} == set(PINNED_ARKS.values())
+
+
+def test_every_shipped_intermediate_is_signed_by_its_products_ark() -> None:
+    """Turin ships its ARK and ASVK (go-sev-guest's trust store; its ASK has no offline copy here)."""
+    from chain.attestation.amd import _pss_signed_by, shipped_certificates
+    from chain.attestation.certificates import common_name
+
+    certs = shipped_certificates()
+    arks = {common_name(c).removeprefix("ARK-"): c for c in certs if c.issuer == c.subject}
+    intermediates = {common_name(c): c for c in certs if c.issuer != c.subject}
+    assert set(intermediates) == {"SEV-Milan", "SEV-VLEK-Milan", "SEV-Genoa", "SEV-VLEK-Turin"}
+    for name, cert in intermediates.items():
+        assert _pss_signed_by(cert, arks[name.rsplit("-", 1)[1]]), name
 
 
 def test_a_vcek_alone_is_enough_evidence_with_the_shipped_chain() -> None:
