@@ -88,11 +88,12 @@ def release(broker: Broker, request: ReleaseRequest) -> Release:
         raise ReleaseRefused(f"contract {body.contract_id} does not name dataset {dataset}")
     if provider not in dids_of(client.parties(), broker.signer.did):
         raise ReleaseRefused(f"dataset {dataset} is provided by {provider}, not by this broker's party")
-    # The nonce must name a checkpoint of this log, proven here; its age is the ledger's clock, trusted for every
-    # logged_at, and was checked when the ledger took the attestation.
+    # The nonce must name a checkpoint of this log, proven here, superseded (by the entry at its size, proven too)
+    # no longer before the attestation than the contract's window: a ledger that skipped either check is caught.
     _, claimed = parse_nonce(body.binding.nonce)
     check_nonce(body.binding.nonce, entry.logged_at, contract.ccr.nonce_window_s,
-                lambda n: client.root_at(n, claimed, checkpoint), lambda _: None)  # fmt: skip
+                lambda n: client.root_at(n, claimed, checkpoint),
+                lambda n: client.proven(n, checkpoint)[0].logged_at if n < checkpoint.size else None)  # fmt: skip
     result = verify_attestation(body, contract.ccr, at=entry.logged_at)
     if not result.verified:
         failed = "; ".join(f"{c.name}: {c.reason}" for c in result.failures)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -218,6 +219,21 @@ class TestBroker:
         keys = attested(world, "r9", reserve=True, nonce=other_log)
         with pytest.raises(AttestationRejected, match="names no checkpoint of this log"):
             request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
+
+    def test_a_nonce_superseded_past_the_window_gets_no_key_even_if_the_ledger_took_it(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A ledger that skipped its nonce check: the broker reads when the checkpoint was superseded, proven."""
+        monkeypatch.setattr("chain.run_policy.check_nonce", lambda *_: None)
+        doc = world.contract_doc(nonce_window_s=1)
+        stale = nonce_for(world.client().checkpoint())
+        world.send("consumer", "contract.propose", {"contract": doc})  # supersedes the nonce's checkpoint
+        for name in world.parties:
+            world.send(name, "contract.sign", {"contract_id": contract_id(doc)})
+        time.sleep(1.5)
+        keys = attested(world, "r-stale", reserve=True, nonce=stale, cid=contract_id(doc))
+        with pytest.raises(AttestationRejected, match="superseded .* before the attestation; the contract accepts 1 s"):
+            request_key(world.inputs[0].broker, "r-stale", BANK, keys.signer, str(keys.identity))
 
     @pytest.mark.parametrize(
         ("launched", "check"), [({"policy_bits": 1 << 18}, "guest-policy"), ({"version": 6}, "report-format")]
