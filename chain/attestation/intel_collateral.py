@@ -78,7 +78,7 @@ def verify_collateral(
         ]
         statuses = [_platform_status(tcb_info, platform), _module_status(tcb_info, platform),
                     _qe_status(qe_identity, platform.qe)]  # fmt: skip
-    except (KeyError, TypeError, ValueError, der.DerError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError, der.DerError) as exc:
         return [*checks, failed("tcb-status", f"the collateral does not read as Intel's: {type(exc).__name__}: {exc}")]
     return [*checks, _status(statuses, admitted)]
 

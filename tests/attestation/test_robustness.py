@@ -105,3 +105,34 @@ def test_mutated_snp_certificates_are_answered_with_checks(name: str, data: st.D
     evidence = Evidence(type="sev-snp", report=b64(sample.report), certs=[pem_of(ders).decode()])
     # A mutated copy of a root AMD pins anyway may go unused: only that an answer comes is asserted here.
     assert verify_evidence(evidence, AttestationPolicy(allow_debug=True), at=SAMPLE_TIME).checks
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 300) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@pytest.fixture(scope="module")
+def pki():  # type: ignore[no-untyped-def]
+    from tests.attestation.tdx_forge import StandInPki
+
+    return StandInPki()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["tcb_info", "qe_identity"]), st.data())
+def test_signed_collateral_of_any_shape_is_answered_with_checks(pki, which: str, data: st.DataObject) -> None:  # type: ignore[no-untyped-def]
+    """Collateral whose signature holds but whose documents say anything: a failed check, never an exception."""
+    import json
+
+    from tests.attestation.tdx_forge import PRODUCTION_TD, _sign_json, collateral
+
+    made = collateral(pki)
+    doc = json.loads(getattr(made, which))
+    doc[data.draw(st.sampled_from(sorted(doc)))] = data.draw(JSON)
+    text, signature = _sign_json(pki.tcb_key, doc)
+    made = made.model_copy(update={which: text, f"{which}_signature": signature})
+    result = verify_tdx(pki.quote(td_attributes=PRODUCTION_TD), root=pki.root_pin, collateral=made)
+    assert "tcb-status" in {c.name for c in result.checks}
