@@ -28,9 +28,8 @@ def load(pipeline: Pipeline, inputs: dict[str, Path]) -> Arrays:
         parts = [data.load_png_folder(inputs[i]) for i in inputs]
         if len({tuple(classes) for _, _, classes in parts}) != 1:
             raise Unprocessable("image providers must use the same class folders")
-        return prepare.images(
-            np.concatenate([x for x, _, _ in parts]), np.concatenate([y for _, y, _ in parts]), config
-        )
+        x, y = np.concatenate([x for x, _, _ in parts]), np.concatenate([y for _, y, _ in parts])
+        return prepare.images(x, y, config, parts[0][2], private=pipeline.train.is_private)
     tables = {i: data.load_table(p) for i, p in inputs.items()}
     join = pipeline.join
     if join is None:

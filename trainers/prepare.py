@@ -63,8 +63,23 @@ def declared(frame: pd.DataFrame, config: DatasetConfig) -> Arrays:
     return _split(wide, labels, len(classes), config, standardise=False)
 
 
-def images(x: np.ndarray, y: np.ndarray, config: DatasetConfig) -> Arrays:
-    return _split(x.astype(np.float32), y, int(y.max()) + 1, config)
+def images(
+    x: np.ndarray, y: np.ndarray, config: DatasetConfig, folders: list[str] | None = None, private: bool = False
+) -> Arrays:
+    """Images labelled by class folder. A private pipeline declares its classes, so that the model's output
+    layer does not depend on which folders hold records: labels follow the declared order."""
+    if private:
+        declared = [str(c) for c in config.classes or []]
+        if not declared:
+            raise Unprocessable(
+                "a private image pipeline declares its classes (the class folders' names) in dataset_config.classes"
+            )
+        undeclared = sorted(set(folders or []) - set(declared))
+        if undeclared:
+            raise Unprocessable(f"class folders {undeclared} are no declared class of the pipeline")
+        order = np.asarray([declared.index(name) for name in folders or []])
+        return _split(x.astype(np.float32), order[y], len(declared), config)
+    return _split(x.astype(np.float32), y, len(folders) if folders else int(y.max()) + 1, config)
 
 
 def _split(x: np.ndarray, y: np.ndarray, classes: int, config: DatasetConfig, standardise: bool = True) -> Arrays:

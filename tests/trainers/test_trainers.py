@@ -261,3 +261,20 @@ def test_a_feature_declares_bounds_or_categories() -> None:
         DatasetConfig(features={"a": {}})
     with pytest.raises(ValueError, match="low < high"):
         DatasetConfig(features={"a": {"bounds": [1, 1]}})
+
+
+def test_a_private_image_pipeline_declares_its_classes() -> None:
+    x, y = np.zeros((20, 1, 4, 4), np.float32), np.array([0, 1] * 10)
+    with pytest.raises(Unprocessable, match="declares its classes"):
+        prepare.images(x, y, DatasetConfig(), ["lesion", "normal"], private=True)
+    with pytest.raises(Unprocessable, match=r"class folders \['other'\] are no declared class"):
+        prepare.images(x, y, DatasetConfig(classes=["lesion", "normal"]), ["lesion", "other"], private=True)
+
+
+def test_the_output_layer_does_not_depend_on_which_folders_hold_records() -> None:
+    """Only "lesion" and "normal" hold images: the model still has the three declared classes, labelled in order."""
+    x, y = np.zeros((20, 1, 4, 4), np.float32), np.array([0, 1] * 10)
+    config = DatasetConfig(classes=["normal", "lesion", "unclear"])
+    prepared = prepare.images(x, y, config, ["lesion", "normal"], private=True)
+    assert prepared.classes == 3
+    assert set(np.concatenate([prepared.y_train, prepared.y_test])) == {0, 1}
