@@ -13,17 +13,12 @@ from ccr_agent.attest import Producer, produce_evidence
 from ccr_agent.simulated import SimulatedTee
 from ccr_agent.tsm import TeeUnavailable
 from chain.console import out, run, version_option
-from schemas.errors import DepaError, MalformedInput
+from schemas.errors import MalformedInput, NoTee
 
 app = typer.Typer(help="depa-ccr: the agent inside a confidential clean room.", no_args_is_help=True)
 version_option(app, "depa-ccr")
 simulator_app = typer.Typer(help="A simulated SEV-SNP TEE for machines without one (INSECURE).", no_args_is_help=True)
 app.add_typer(simulator_app, name="simulator")
-
-
-class NoTee(DepaError):
-    status, slug = 503, "no-tee"
-    remedy = "run inside an SEV-SNP or TDX guest, or pass --simulator where the contract allows a simulated TEE"
 
 
 @app.command()

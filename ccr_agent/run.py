@@ -33,15 +33,10 @@ from schemas import statement as s
 from schemas.canonical import sha256_digest
 from schemas.contract import Contract
 from schemas.digest import artefact_digest
-from schemas.errors import DepaError, Unprocessable
+from schemas.errors import DepaError, RunFailed, Unprocessable
 from trainers import pipeline as pipelines
 from trainers.config import Pipeline, load_pipeline
 from trainers.dp_sgd import DpPlan, steps_for
-
-
-class RunFailed(DepaError):
-    status, slug = 409, "run-failed"
-    remedy = "the run was recorded as failed on the ledger with this failure code"
 
 
 def failure_code(exc: BaseException) -> str:

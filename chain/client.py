@@ -55,7 +55,10 @@ def problem_error(resp: httpx.Response) -> DepaError:
     """The typed error a depa service's problem+json answer stands for."""
     try:
         body = resp.json()
-        return error_for_problem(resp.status_code, str(body.get("type", "")), str(body.get("detail", "")))
+        remedy = body.get("remedy")
+        return error_for_problem(
+            resp.status_code, str(body.get("type", "")), str(body.get("detail", "")), str(remedy) if remedy else None
+        )
     except (ValueError, AttributeError):
         return DepaError(f"the service answered {resp.status_code}: {resp.text[:200]}")
 

@@ -9,12 +9,7 @@ from chain.client import LedgerClient
 from chain.views import PartyView
 from schemas import statement as s
 from schemas.contract import Contract, contract_id
-from schemas.errors import DepaError
-
-
-class Unverified(DepaError):
-    status, slug = 403, "unverified"
-    remedy = "the ledger's entries do not show this; nothing was done"
+from schemas.errors import Unverified
 
 
 def active_contract(client: LedgerClient, cid: str, checkpoint: Checkpoint) -> Contract:

@@ -19,14 +19,9 @@ from schemas import keys
 from schemas import statement as s
 from schemas.canonical import canonical
 from schemas.encoding import b64, b64url, b64url_decode
-from schemas.errors import AttestationRejected, Conflict, DepaError, NotAllowed
+from schemas.errors import AttestationRejected, Conflict, DepaError, NotAllowed, ReleaseRefused
 from schemas.keys import Signer, seal
 from schemas.statement import RunId
-
-
-class ReleaseRefused(DepaError):
-    status, slug = 403, "release-refused"
-    remedy = "nothing was released; the reason names what the ledger does not show"
 
 
 class ReleaseRequest(BaseModel):

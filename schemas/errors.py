@@ -132,14 +132,49 @@ class Unreachable(DepaError):
     remedy = "check the ledger URL and that the ledger is running"
 
 
-def error_for_problem(status: int, slug: str, detail: str) -> DepaError:
-    """Rebuild the typed error a service answered as problem+json."""
-    todo, by_slug = [DepaError], {}
+class Unverified(DepaError):
+    status, slug = 403, "unverified"
+    remedy = "the ledger's entries do not show this; nothing was done"
+
+
+class ReleaseRefused(DepaError):
+    status, slug = 403, "release-refused"
+    remedy = "nothing was released; the reason names what the ledger does not show"
+
+
+class PickleRefused(DepaError):
+    status, slug = 422, "pickle-refused"
+    remedy = "exchange data as CSV, Parquet, HDF5 or PNG and models as safetensors or ONNX"
+
+
+class NoTee(DepaError):
+    status, slug = 503, "no-tee"
+    remedy = "run inside an SEV-SNP or TDX guest, or pass --simulator where the contract allows a simulated TEE"
+
+
+class RunFailed(DepaError):
+    status, slug = 409, "run-failed"
+    remedy = "the run was recorded as failed on the ledger with this failure code"
+
+
+def _registry() -> dict[str, type[DepaError]]:
+    found, todo = {}, [DepaError]
     while todo:
         cls = todo.pop()
-        by_slug.setdefault(cls.slug, cls)
+        found.setdefault(cls.slug, cls)
         todo += cls.__subclasses__()
-    cls = by_slug.get(slug.rsplit(":", 1)[-1])
+    return found
+
+
+# Every error type of the project, by problem type. They are all defined above, so whoever reads a problem
+# document (the agent reading a key broker's, a CLI reading the ledger's) rebuilds the same type the service
+# raised; a test keeps every DepaError subclass of the codebase in this module.
+REGISTRY: dict[str, type[DepaError]] = _registry()
+
+
+def error_for_problem(status: int, slug: str, detail: str, remedy: str | None = None) -> DepaError:
+    """Rebuild the typed error a service answered as problem+json, with the remedy the service gave."""
+    cls = REGISTRY.get(slug.rsplit(":", 1)[-1])
     if cls is None or cls is ForkError:  # a fork needs both checkpoints; a service never sends one
-        return DepaError(f"{status}: {detail}")
-    return cls(detail)
+        return DepaError(f"{status}: {detail}", remedy=remedy)
+    return cls(detail, remedy=remedy)

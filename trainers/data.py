@@ -9,15 +9,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from schemas.errors import DepaError, Unprocessable
+from schemas.errors import PickleRefused, Unprocessable
 from trainers.config import JoinConfig, JoinedDataset
 
 PICKLED = {".pkl", ".pickle", ".pt", ".pth", ".joblib", ".npy", ".npz"}
-
-
-class PickleRefused(DepaError):
-    status, slug = 422, "pickle-refused"
-    remedy = "exchange data as CSV, Parquet, HDF5 or PNG and models as safetensors or ONNX"
 
 
 def refuse_pickle(path: Path) -> None:
