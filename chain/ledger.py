@@ -25,9 +25,9 @@ from chain.checkpoint import (
     vkey_of,
 )
 from chain.integrity import scan
-from chain.policy import ContractRecord
 from chain.readers import EVERYONE, Reader, contract_of, reader_of
 from chain.receipt import Receipt, build
+from chain.records import ContractRecord
 from chain.store import Batch, Store
 from chain.views import (
     ArtefactView,

@@ -7,97 +7,19 @@ Both are pure: the ledger replays its log through `apply` on start.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 from chain.budget import DatasetBudget, SourceBudget, delta_limit
-from chain.run_policy import History, Run, RunRules
+from chain.records import Artefact, ContractRecord, Party, Run, Signature
+from chain.run_policy import History, RunRules
 from schemas import statement as s
 from schemas.contract import Contract, Dataset, contract_id
 from schemas.errors import BudgetExceeded, Conflict, NotAllowed, NotFound, Unprocessable
 
-ContractState = Literal["pending", "active", "closed"]
 Draw = tuple[float, float]  # (epsilon, delta) a contract draws from a source
-
-
-@dataclass
-class Party:
-    did: str
-    name: str
-    roles: list[str]
-    x25519: str
-    aliases: list[str]
-    registered_seq: int
-    registered_at: datetime
-    former_dids: list[str] = field(default_factory=list)
-    revoked_at: datetime | None = None
-    revoke_reason: str | None = None
-
-    @property
-    def key(self) -> str:
-        """A stable identity that survives rotation: the first DID."""
-        return self.former_dids[0] if self.former_dids else self.did
-
-
-@dataclass
-class Signature:
-    did: str
-    seq: int
-    logged_at: datetime
-
-
-@dataclass
-class ContractRecord:
-    id: str
-    contract: Contract
-    proposer: str
-    proposed_seq: int
-    proposed_at: datetime
-    named: dict[str, Party]
-    raw: dict[str, Any]
-    signatures: dict[str, Signature] = field(default_factory=dict)
-    revoked_at: datetime | None = None
-    revoked_by: str | None = None
-    revoke_reason: str | None = None
-
-    def unsigned(self) -> list[str]:
-        return [ref for ref, p in self.named.items() if p.key not in self.signatures]
-
-    def activated_at(self) -> datetime | None:
-        """When the last signature landed, or startTime if that is later."""
-        if self.unsigned():
-            return None
-        return max(max(sig.logged_at for sig in self.signatures.values()), self.contract.startTime)
-
-    def closed_at(self) -> datetime:
-        return min(self.revoked_at or self.contract.expiryTime, self.contract.expiryTime)
-
-    def state(self, at: datetime) -> ContractState:
-        if at >= self.closed_at():
-            return "closed"
-        activated = self.activated_at()
-        return "active" if activated is not None and at >= activated else "pending"
-
-
-class Artefact(NamedTuple):
-    """One registered artefact. A tuple of plain values: the garbage collector skips it, so a
-    registry of millions of artefacts adds nothing to its pauses."""
-
-    digest: str
-    name: str
-    kind: str
-    format: str | None
-    size: int | None
-    encrypted_digest: str | None
-    derived_from: tuple[str, ...]
-    produced_by: str | None
-    contract_id: str | None
-    owner: str
-    seq: int
-    logged_at: datetime
-    records: int | None = None
 
 
 @dataclass
@@ -144,7 +66,7 @@ class Registry(RunRules):
     def admit(self, st: s.Statement, now: datetime) -> None:
         """Raise the error that refuses `st` at time `now`, or return if the log takes it."""
         self._known_signer(st)
-        getattr(self, "_admit_" + st.kind.replace(".", "_"))(st, st.body, now)
+        RULES[st.kind][0](self, st, st.body, now)
 
     def _known_signer(self, st: s.Statement) -> None:
         """The cheap check first: only an attestation introduces a new key; every other statement is signed by
@@ -343,7 +265,7 @@ class Registry(RunRules):
 
     def apply(self, st: s.Statement, seq: int, logged_at: datetime) -> None:
         """Record an admitted statement (or replay one from the log)."""
-        getattr(self, "_apply_" + st.kind.replace(".", "_"))(st, st.body, seq, logged_at)
+        RULES[st.kind][1](self, st, st.body, seq, logged_at)
 
     def _apply_party_register(self, st: s.Statement, b: s.PartyRegister, seq: int, at: datetime) -> None:
         party = Party(b.did, b.name, list(b.roles), b.x25519, list(b.aliases or []), seq, at)
@@ -399,3 +321,26 @@ class Registry(RunRules):
         )  # fmt: skip
         for parent in parents:
             self.derived[parent] = (*self.derived.get(parent, ()), b.digest)
+
+
+Admit = Callable[[Registry, s.Statement, Any, datetime], None]
+Apply = Callable[[Registry, s.Statement, Any, int, datetime], None]
+
+# Each statement type's admission rule and state change; a test holds it to every type the schema knows.
+RULES: dict[str, tuple[Admit, Apply]] = {
+    "party.register": (Registry._admit_party_register, Registry._apply_party_register),
+    "party.rotate": (Registry._admit_party_rotate, Registry._apply_party_rotate),
+    "party.revoke": (Registry._admit_party_revoke, Registry._apply_party_revoke),
+    "contract.propose": (Registry._admit_contract_propose, Registry._apply_contract_propose),
+    "contract.sign": (Registry._admit_contract_sign, Registry._apply_contract_sign),
+    "contract.revoke": (Registry._admit_contract_revoke, Registry._apply_contract_revoke),
+    "artefact.register": (Registry._admit_artefact_register, Registry._apply_artefact_register),
+    "dataset.cap": (Registry._admit_dataset_cap, Registry._apply_dataset_cap),
+    "attestation.report": (Registry._admit_attestation_report, Registry._apply_attestation_report),
+    "run.start": (Registry._admit_run_start, Registry._apply_run_start),
+    "run.complete": (Registry._admit_run_complete, Registry._apply_run_complete),
+    "budget.reserve": (Registry._admit_budget_reserve, Registry._apply_budget_reserve),
+    "budget.commit": (Registry._admit_budget_commit, Registry._apply_budget_commit),
+    "budget.abort": (Registry._admit_budget_abort, Registry._apply_budget_abort),
+    "key.release": (Registry._admit_key_release, Registry._apply_key_release),
+}

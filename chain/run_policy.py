@@ -6,13 +6,13 @@ key brokers) sign. Every statement of a run after its attestation is signed by t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from chain import budget
 from chain.attestation.evidence import verify_attestation
 from chain.freshness import check_nonce
+from chain.records import ContractRecord, Party, Run
 from schemas import statement as s
 from schemas.errors import (
     AttestationRejected,
@@ -23,31 +23,6 @@ from schemas.errors import (
     Unavailable,
     Unprocessable,
 )
-
-if TYPE_CHECKING:
-    from chain.policy import ContractRecord, Party
-
-
-@dataclass
-class Run:
-    """A clean-room run as the log tells it, from its attestation on."""
-
-    run_id: str
-    contract_id: str
-    agent: str
-    x25519: str
-    attestation: str
-    attestation_seq: int
-    security: str
-    logged_at: datetime
-    start_seq: int | None = None
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    status: str | None = None
-    reason: str | None = None
-    reservations: dict[str, int] = field(default_factory=dict)  # dataset -> seq of its budget.reserve
-    commits: dict[str, int] = field(default_factory=dict)
-    releases: dict[str, int] = field(default_factory=dict)  # dataset -> seq of its key.release
 
 
 class History(Protocol):

@@ -10,15 +10,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
 from chain.checkpoint import VerifierKey
 from chain.home import Settings
+from chain.http_server import PROBLEM, depa_error, install_problems, offline_docs
 from chain.ledger import Ledger
 from chain.readers import EVERYONE, Reader
 from chain.receipt import MEDIA_TYPE, Receipt
@@ -38,10 +36,9 @@ from chain.views import (
     RunView,
 )
 from schemas import httpsig, statement
-from schemas.errors import DepaError, NotAllowed, TooLarge, TooSlow, Unavailable, UnsupportedMediaType
+from schemas.errors import NotAllowed, TooLarge, TooSlow, Unavailable, UnsupportedMediaType
 
 log = logging.getLogger("depa.service")
-PROBLEM = "application/problem+json"
 _RECEIPT = {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}, MEDIA_TYPE: {}}
 _PROBLEM = {"description": "refused: RFC 9457 problem", "content": {PROBLEM: {}}}
 _APPEND_OPERATION: dict[str, Any] = {
@@ -61,17 +58,6 @@ _APPEND_OPERATION: dict[str, Any] = {
 }
 
 
-async def depa_error(_: Request, exc: DepaError) -> JSONResponse:
-    """Every refusal as RFC 9457 problem+json; the other depa services install the same handler."""
-    extra = {"remedy": exc.remedy} if exc.remedy else {}
-    return problem(exc.status, exc.slug, type(exc).__name__, exc.detail, **extra, **exc.extra)
-
-
-def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"urn:depa:problem:{slug}", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
-
-
 def _require_json(request: Request) -> None:
     media, _, params = request.headers.get("content-type", "").partition(";")
     charset = params.strip().lower().removeprefix("charset=").strip('"') if params.strip() else "utf-8"
@@ -79,55 +65,14 @@ def _require_json(request: Request) -> None:
         raise UnsupportedMediaType(f"a statement is application/json in UTF-8, not {media.strip() or 'untyped'!r}")
 
 
-def install_problems(app: FastAPI) -> None:
-    """Every answer but success is problem+json: refusals, schema errors, unknown routes and unforeseen errors."""
-    app.add_exception_handler(DepaError, depa_error)  # type: ignore[arg-type]
+def _ledger_problems(app: FastAPI) -> None:
+    """The shared problem handlers, and the ledger's own: a database error's words stay in the operator's log."""
+    install_problems(app)
 
     @app.exception_handler(StoreUnavailable)
     async def _store(request: Request, exc: StoreUnavailable) -> JSONResponse:
-        log.error("%s %s: %s", request.method, request.url.path, exc.detail)  # the driver's words stay here
+        log.error("%s %s: %s", request.method, request.url.path, exc.detail)
         return await depa_error(request, Unavailable(f"{app.title} cannot reach its database now"))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return problem(422, "schema", "SchemaViolation", f"{where}: {first['msg']}")
-
-    @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, "http", "HTTPError", str(exc.detail))
-
-    @app.exception_handler(ClientDisconnect)
-    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
-        log.info("%s %s: the client went away before its request was read", request.method, request.url.path)
-        return Response(status_code=400)  # nobody reads it; what matters is one log line, not a traceback
-
-    @app.exception_handler(Exception)
-    async def _unforeseen(request: Request, exc: Exception) -> JSONResponse:
-        # Internals (driver messages, SQL) go to the operator's log only; the caller learns to retry.
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return await depa_error(request, Unavailable(f"{app.title} could not answer this request"))
-
-
-def offline_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs from files shipped in a package (swagger-ui-bundle): FastAPI's own page loads them
-    from a CDN, which shows a blank page where there is no internet."""
-    import swagger_ui_bundle
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.staticfiles import StaticFiles
-
-    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> Response:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title=f"{app.title}: API",
-            swagger_js_url="/docs/static/swagger-ui-bundle.js",
-            swagger_css_url="/docs/static/swagger-ui.css",
-            swagger_favicon_url="/docs/static/favicon-32x32.png",
-        )
 
 
 async def _read_limited(request: Request, timeout: float) -> bytes:
@@ -188,7 +133,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    install_problems(app)
+    _ledger_problems(app)
     offline_docs(app)
 
     def reader(request: Request) -> Reader:

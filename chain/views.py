@@ -8,8 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from chain.budget import ORDERS, DatasetBudget, SourceBudget
-from chain.policy import Artefact, ContractRecord, ContractState, Party
-from chain.run_policy import Run
+from chain.records import Artefact, ContractRecord, ContractState, Party, Run
 from schemas.statement import Segment
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from chain.http_server import install_problems, offline_docs
 from chain.receipt import Receipt
-from chain.service import install_problems, offline_docs
 from keybroker.release import Broker, ReleaseRequest, release
 
 

@@ -25,7 +25,7 @@ from auditor.lineage import Direction, Graph
 from auditor.verify import AuditReport
 from chain.checkpoint import parse_note
 from chain.ledger import Ledger
-from chain.policy import ContractRecord
+from chain.records import ContractRecord
 from chain.views import ArtefactView, PartyView
 from scenarios import STEP
 from schemas.errors import NotAllowed, NotFound

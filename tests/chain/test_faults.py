@@ -10,14 +10,16 @@ import pytest
 
 from ccr_agent.simulated import SimulatedTee
 from chain.ledger import Ledger
-from chain.policy import Registry
+from chain.policy import RULES, Registry
 from chain.store import MemoryStore
 from schemas.errors import Unavailable, Unprocessable
 from schemas.keys import Signer
+from schemas.statement import BODIES
 from tests.clean_room import provider_dataset, room
 from tests.conftest import ORIGIN, Collab, collab_on, register
 
-RULES = sorted(name for name in dir(Registry) if name.startswith(("_admit_", "_apply_")))
+# Each statement type's rule and state change (the table's), and the rule for a run's outputs that one calls.
+CASES = [f"{kind} {step}" for kind in RULES for step in ("admit", "apply")] + ["artefact.register output"]
 
 
 def history(collab: Collab, simulator: SimulatedTee) -> tuple[str, list[str]]:
@@ -81,17 +83,22 @@ def once(original: Callable[..., Any], *, after: bool) -> tuple[Callable[..., An
     return faulty, fired
 
 
-def test_the_history_covers_every_admission_rule_and_state_change() -> None:
-    kinds = {name.split("_", 2)[2] for name in RULES}
-    assert {"party_register", "attestation_report", "budget_abort", "key_release", "output"} <= kinds
+def test_every_statement_type_has_a_rule_and_a_state_change() -> None:
+    assert set(RULES) == set(BODIES)
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("case", CASES)
 def test_a_rule_that_raises_refuses_its_statement_alone(
-    rule: str, operator: Signer, checkpoint_key: Signer, simulator: SimulatedTee, monkeypatch: pytest.MonkeyPatch
+    case: str, operator: Signer, checkpoint_key: Signer, simulator: SimulatedTee, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    faulty, fired = once(getattr(Registry, rule), after=rule.startswith("_apply_"))
-    monkeypatch.setattr(Registry, rule, faulty)
+    kind, step = case.split()
+    if step == "output":
+        faulty, fired = once(Registry._admit_output, after=False)
+        monkeypatch.setattr(Registry, "_admit_output", faulty)
+    else:
+        admit, apply = RULES[kind]
+        faulty, fired = once(admit if step == "admit" else apply, after=step == "apply")
+        monkeypatch.setitem(RULES, kind, (faulty, apply) if step == "admit" else (admit, faulty))
     ledger = Ledger(MemoryStore(), ORIGIN, checkpoint_key, operator.did)
     refused = with_retries(ledger)
     cid, runs = history(collab_on(ledger, operator), simulator)
