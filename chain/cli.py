@@ -29,6 +29,16 @@ party_app = typer.Typer(help="Register parties (operator).", no_args_is_help=Tru
 contract_app = typer.Typer(help="Propose, sign, show and import contracts.", no_args_is_help=True)
 artefact_app = typer.Typer(help="Register artefacts by digest.", no_args_is_help=True)
 receipt_app = typer.Typer(help="Verify receipts offline.", no_args_is_help=True)
+
+
+def _add_commands() -> None:
+    """Commands that installed packages add to depa-chain (`console`, from the web console), by entry point."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="depa_chain.commands"):
+        app.command(ep.name)(ep.load())
+
+
 for sub, name in [
     (keys_app, "keys"),
     (party_app, "party"),
@@ -114,16 +124,23 @@ def serve(
     from chain.home import Settings, open_home
     from chain.http_server import bind, run_server
     from chain.service import create_app
-    from webconsole.app import mount
 
     settings = Settings(**({"read": read} if read else {}))
     sock = bind(host, port)  # before anything says it serves
     ledger = open_home(home, settings)
     app = create_app(ledger, settings)
-    mount(app, ledger)
     err.print(f"serving {ledger.origin} ({ledger.info().size} entries) on http://{host}:{port}; vkey {ledger.vkey}")
-    err.print(f"web console (read-only): http://{host}:{port}/console/; reads: {settings.read}")
+    for name, path in _mount_apps(app, ledger):
+        err.print(f"{name}: http://{host}:{port}{path}; reads: {settings.read}")
     run_server(app, sock, header_timeout=settings.header_timeout, limit_concurrency=settings.max_connections)
+
+
+def _mount_apps(app: Any, ledger: Any) -> list[tuple[str, str]]:
+    """What installed packages serve beside the ledger (the web console): found by entry point, so the ledger
+    imports none of them. Each mounts itself and says what it serves, and where."""
+    from importlib.metadata import entry_points
+
+    return [ep.load()(app, ledger) for ep in entry_points(group="depa_chain.mounts")]
 
 
 @app.command()
@@ -145,26 +162,6 @@ def fsck(home: Annotated[Path, typer.Option(help="The ledger home to check (the 
         err.print(f"{len(found.problems)} inconsistencies in {home} ({summary})")
         raise typer.Exit(1)
     err.print(f"{home} is consistent: {summary}")
-
-
-@app.command()
-def console(
-    home: Annotated[Path, typer.Option(help="The ledger to explore; made on first use.")] = Path(".demo/console/home"),
-    runs: Annotated[Path, typer.Option(help="Where scenario runs keep their files.")] = Path(".demo/console/runs"),
-    port: int = 8080,
-) -> None:
-    """The web console with the local scenario runner, on 127.0.0.1 only, behind a token printed here."""
-    from chain.http_server import bind, run_server
-    from webconsole.local import local_console
-
-    sock = bind("127.0.0.1", port)
-    app, runner = local_console(home, runs)
-    err.print(f"web console with the scenario runner: http://127.0.0.1:{port}/console/#token={runner.token}")
-    err.print("the token is the runner's only key: it binds to 127.0.0.1, and anyone with the token can run scenarios")
-    try:
-        run_server(app, sock)
-    finally:
-        runner.close()
 
 
 @keys_app.command("new")
@@ -408,6 +405,9 @@ def receipt_verify(
         f"[green]verified[/]: entry {logged.seq} ({st.get('typ')} by {st.get('iss')}) "
         f"is in {cp.origin} at size {cp.size}, logged at {logged.logged_at:%Y-%m-%dT%H:%M:%SZ}"
     )
+
+
+_add_commands()
 
 
 def main() -> None:
