@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from chain.budget import ORDERS, DatasetBudget, SourceBudget
 from chain.records import Artefact, ContractRecord, ContractState, Party, Run
 from schemas.statement import Segment
+
+if TYPE_CHECKING:  # the accountant (numpy) stays out of the client, which reads these models
+    from chain.budget import DatasetBudget, SourceBudget
 
 
 class LogInfo(BaseModel):
@@ -168,6 +170,8 @@ class DatasetBudgetView(BaseModel):
 
     @classmethod
     def of(cls, dataset: str, b: DatasetBudget) -> DatasetBudgetView:
+        from chain.budget import ORDERS
+
         committed, composed = b.committed_epsilon(), b.composed_epsilon()
         return cls(
             dataset=dataset, cap=b.cap, delta=b.delta, filter_order=ORDERS[b.order], committed_epsilon=committed,

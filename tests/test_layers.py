@@ -144,3 +144,15 @@ def test_the_check_sees_a_cycle() -> None:
         "chain.views": {"chain.policy"},
     }
     assert [c for c in _strongly_connected(graph) if len(c) > 1] == [{"chain.policy", "chain.run_policy"}]
+
+
+def test_the_party_client_loads_no_server_accountant_or_verifier() -> None:
+    """A party that only reads and appends pays for none of them (each import is a fresh interpreter's)."""
+    import subprocess
+    import sys
+
+    heavy = ["numpy", "fastapi", "sqlalchemy", "uvicorn", "dp_accounting", "chain.attestation.tdx",
+             "chain.attestation.snp", "chain.ledger", "chain.policy"]  # fmt: skip
+    code = f"import sys, chain.client; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
