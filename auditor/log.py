@@ -56,7 +56,7 @@ def check_log(
         [passed("checkpoint-signature", f"checkpoint of size {cp.size} signed by {vkey.name}")], checkpoint=cp
     )
     trusted = _trusted(state, vkey)
-    tree, bad, count, decoded = Frontier(), [], 0, 0
+    tree, bad, count, decoded = merkle.Frontier(), [], 0, 0
     root_at_trusted = merkle.EMPTY_ROOT if trusted and trusted[1].size == 0 else None
     for seq, leaf in enumerate(snapshot.read()):
         count += 1
@@ -141,28 +141,3 @@ def _history(
         result.evidence = {"trusted": old_note, "served": snapshot.checkpoint}
         return failed("history", f"fork: the first {old.size} entries do not hash to the trusted checkpoint's root")
     return passed("history", f"consistent with the trusted checkpoint of size {old.size}")
-
-
-class Frontier:
-    """The roots of the perfect subtrees covering the leaves so far (RFC 9162 section 2.1.1): the root of any
-    prefix in O(log n) memory, where keeping every node of a million-leaf tree would cost hundreds of megabytes."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self._stack: list[tuple[int, bytes]] = []  # (leaves covered, hash), largest first
-
-    def append(self, leaf_hash: bytes) -> None:
-        self.size += 1
-        node = (1, leaf_hash)
-        while self._stack and self._stack[-1][0] == node[0]:
-            left = self._stack.pop()
-            node = (left[0] * 2, merkle.node_hash(left[1], node[1]))
-        self._stack.append(node)
-
-    def root(self) -> bytes:
-        if not self._stack:
-            return merkle.EMPTY_ROOT
-        root = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
-            root = merkle.node_hash(left, root)
-        return root

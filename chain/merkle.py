@@ -295,3 +295,28 @@ def verify_subtree_consistency(
         raise RootMismatch(subtree_root, fr)
     if sr != root:
         raise RootMismatch(root, sr)
+
+
+class Frontier:
+    """The roots of the perfect subtrees covering the leaves so far (RFC 9162 section 2.1.1): the root of any
+    prefix in O(log n) memory, where keeping every node of a million-leaf tree would cost hundreds of megabytes."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []  # (leaves covered, hash), largest first
+
+    def append(self, leaf_hash: bytes) -> None:
+        self.size += 1
+        node = (1, leaf_hash)
+        while self._stack and self._stack[-1][0] == node[0]:
+            left = self._stack.pop()
+            node = (left[0] * 2, node_hash(left[1], node[1]))
+        self._stack.append(node)
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        root = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            root = node_hash(left, root)
+        return root

@@ -1,4 +1,4 @@
-"""The auditor's constant-memory Merkle frontier agrees with the full tree on every prefix."""
+"""The constant-memory Merkle frontier (the auditor's, in chain.merkle) agrees with the full tree on every prefix."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from auditor.log import Frontier
+from chain.merkle import Frontier
 from chain.tree import Tree
 
 
