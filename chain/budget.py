@@ -160,6 +160,9 @@ def _least_noise(eps, target: float, tolerance: float = 1e-4) -> float:  # type:
     return high
 
 
+Draw = tuple[float, float]  # (epsilon, delta) a contract draws from a dataset's cap
+
+
 @dataclass
 class SourceBudget:
     """A provider's dataset across contracts: its cap (once its provider sets one) and what contracts draw.
@@ -172,18 +175,22 @@ class SourceBudget:
 
     epsilon: float | None = None
     delta: float | None = None
-    draws: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # (contract, label) -> (ε, δ)
+    draws: dict[tuple[str, str], Draw] = field(default_factory=dict)  # (contract, label) -> what it draws
     uncapped: list[str] = field(default_factory=list)  # contracts signed that use it with no privacy cap
 
-    def drawn(self, extra: Iterable[tuple[float, float]] = ()) -> tuple[float, float]:
+    @property
+    def capped(self) -> bool:
+        return self.epsilon is not None and self.delta is not None
+
+    def drawn(self, extra: Iterable[Draw] = ()) -> Draw:
         pairs = [*self.draws.values(), *extra]
         return math.fsum(e for e, _ in pairs), math.fsum(d for _, d in pairs)
 
-    def fits(self, extra: Iterable[tuple[float, float]] = ()) -> bool:
-        if self.epsilon is None or self.delta is None:
+    def fits(self, extra: Iterable[Draw] = ()) -> bool:
+        if not self.capped:
             return True
         eps, delta = self.drawn(extra)
-        return eps <= self.epsilon and delta <= self.delta
+        return eps <= self.epsilon and delta <= self.delta  # type: ignore[operator]
 
 
 def delta_limit(records: int) -> float:

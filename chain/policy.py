@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chain.budget import DatasetBudget, SourceBudget, delta_limit
+from chain.budget import DatasetBudget, Draw, SourceBudget, delta_limit
 from chain.records import Artefact, ContractRecord, Party, Run, Signature
 from chain.run_policy import History, RunRules
 from schemas import statement as s
 from schemas.contract import Contract, Dataset, contract_id
 from schemas.errors import BudgetExceeded, Conflict, NotAllowed, NotFound, Unprocessable
-
-Draw = tuple[float, float]  # (epsilon, delta) a contract draws from a source
 
 
 @dataclass
@@ -151,11 +149,11 @@ class Registry(RunRules):
         if art is None or art.kind != "dataset" or art.produced_by is not None:
             raise Unprocessable(f"dataset {d.id}'s source {d.source} is not a registered provider dataset")
         provider = self.resolve(d.provider)
-        if provider is None or self.parties[art.owner].key != provider.key:
+        if provider is None or self._owner_key(d.source) != provider.key:
             raise Unprocessable(f"dataset {d.id}'s source {d.source} was registered by another party than its provider")
         cap = c.privacy_cap(d.id)
         source = self.sources.get(d.source)
-        if cap is None and source is not None and source.epsilon is not None:
+        if cap is None and source is not None and source.capped:
             raise Unprocessable(
                 f"dataset {d.id}'s source {art.name} is capped by its provider: the contract caps its privacy too",
                 remedy="add a privacy constraint on the dataset",
@@ -167,6 +165,10 @@ class Registry(RunRules):
                 f" {art.records} records of {art.name}",
                 remedy="lower the delta, or set allow_large_delta in the privacy constraint",
             )
+
+    def _owner_key(self, digest: str) -> str:
+        """The stable key of the party that registered a (registered) artefact."""
+        return self.parties[self.artefacts[digest].owner].key
 
     def _check_draws(self, cid: str, c: Contract, signers: Iterable[str]) -> None:
         """Refuse a contract whose draws, by the providers among `signers`, would take a source past its cap."""
@@ -194,7 +196,7 @@ class Registry(RunRules):
         found: dict[str, dict[tuple[str, str], Draw]] = {}
         for d in c.datasets:
             cap = c.privacy_cap(d.id)
-            if d.source is None or cap is None or self.parties[self.artefacts[d.source].owner].key not in provider_keys:
+            if d.source is None or cap is None or self._owner_key(d.source) not in provider_keys:
                 continue
             found.setdefault(d.source, {})[(cid, d.id)] = (cap.epsilon_threshold, cap.delta)
         return found
@@ -226,10 +228,10 @@ class Registry(RunRules):
         if art.kind != "dataset" or art.produced_by is not None:
             raise Unprocessable(f"{art.name} is not a provider's dataset; only a dataset carries a cap")
         signer = self.active_signer(st.iss)
-        if signer.key != self.parties[art.owner].key:
+        if signer.key != self._owner_key(body.dataset):
             raise NotAllowed(f"the cap on {art.name} is set by the party that registered it")
         source = self.sources.get(body.dataset, SourceBudget())
-        if source.epsilon is not None:
+        if source.capped:
             raise Conflict(f"{art.name} is already capped at epsilon {source.epsilon:g}: a cap is set once")
         if art.records is not None and body.delta > delta_limit(art.records):
             raise Unprocessable(
@@ -301,7 +303,7 @@ class Registry(RunRules):
         for source, draws in self._draws(record.id, record.contract, {party.key}).items():
             self.sources.setdefault(source, SourceBudget()).draws.update(draws)
         for d in record.contract.datasets:
-            owned = d.source is not None and self.parties[self.artefacts[d.source].owner].key == party.key
+            owned = d.source is not None and self._owner_key(d.source) == party.key
             if owned and record.contract.privacy_cap(d.id) is None:
                 self.sources.setdefault(d.source, SourceBudget()).uncapped.append(record.id)  # type: ignore[arg-type]
 

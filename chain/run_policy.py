@@ -241,7 +241,7 @@ class RunRules:
         contract that names that dataset as a source, with budget reserved on it: no contract escapes the cap."""
         for origin in self._ancestry(digest):
             source = self.sources.get(origin)
-            if source is None or source.epsilon is None:
+            if source is None or not source.capped:
                 continue
             name = self.artefacts[origin].name
             label = named.get(origin)

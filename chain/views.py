@@ -118,9 +118,9 @@ class ArtefactView(BaseModel):
     @classmethod
     def of(cls, a: Artefact, derived: tuple[str, ...], source: SourceBudget | None = None) -> ArtefactView:
         cap = None
-        if source is not None and source.epsilon is not None and source.delta is not None:
+        if source is not None and source.capped:
             eps, delta = source.drawn()
-            cap = SourceCapView(epsilon=source.epsilon, delta=source.delta, drawn_epsilon=eps, drawn_delta=delta)
+            cap = SourceCapView(epsilon=source.epsilon, delta=source.delta, drawn_epsilon=eps, drawn_delta=delta)  # type: ignore[arg-type]
         return cls(**a._asdict(), derived=list(derived), cap=cap)
 
 

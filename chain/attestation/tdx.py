@@ -131,8 +131,9 @@ def verify_tdx(
 
 
 def _tcb_status(
-    collateral: TdxCollateral | None, chain: PckChain, parsed: TdxQuote, at: datetime, root: str, admitted
-) -> list[Check]:  # type: ignore[no-untyped-def]
+    collateral: TdxCollateral | None, chain: PckChain, parsed: TdxQuote, at: datetime, root: str,
+    admitted: list[str] | None,
+) -> list[Check]:  # fmt: skip
     if collateral is None:
         return [not_given(admitted)]
     if len(chain.certs) != 3 or "fmspc" not in chain.platform:
