@@ -8,10 +8,10 @@ from functools import cache
 from pydantic import BaseModel
 
 from auditor.replay import World
-from chain.budget import ORDERS, converted, filter_order
+from privacy.budget import ORDERS, converted, filter_order
 from schemas.statement import Segment
 
-# dp-accounting is imported on first use, as in chain.budget: it takes 0.6 s, which every command and the
+# dp-accounting is imported on first use, as in privacy.budget: it takes 0.6 s, which every command and the
 # ledger's start (it serves the web console, which imports the auditor) would otherwise pay.
 
 

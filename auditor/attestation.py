@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from attestation.amd import simulated_root
+from attestation.binding import report_data_for
+from attestation.certificates import fingerprint, load_certificates
+from attestation.evidence import verify_evidence
+from attestation.policy import AttestationPolicy
+from attestation.result import AttestationResult
 from auditor.evidence_files import REMEDY, load
-from chain.attestation.amd import simulated_root
-from chain.attestation.binding import report_data_for
-from chain.attestation.certificates import fingerprint, load_certificates
-from chain.attestation.evidence import verify_evidence
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.result import AttestationResult
 from schemas.canonical import parse_json
 from schemas.errors import MalformedInput, SchemaViolation
 from schemas.statement import TdxCollateral

@@ -8,13 +8,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from attestation.evidence import verify_attestation
 from auditor import exact
 from auditor.accounting import best_epsilon, filter_epsilon, odometer, pld_epsilon, rdp_curve
 from auditor.lineage import reachable
 from auditor.replay import RunState, World
-from chain.attestation.evidence import verify_attestation
-from chain.budget import ORDERS, delta_limit, filter_order, step_curve, within
-from chain.freshness import check_nonce
+from chain.tlog.freshness import check_nonce
+from privacy.budget import ORDERS, delta_limit, filter_order, step_curve, within
 from schemas.errors import DepaError
 from schemas.statement import Segment
 

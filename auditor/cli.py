@@ -20,8 +20,8 @@ from auditor.render import attestation_result, audit_report, budget_table, linea
 from auditor.replay import World
 from auditor.verify import audit
 from auditor.witness import witness, witness_vkey
-from chain.checkpoint import VerifierKey, load_vkey
 from chain.console import err, out, run, version_option
+from chain.tlog.checkpoint import VerifierKey, load_vkey
 from schemas.errors import DepaError, ForkError, MalformedInput, VerificationError
 from schemas.keys import Signer
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from chain.attestation.certificates import load_certificates
-from chain.attestation.hcl import is_hcl
-from chain.attestation.snp_report import REPORT_SIZE
-from chain.attestation.tdx_quote import TEE_TDX
+from attestation.certificates import load_certificates
+from attestation.hcl import is_hcl
+from attestation.snp_report import REPORT_SIZE
+from attestation.tdx_quote import TEE_TDX
 from schemas.encoding import b64
 from schemas.errors import MalformedInput
 from schemas.statement import AttestationReport, Evidence, TdxCollateral

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from attestation.result import Check, check, failed, not_checked, passed
 from auditor.snapshot import Snapshot
-from chain import entry as entries
-from chain import merkle
-from chain.attestation.result import Check, check, failed, not_checked, passed
-from chain.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
-from chain.entry import Entry
+from chain.tlog import entry as entries
+from chain.tlog import merkle
+from chain.tlog.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from chain.tlog.entry import Entry
 from schemas.encoding import b64
 from schemas.errors import DepaError, WrongKey
 

@@ -8,8 +8,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from attestation.result import AttestationResult, Status
 from auditor.checks import Finding
-from chain.attestation.result import AttestationResult, Status
 
 _STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.NOT_CHECKED: "yellow"}
 _CLAIMS = (

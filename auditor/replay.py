@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from auditor.signatures import ParallelVerifier
-from chain import merkle
-from chain.entry import Entry
+from chain.tlog import merkle
+from chain.tlog.entry import Entry
 from schemas import statement as s
 from schemas.contract import Contract, PrivacyConstraint, contract_id
 from schemas.errors import DepaError, NotFound

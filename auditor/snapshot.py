@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from chain.checkpoint import VerifierKey, verify_checkpoint
 from chain.client import problem_error, signed_by
+from chain.tlog.checkpoint import VerifierKey, verify_checkpoint
 from schemas.canonical import canonical, parse_json
 from schemas.errors import DepaError, MalformedInput, Unreachable
 from schemas.keys import Signer
@@ -74,7 +74,7 @@ def _ok(resp: httpx.Response) -> httpx.Response:
 
 def from_database(url: str) -> Snapshot:
     """Every stored row, also those no checkpoint covers; the latest stored checkpoint."""
-    from chain.sqlstore import SqlStore
+    from chain.ledger.sqlstore import SqlStore
 
     store = SqlStore(url)
     try:

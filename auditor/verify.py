@@ -12,7 +12,7 @@ from auditor.log import check_log
 from auditor.replay import World
 from auditor.signatures import ParallelVerifier
 from auditor.snapshot import Snapshot
-from chain.checkpoint import VerifierKey
+from chain.tlog.checkpoint import VerifierKey
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_LOG = 0, 1, 2, 3
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 
-from chain import merkle
-from chain.checkpoint import COSIGNATURE_V1, VerifierKey, cosign, parse_note, verify_checkpoint, vkey_of
 from chain.client import LedgerClient, problem_error
+from chain.tlog import merkle
+from chain.tlog.checkpoint import COSIGNATURE_V1, VerifierKey, cosign, parse_note, verify_checkpoint, vkey_of
 from schemas.errors import DepaError, ForkError, Unreachable
 from schemas.keys import Signer
 

@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from attestation import amd  # noqa: E402
+from attestation.snp import report_signature, verify_snp  # noqa: E402
+from attestation.snp_report import parse_report  # noqa: E402
 from bench.timing import rate  # noqa: E402
 from ccr_agent.simulated import SimulatedTee  # noqa: E402
-from chain.attestation import amd  # noqa: E402
-from chain.attestation.snp import report_signature, verify_snp  # noqa: E402
-from chain.attestation.snp_report import parse_report  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 ROUNDS = 5

@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chain import entry, merkle  # noqa: E402
-from chain.checkpoint import Checkpoint, sign_checkpoint, vkey_of  # noqa: E402
-from chain.sqlstore import SqlStore  # noqa: E402
-from chain.store import Batch  # noqa: E402
-from chain.tree import Tree  # noqa: E402
+from chain.ledger.sqlstore import SqlStore  # noqa: E402
+from chain.ledger.store import Batch  # noqa: E402
+from chain.tlog import entry, merkle  # noqa: E402
+from chain.tlog.checkpoint import Checkpoint, sign_checkpoint, vkey_of  # noqa: E402
+from chain.tlog.tree import Tree  # noqa: E402
 from schemas import statement as s  # noqa: E402
 from schemas.canonical import canonical  # noqa: E402
 from schemas.keys import Signer  # noqa: E402

@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.audit import ORIGIN, write_log  # noqa: E402
 from chain.client import SignedReads  # noqa: E402
-from chain.ledger import Ledger  # noqa: E402
-from chain.service import create_app  # noqa: E402
-from chain.sqlstore import SqlStore  # noqa: E402
+from chain.ledger.ledger import Ledger  # noqa: E402
+from chain.ledger.service import create_app  # noqa: E402
+from chain.ledger.sqlstore import SqlStore  # noqa: E402
 from schemas.keys import Signer  # noqa: E402
 from tests.world import serving  # noqa: E402
 from webconsole.app import mount  # noqa: E402

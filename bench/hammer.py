@@ -31,10 +31,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chain.checkpoint import VerifierKey  # noqa: E402
 from chain.client import LedgerClient, SignedReads  # noqa: E402
-from chain.home import init_home  # noqa: E402
-from chain.receipt import Receipt  # noqa: E402
+from chain.ledger.home import init_home  # noqa: E402
+from chain.tlog.checkpoint import VerifierKey  # noqa: E402
+from chain.tlog.receipt import Receipt  # noqa: E402
 from scenarios.serve import free_port, start  # noqa: E402
 from schemas import statement as s  # noqa: E402
 from schemas.canonical import canonical  # noqa: E402

@@ -35,11 +35,11 @@ from bench import agent, audit  # noqa: E402
 from bench import console as web  # noqa: E402
 from bench.attestation import attestation_figures  # noqa: E402
 from bench.timing import rate  # noqa: E402
-from chain import merkle  # noqa: E402
-from chain.home import init_home  # noqa: E402
-from chain.sqlstore import SqlStore  # noqa: E402
-from chain.store import Batch  # noqa: E402
-from chain.tree import Tree  # noqa: E402
+from chain.ledger.home import init_home  # noqa: E402
+from chain.ledger.sqlstore import SqlStore  # noqa: E402
+from chain.ledger.store import Batch  # noqa: E402
+from chain.tlog import merkle  # noqa: E402
+from chain.tlog.tree import Tree  # noqa: E402
 from scenarios.serve import free_port, start  # noqa: E402
 from schemas import statement as s  # noqa: E402
 from schemas.canonical import canonical  # noqa: E402

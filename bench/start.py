@@ -1,6 +1,6 @@
 """`python bench/start.py [--entries N]`: how long a ledger takes to start, and `fsck` to check, at N entries.
 
-The start reads every stored entry and node back and checks them against the leaves (chain/integrity.py);
+The start reads every stored entry and node back and checks them against the leaves (chain/ledger/integrity.py);
 fsck adds every stored checkpoint. The log is the synthetic one of bench/audit.py, written once per size
 under .bench/ and reused.
 """
@@ -15,10 +15,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.audit import ORIGIN, write_log  # noqa: E402
-from chain.checkpoint import VerifierKey, vkey_of  # noqa: E402
-from chain.integrity import scan  # noqa: E402
-from chain.ledger import Ledger  # noqa: E402
-from chain.sqlstore import SqlStore  # noqa: E402
+from chain.ledger.integrity import scan  # noqa: E402
+from chain.ledger.ledger import Ledger  # noqa: E402
+from chain.ledger.sqlstore import SqlStore  # noqa: E402
+from chain.tlog.checkpoint import VerifierKey, vkey_of  # noqa: E402
 from schemas.keys import Signer  # noqa: E402
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pyrage
 
+from attestation.binding import report_data_for
 from ccr_agent.sevguest import SEV_GUEST, sev_guest_report
 from ccr_agent.simulated import SimulatedTee
 from ccr_agent.tsm import TSM_REPORTS, TeeUnavailable, tsm_report
-from chain.attestation.binding import report_data_for
 from schemas.encoding import b64
 from schemas.keys import Signer
 from schemas.statement import AttestationReport, Binding, Evidence

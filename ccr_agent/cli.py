@@ -94,8 +94,8 @@ def plan(
     ] = None,
 ) -> None:
     """The noise multiplier that spends exactly the dataset's remaining budget, composed with what is spent."""
-    from chain import budget
     from chain.client import LedgerClient, fetch_vkey
+    from privacy import budget
     from schemas.keys import Signer
 
     reader = Signer.load(key) if key is not None else None

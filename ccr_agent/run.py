@@ -23,13 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.sealed import open_sealed
-from chain import budget
 from chain.client import LedgerClient
-from chain.freshness import nonce_for
-from chain.verified import active_contract, dids_of
-from chain.views import PartyView
+from chain.client.verified import active_contract, dids_of
+from chain.tlog.freshness import nonce_for
 from keybroker.client import request_key
+from privacy import budget
 from schemas import statement as s
+from schemas.api import PartyView
 from schemas.canonical import sha256_digest
 from schemas.contract import Contract
 from schemas.digest import artefact_digest

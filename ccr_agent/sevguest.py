@@ -9,8 +9,8 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
+from attestation.snp_report import REPORT_SIZE
 from ccr_agent.tsm import TeeUnavailable
-from chain.attestation.snp_report import REPORT_SIZE
 
 SEV_GUEST = Path("/dev/sev-guest")
 MSG_VERSION = 1

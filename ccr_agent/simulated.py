@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from chain.attestation.amd import SIMULATED as PRODUCT
-from chain.attestation.amd import Root, simulated_root
-from chain.attestation.certificates import fingerprint
-from chain.attestation.snp_report import LAYOUT, REPORT_SIZE, SIGNED_SIZE
+from attestation.amd import SIMULATED as PRODUCT
+from attestation.amd import Root, simulated_root
+from attestation.certificates import fingerprint
+from attestation.snp_report import LAYOUT, REPORT_SIZE, SIGNED_SIZE
 from schemas.keys import write_secret
 
 # TCB levels the simulated VCEK certifies, in the Milan/Genoa layout.

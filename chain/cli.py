@@ -10,12 +10,12 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from chain.checkpoint import load_vkey
 from chain.client import LedgerClient, fetch_vkey
 from chain.console import err, out, run, version_option
-from chain.receipt import Receipt
-from chain.views import Lineage
+from chain.tlog.checkpoint import load_vkey
+from chain.tlog.receipt import Receipt
 from schemas import statement as s
+from schemas.api import Lineage
 from schemas.canonical import parse_json
 from schemas.contract import Contract, contract_id, fill_parties
 from schemas.digest import artefact_digest
@@ -99,7 +99,7 @@ def init(
     origin: Annotated[str, typer.Option(help="Log origin, e.g. ledger.example.org/depa")],
 ) -> None:
     """Create a ledger home: operator key, checkpoint key, database; print the vkey."""
-    from chain.home import init_home
+    from chain.ledger.home import init_home
 
     config = init_home(home, origin)
     err.print(f"ledger home {home} created; operator {config.operator}")
@@ -121,9 +121,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve a ledger over HTTP (OpenAPI at /docs)."""
-    from chain.home import Settings, open_home
     from chain.http_server import bind, run_server
-    from chain.service import create_app
+    from chain.ledger.home import Settings, open_home
+    from chain.ledger.service import create_app
 
     settings = Settings(**({"read": read} if read else {}))
     sock = bind(host, port)  # before anything says it serves
@@ -148,7 +148,7 @@ def fsck(home: Annotated[Path, typer.Option(help="The ledger home to check (the 
     """Check a ledger home offline: every entry, node and checkpoint against the leaves.
 
     Exit 0: consistent; 1: inconsistencies, each named; 2: the home or its database could not be read."""
-    from chain.home import check_home
+    from chain.ledger.home import check_home
 
     try:
         found = check_home(home)

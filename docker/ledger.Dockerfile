@@ -5,6 +5,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY chain chain
+COPY attestation attestation
+COPY privacy privacy
 COPY ccr_agent ccr_agent
 COPY auditor auditor
 COPY keybroker keybroker

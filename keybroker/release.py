@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from chain.attestation.evidence import verify_attestation
+from attestation.evidence import verify_attestation
 from chain.client import LedgerClient
-from chain.freshness import check_nonce, parse_nonce
-from chain.receipt import Receipt
-from chain.verified import active_contract, dids_of
+from chain.client.verified import active_contract, dids_of
+from chain.tlog.freshness import check_nonce, parse_nonce
+from chain.tlog.receipt import Receipt
 from schemas import keys
 from schemas import statement as s
 from schemas.canonical import canonical

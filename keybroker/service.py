@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from chain.http_server import install_problems, offline_docs
-from chain.receipt import Receipt
+from chain.tlog.receipt import Receipt
 from keybroker.release import Broker, ReleaseRequest, release
 
 

@@ -29,7 +29,7 @@ from ccr_agent.attest import Producer
 from ccr_agent.run import Input, RunSpec, run
 from ccr_agent.simulated import SimulatedTee
 from chain.client import LedgerClient
-from chain.home import init_home
+from chain.ledger.home import init_home
 from keybroker.cli import read_identity
 from scenarios import STEP, records
 from scenarios.serve import free_port, start, start_process

@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ccr_agent.attest import AgentKeys, Producer, attest  # noqa: E402
 from ccr_agent.simulated import SimulatedTee  # noqa: E402
-from chain.checkpoint import VerifierKey  # noqa: E402
 from chain.client import LedgerClient  # noqa: E402
-from chain.freshness import nonce_for  # noqa: E402
-from chain.home import init_home  # noqa: E402
-from chain.receipt import Receipt  # noqa: E402
+from chain.ledger.home import init_home  # noqa: E402
+from chain.tlog.checkpoint import VerifierKey  # noqa: E402
+from chain.tlog.freshness import nonce_for  # noqa: E402
+from chain.tlog.receipt import Receipt  # noqa: E402
 from scenarios.serve import free_port, start  # noqa: E402
 from schemas import statement as s  # noqa: E402
 from schemas.canonical import canonical  # noqa: E402

@@ -77,7 +77,7 @@ class CcrPolicy(_Model):
     # TDX: the TCB statuses admitted, as Intel's collateral (which the evidence must then carry) reports them.
     tcb_status: list[TcbStatus] | None = None
     allow_simulated: bool = False
-    # How long after its checkpoint is superseded evidence bound to it may still attest a run (chain/freshness.py).
+    # How long after its checkpoint is superseded evidence bound to it may still attest a run (chain/tlog/freshness.py).
     nonce_window_s: int = Field(default=600, ge=1, le=7 * 86400)
     # SHA-256 pins of the simulated ARKs admitted when allow_simulated is set (`depa-ccr simulator` prints one).
     simulated_roots: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = []

@@ -123,7 +123,7 @@ class Binding(Body):
     x25519: AgeRecipient
     contract_id: Digest
     run_id: RunId
-    nonce: str = Field(max_length=200)  # "<size>:<root>" of a checkpoint of the ledger (chain/freshness.py)
+    nonce: str = Field(max_length=200)  # "<size>:<root>" of a checkpoint of the ledger (chain/tlog/freshness.py)
 
 
 class AttestationReport(Body):

@@ -14,11 +14,11 @@ import pyrage
 import pytest
 
 from ccr_agent.simulated import SimulatedTee
-from chain.checkpoint import verify_checkpoint
-from chain.freshness import nonce_for
-from chain.ledger import Ledger
-from chain.sqlstore import SqlStore
-from chain.store import MemoryStore, Store
+from chain.ledger.ledger import Ledger
+from chain.ledger.sqlstore import SqlStore
+from chain.ledger.store import MemoryStore, Store
+from chain.tlog.checkpoint import verify_checkpoint
+from chain.tlog.freshness import nonce_for
 from schemas import statement as s
 from schemas.contract import contract_id
 from schemas.keys import Signer

@@ -62,8 +62,8 @@ def test_a_key_name_cannot_reach_outside_its_folder(tmp_path: Path, name: str) -
 
 
 def test_a_vkey_of_another_ledger_is_named_as_such_not_as_tampering(tmp_path: Path) -> None:
-    from chain.checkpoint import vkey_of
-    from chain.home import init_home
+    from chain.ledger.home import init_home
+    from chain.tlog.checkpoint import vkey_of
     from schemas.keys import Signer
 
     home = tmp_path / "home"
@@ -80,7 +80,7 @@ def test_a_vkey_of_another_ledger_is_named_as_such_not_as_tampering(tmp_path: Pa
 def test_serving_on_a_busy_port_says_so_and_nothing_else(tmp_path: Path) -> None:
     import socket
 
-    from chain.home import init_home
+    from chain.ledger.home import init_home
 
     init_home(tmp_path / "home", "ledger.test/depa")
     with socket.socket() as held:

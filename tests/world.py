@@ -22,10 +22,10 @@ from ccr_agent.attest import Producer
 from ccr_agent.run import Input, RunSpec
 from ccr_agent.simulated import SimulatedTee
 from chain.client import LedgerClient
-from chain.home import init_home
-from chain.ledger import Ledger
-from chain.service import create_app
-from chain.store import MemoryStore, Store
+from chain.ledger.home import init_home
+from chain.ledger.ledger import Ledger
+from chain.ledger.service import create_app
+from chain.ledger.store import MemoryStore, Store
 from keybroker.release import Broker
 from keybroker.service import create_app as broker_app
 from scenarios.serve import free_port, start

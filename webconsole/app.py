@@ -23,11 +23,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auditor.lineage import Direction, Graph
 from auditor.verify import AuditReport
-from chain.checkpoint import parse_note
-from chain.ledger import Ledger
-from chain.records import ContractRecord
-from chain.views import ArtefactView, PartyView
+from chain.ledger.ledger import Ledger
+from chain.ledger.records import ContractRecord
+from chain.ledger.views import artefact_view, party_view
+from chain.tlog.checkpoint import parse_note
 from scenarios import STEP
+from schemas.api import ArtefactView, PartyView
 from schemas.errors import NotAllowed, NotFound
 from webconsole.entries import EntryIndex, EntryRow, Filters, Page, page, row_of
 from webconsole.replayed import BudgetSeries, Replayed, audit_contract
@@ -144,7 +145,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
         row = named([row_of(leaf)])[0]
         with ledger.reading():
             party = ledger.registry.parties.get(row.signer)
-        return Shown(row=row, signer=PartyView.of(party) if party else None, statement=json.loads(leaf)["statement"])
+        return Shown(row=row, signer=party_view(party) if party else None, statement=json.loads(leaf)["statement"])
 
     @api.get("/events")
     async def events(request: Request, after: Annotated[int | None, Query(ge=0)] = None) -> StreamingResponse:
@@ -193,7 +194,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
         """The newest artefacts, of one kind if asked."""
         with ledger.reading():
             newest = (a for a in reversed(ledger.registry.artefacts.values()) if kind in (None, a.kind))
-            return [ArtefactView.of(a, ledger.registry.derived.get(a.digest, ())) for a in islice(newest, limit)]
+            return [artefact_view(a, ledger.registry.derived.get(a.digest, ())) for a in islice(newest, limit)]
 
     @api.get("/lineage/{digest}")
     def lineage(digest: str, direction: Direction = "both") -> Graph:

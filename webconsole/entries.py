@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, field_validator
 
-from chain.store import Store
+from chain.ledger.store import Store
 from schemas.statement import KINDS
 
 _COLUMNS = ("kind", "signer", "contract", "run")

@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chain.home import Settings, init_home, open_home
 from chain.http_server import problem
-from chain.service import create_app
+from chain.ledger.home import Settings, init_home, open_home
+from chain.ledger.service import create_app
 from webconsole.app import mount
 from webconsole.runner import Runner
 

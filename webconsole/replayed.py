@@ -16,10 +16,10 @@ from auditor.lineage import Direction, Graph, lineage
 from auditor.replay import World
 from auditor.snapshot import Snapshot
 from auditor.verify import AuditReport, audit
-from chain import entry
-from chain.budget import DatasetBudget
-from chain.checkpoint import Checkpoint, VerifierKey, parse_note
-from chain.store import Store
+from chain.ledger.store import Store
+from chain.tlog import entry
+from chain.tlog.checkpoint import Checkpoint, VerifierKey, parse_note
+from privacy.budget import DatasetBudget
 
 
 class Admitted:

@@ -11,8 +11,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from chain.attestation.certificates import load_certificates
-from chain.attestation.tdx_quote import parse_quote
+from attestation.certificates import load_certificates
+from attestation.tdx_quote import parse_quote
 from tests.conftest import data_file
 
 # A time inside every sample certificate's validity (the trustee VLEK expired on 2025-12-10).

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
-from chain.attestation.tdx import TD_QE_MRSIGNER, _platform
-from chain.attestation.tdx_quote import parse_quote
+from attestation.tdx import TD_QE_MRSIGNER, _platform
+from attestation.tdx_quote import parse_quote
 from schemas.encoding import b64
 from schemas.statement import Evidence, TdxCollateral
 from tests.attestation.samples import pck_chain_der
@@ -127,7 +127,7 @@ PRODUCTION_TD = 1 << 28
 
 def tdx_evidence(pki: StandInPki, binding, **change) -> Evidence:  # type: ignore[no-untyped-def]
     """A production TD's quote bound to `binding`, from this PKI; `change` says what its QE report claims."""
-    from chain.attestation.binding import report_data_for
+    from attestation.binding import report_data_for
 
     quote = pki.quote(report_data=report_data_for(binding), td_attributes=PRODUCTION_TD, **change)
     return Evidence(type="tdx", report=b64(quote))
@@ -135,7 +135,7 @@ def tdx_evidence(pki: StandInPki, binding, **change) -> Evidence:  # type: ignor
 
 def trust(pki: StandInPki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Every verifier in this process (ledger, broker, auditor) takes this PKI's root for Intel's."""
-    from chain.attestation import evidence, tdx
+    from attestation import evidence, tdx
 
     monkeypatch.setattr(evidence, "verify_tdx", partial(tdx.verify_tdx, root=pki.root_pin))
 
@@ -161,7 +161,7 @@ def collateral(
 ) -> TdxCollateral:
     """Collateral this PKI signs for the platform of its quotes. `levels`: (raise, status, advisories), best first,
     each level's SVNs the platform's plus `raise` (a level of raise 1 is one the platform does not meet)."""
-    from chain.attestation.intel_collateral import _pck_tcb
+    from attestation.intel_collateral import _pck_tcb
 
     components, pcesvn = _pck_tcb(pki.pck)
     tee_tcb_svn = parse_quote(_sample()).report.tee_tcb_svn

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from attestation.result import Status
+from attestation.snp import verify_snp
 from ccr_agent.simulated import SimulatedTee
-from chain.attestation.result import Status
-from chain.attestation.snp import verify_snp
 
 NOW = datetime.now(UTC)
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=48)

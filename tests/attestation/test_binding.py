@@ -7,10 +7,10 @@ import json
 import struct
 from pathlib import Path
 
+from attestation.binding import report_data_for
+from attestation.evidence import verify_attestation
 from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.simulated import SimulatedTee
-from chain.attestation.binding import report_data_for
-from chain.attestation.evidence import verify_attestation
 from schemas.canonical import canonical
 from schemas.contract import CcrPolicy
 from schemas.encoding import b64

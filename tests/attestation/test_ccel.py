@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from attestation.ccel import EV_NO_ACTION, SHA384, parse, replay, replay_check
+from attestation.policy import AttestationPolicy
+from attestation.result import Status
+from attestation.tdx import verify_tdx
 from ccr_agent import attest as attest_module
 from ccr_agent.attest import Producer, produce_evidence
 from ccr_agent.tsm import HardwareEvidence
-from chain.attestation.ccel import EV_NO_ACTION, SHA384, parse, replay, replay_check
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.result import Status
-from chain.attestation.tdx import verify_tdx
 from schemas.encoding import unb64
 from tests.attestation.tdx_forge import PRODUCTION_TD, StandInPki
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from attestation.amd import hwid_matches
+from attestation.evidence import verify_attestation
+from attestation.policy import AttestationPolicy
+from attestation.snp import verify_snp
+from attestation.tdx import verify_tdx
+from attestation.tdx_quote import parse_quote
 from ccr_agent.attest import AgentKeys
 from ccr_agent.simulated import PRODUCT, SimulatedTee
-from chain.attestation.amd import hwid_matches
-from chain.attestation.evidence import verify_attestation
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.snp import verify_snp
-from chain.attestation.tdx import verify_tdx
-from chain.attestation.tdx_quote import parse_quote
 from schemas.contract import CcrPolicy
 from schemas.encoding import b64
 from schemas.statement import AttestationReport, Binding, Evidence

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.result import Status
-from chain.attestation.tdx import verify_tdx
+from attestation.policy import AttestationPolicy
+from attestation.result import Status
+from attestation.tdx import verify_tdx
 from schemas.contract import CcrPolicy
 from schemas.statement import TdxCollateral
 from tests.attestation.samples import tdx_quote

@@ -7,11 +7,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain.attestation import der
-from chain.attestation.evidence import verify_evidence
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.snp import verify_snp
-from chain.attestation.tdx import verify_tdx
+from attestation import der
+from attestation.evidence import verify_evidence
+from attestation.policy import AttestationPolicy
+from attestation.snp import verify_snp
+from attestation.tdx import verify_tdx
 from schemas.encoding import b64
 from schemas.statement import Evidence
 from tests.attestation.samples import (

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from attestation.amd import AMD_ROOTS
+from attestation.evidence import verify_evidence
+from attestation.policy import AttestationPolicy
+from attestation.snp import verify_snp
+from attestation.snp_report import parse_report
 from ccr_agent.simulated import SimulatedTee
-from chain.attestation.amd import AMD_ROOTS
-from chain.attestation.evidence import verify_evidence
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.snp import verify_snp
-from chain.attestation.snp_report import parse_report
 from schemas.encoding import b64
 from schemas.statement import Evidence
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chain.attestation.snp_report import REPORT_SIZE, ReportFormatError, TcbVersion, parse_report
+from attestation.snp_report import REPORT_SIZE, ReportFormatError, TcbVersion, parse_report
 from tests.attestation.samples import snp_sample
 
 

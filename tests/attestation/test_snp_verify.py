@@ -10,11 +10,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from chain.attestation.amd import PINNED_ARKS
-from chain.attestation.certificates import fingerprint, load_certificates
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.result import AttestationResult, Status
-from chain.attestation.snp import verify_snp
+from attestation.amd import PINNED_ARKS
+from attestation.certificates import fingerprint, load_certificates
+from attestation.policy import AttestationPolicy
+from attestation.result import AttestationResult, Status
+from attestation.snp import verify_snp
 from tests.attestation.samples import SAMPLE_TIME, SNP_SETS, snp_folder, snp_sample
 
 ALLOW_DEBUG = AttestationPolicy(allow_debug=True)
@@ -51,7 +51,7 @@ def test_every_sample_chains_to_a_pinned_ark(name: str) -> None:
 
 
 def test_the_shipped_amd_certificates_are_the_pinned_ones() -> None:
-    from chain.attestation.amd import shipped_certificates
+    from attestation.amd import shipped_certificates
 
     arks = [c for c in shipped_certificates() if c.issuer == c.subject]
     assert {fingerprint(c) for c in arks} == set(PINNED_ARKS.values())
@@ -59,8 +59,8 @@ def test_the_shipped_amd_certificates_are_the_pinned_ones() -> None:
 
 def test_every_shipped_intermediate_is_signed_by_its_products_ark() -> None:
     """Turin ships its ARK and ASVK (go-sev-guest's trust store; its ASK has no offline copy here)."""
-    from chain.attestation.amd import _pss_signed_by, shipped_certificates
-    from chain.attestation.certificates import common_name
+    from attestation.amd import _pss_signed_by, shipped_certificates
+    from attestation.certificates import common_name
 
     certs = shipped_certificates()
     arks = {common_name(c).removeprefix("ARK-"): c for c in certs if c.issuer == c.subject}

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.result import AttestationResult, Status
-from chain.attestation.tdx import verify_tdx
-from chain.attestation.tdx_quote import QuoteFormatError, parse_quote
+from attestation.policy import AttestationPolicy
+from attestation.result import AttestationResult, Status
+from attestation.tdx import verify_tdx
+from attestation.tdx_quote import QuoteFormatError, parse_quote
 from tests.attestation.samples import tdx_quote
 from tests.attestation.tdx_forge import StandInPki
 

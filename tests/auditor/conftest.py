@@ -11,8 +11,8 @@ from auditor.replay import World as Replayed
 from auditor.replay import replay
 from ccr_agent.run import run
 from ccr_agent.simulated import SimulatedTee
-from chain import entry
-from chain.sqlstore import SqlStore
+from chain.ledger.sqlstore import SqlStore
+from chain.tlog import entry
 from schemas.keys import Signer
 from tests.conftest import Collab
 from tests.world import World, build, running

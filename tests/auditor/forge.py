@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chain import entry, merkle
-from chain.checkpoint import Checkpoint, sign_checkpoint
-from chain.sqlstore import SqlStore
-from chain.store import Batch
-from chain.tree import Tree
+from chain.ledger.sqlstore import SqlStore
+from chain.ledger.store import Batch
+from chain.tlog import entry, merkle
+from chain.tlog.checkpoint import Checkpoint, sign_checkpoint
+from chain.tlog.tree import Tree
 from schemas.canonical import canonical
 from schemas.keys import Signer
 from schemas.statement import statement_id

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from typer.testing import CliRunner
 
+from attestation.certificates import common_name
 from auditor.cli import app
 from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.simulated import SimulatedTee
-from chain.attestation.certificates import common_name
 from schemas.canonical import canonical
 from tests.conftest import data_file
 

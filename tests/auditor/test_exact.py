@@ -7,7 +7,7 @@ import pytest
 
 from auditor import checks, exact
 from auditor.checks import accountant_findings
-from chain import budget
+from privacy import budget
 from schemas.statement import Segment
 
 

@@ -12,7 +12,7 @@ from auditor.lineage import lineage, to_dot, to_mermaid, to_prov
 from auditor.log import check_log
 from auditor.replay import World
 from auditor.snapshot import from_database
-from chain.checkpoint import VerifierKey
+from chain.tlog.checkpoint import VerifierKey
 from tests.auditor.conftest import History
 from tests.world import BANK
 

@@ -7,7 +7,7 @@ import pytest
 
 from auditor.checks import budget_findings
 from ccr_agent.simulated import SimulatedTee
-from chain.run_policy import RunRules
+from chain.ledger.run_policy import RunRules
 from tests.auditor.conftest import replayed
 from tests.clean_room import room
 from tests.conftest import Collab

@@ -6,10 +6,10 @@ import pytest
 
 from auditor.checks import delta_findings, run_findings, source_findings
 from ccr_agent.simulated import SimulatedTee
-from chain.policy import Registry
-from chain.run_policy import RunRules
+from chain.ledger.policy import Registry
+from chain.ledger.run_policy import RunRules
 from tests.auditor.conftest import replayed
-from tests.chain.test_source_caps import cap, contract_on
+from tests.chain.ledger.test_source_caps import cap, contract_on
 from tests.clean_room import provider_dataset, room, room_on_a_copy
 from tests.conftest import Collab
 

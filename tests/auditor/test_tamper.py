@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from attestation.binding import report_data_for
 from auditor.cli import app
 from ccr_agent.attest import AgentKeys, attest
-from chain import entry, merkle
-from chain.attestation.binding import report_data_for
+from chain.tlog import entry, merkle
 from schemas import statement as s
 from schemas.canonical import canonical
 from schemas.contract import contract_id

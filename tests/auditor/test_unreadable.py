@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chain.checkpoint import vkey_of
+from chain.tlog.checkpoint import vkey_of
 from schemas.keys import Signer
 
 AUDIT = str(Path(sys.executable).with_name("depa-audit"))

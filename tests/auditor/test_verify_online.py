@@ -10,9 +10,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from chain.ledger import Ledger
-from chain.service import create_app
-from chain.sqlstore import SqlStore
+from chain.ledger.ledger import Ledger
+from chain.ledger.service import create_app
+from chain.ledger.sqlstore import SqlStore
 from tests.auditor.conftest import History
 from tests.conftest import ORIGIN
 from tests.world import serving

@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.witness import witness, witness_vkey
-from chain.checkpoint import verify_cosignature
 from chain.client import LedgerClient
-from chain.home import Settings
-from chain.ledger import Ledger
-from chain.service import create_app
-from chain.store import MemoryStore
+from chain.ledger.home import Settings
+from chain.ledger.ledger import Ledger
+from chain.ledger.service import create_app
+from chain.ledger.store import MemoryStore
+from chain.tlog.checkpoint import verify_cosignature
 from schemas import statement as s
 from schemas.errors import ForkError, NotAllowed, VerificationError
 from schemas.keys import Signer

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from attestation.certificates import load_certificates
+from attestation.evidence import verify_evidence
+from attestation.policy import AttestationPolicy
+from attestation.snp import verify_snp
 from ccr_agent.attest import Producer, produce_evidence
 from ccr_agent.sevguest import SNP_GET_REPORT, sev_guest_report
 from ccr_agent.simulated import SimulatedTee
 from ccr_agent.tsm import CERT_GUIDS, TeeUnavailable, cert_table, tsm_report
-from chain.attestation.certificates import load_certificates
-from chain.attestation.evidence import verify_evidence
-from chain.attestation.policy import AttestationPolicy
-from chain.attestation.snp import verify_snp
 from schemas.encoding import unb64
 
 REPORT_DATA = bytes(range(64))

@@ -13,15 +13,15 @@ import pyrage
 import pytest
 from typer.testing import CliRunner
 
+from attestation.binding import report_data_for
 from ccr_agent.attest import AgentKeys, attest
 from ccr_agent.cli import app as cli
 from ccr_agent.run import RunFailed, run
 from ccr_agent.simulated import SimulatedTee
-from chain import budget
-from chain.attestation.binding import report_data_for
-from chain.entry import decode
-from chain.freshness import nonce_for
+from chain.tlog.entry import decode
+from chain.tlog.freshness import nonce_for
 from keybroker.client import request_key
+from privacy import budget
 from schemas import statement as s
 from schemas.contract import contract_id
 from schemas.digest import artefact_digest
@@ -214,7 +214,7 @@ class TestBroker:
         self, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A ledger that skipped its nonce check: the broker proves the root against the log itself."""
-        monkeypatch.setattr("chain.run_policy.check_nonce", lambda *_: None)
+        monkeypatch.setattr("chain.ledger.run_policy.check_nonce", lambda *_: None)
         other_log = f"{world.ledger.info().size}:{b64(bytes(32))}"
         keys = attested(world, "r9", reserve=True, nonce=other_log)
         with pytest.raises(AttestationRejected, match="names no checkpoint of this log"):
@@ -224,7 +224,7 @@ class TestBroker:
         self, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A ledger that skipped its nonce check: the broker reads when the checkpoint was superseded, proven."""
-        monkeypatch.setattr("chain.run_policy.check_nonce", lambda *_: None)
+        monkeypatch.setattr("chain.ledger.run_policy.check_nonce", lambda *_: None)
         doc = world.contract_doc(nonce_window_s=1)
         stale = nonce_for(world.client().checkpoint())
         world.send("consumer", "contract.propose", {"contract": doc})  # supersedes the nonce's checkpoint
@@ -242,11 +242,11 @@ class TestBroker:
         self, world: World, monkeypatch: pytest.MonkeyPatch, launched: dict, check: str
     ) -> None:
         """A ledger that took a migration-agent guest or an unknown report version: the broker re-verifies."""
-        from chain.attestation.result import AttestationResult, Claims, passed
+        from attestation.result import AttestationResult, Claims, passed
 
         taken = AttestationResult.of("simulated", "insecure-simulated", [passed("lenient", "unchecked")], Claims())
         lenient = lambda *_, **__: taken  # noqa: E731
-        monkeypatch.setattr("chain.run_policy.verify_attestation", lenient)
+        monkeypatch.setattr("chain.ledger.run_policy.verify_attestation", lenient)
         keys = attested(world, "r9", reserve=True, **launched)
         with pytest.raises(AttestationRejected, match=check):
             request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
@@ -261,12 +261,12 @@ class TestBroker:
     ) -> None:
         """A ledger that took a quote from a host's own QE, or any TD under a contract pinning no image (a test
         PKI stands in for Intel's): the broker re-verifies and refuses."""
-        from chain.attestation.result import AttestationResult, Claims, passed
+        from attestation.result import AttestationResult, Claims, passed
 
         pki = StandInPki()
         trust(pki, monkeypatch)
         taken = AttestationResult.of("tdx", "hardware", [passed("lenient", "unchecked")], Claims())
-        monkeypatch.setattr("chain.run_policy.verify_attestation", lambda *_, **__: taken)
+        monkeypatch.setattr("chain.ledger.run_policy.verify_attestation", lambda *_, **__: taken)
         keys = attested(world, "r9", reserve=True, evidence=lambda binding: tdx_evidence(pki, binding, **qe))
         with pytest.raises(AttestationRejected, match=check):
             request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
@@ -274,12 +274,12 @@ class TestBroker:
     def test_a_term_the_evidence_cannot_answer_gets_no_key(self, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
         """A contract demanding an up-to-date TCB, a TD quote with no Intel collateral, a ledger that did not check:
         the broker re-verifies under the contract and refuses."""
-        from chain.attestation.result import AttestationResult, Claims, passed
+        from attestation.result import AttestationResult, Claims, passed
 
         pki = StandInPki()
         trust(pki, monkeypatch)
         taken = AttestationResult.of("tdx", "hardware", [passed("lenient", "unchecked")], Claims())
-        monkeypatch.setattr("chain.run_policy.verify_attestation", lambda *_, **__: taken)
+        monkeypatch.setattr("chain.ledger.run_policy.verify_attestation", lambda *_, **__: taken)
         doc = world.contract_doc(tcb_status=["UpToDate"], measurements=[sample_mrtd()])
         world.send("consumer", "contract.propose", {"contract": doc})
         for name in world.parties:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from chain.checkpoint import VerifierKey, vkey_of
 from chain.cli import app
-from chain.home import open_home
+from chain.ledger.home import open_home
+from chain.tlog.checkpoint import VerifierKey, vkey_of
 from schemas import statement as s
 from schemas.keys import Signer
 from tests.conftest import age_recipient

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chain.home import Settings, open_home
+from chain.ledger.home import Settings, open_home
 
 SCENARIOS = ["credit_risk", "disease_surveillance", "medical_imaging"]
 

@@ -9,8 +9,8 @@ import pytest
 
 from ccr_agent.run import run
 from ccr_agent.simulated import SimulatedTee
-from chain.home import Settings
-from chain.service import create_app
+from chain.ledger.home import Settings
+from chain.ledger.service import create_app
 from schemas import statement as s
 from schemas.contract import contract_id
 from tests.world import World, build, running, serving

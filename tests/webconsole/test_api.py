@@ -7,10 +7,10 @@ import time
 import httpx
 import pytest
 
-from chain.checkpoint import COSIGNATURE_V1, Note, cosign, load_vkey, parse_note, vkey_of
-from chain.home import Settings
-from chain.receipt import Receipt
-from chain.service import create_app
+from chain.ledger.home import Settings
+from chain.ledger.service import create_app
+from chain.tlog.checkpoint import COSIGNATURE_V1, Note, cosign, load_vkey, parse_note, vkey_of
+from chain.tlog.receipt import Receipt
 from schemas.keys import Signer
 from tests.webconsole.conftest import Served
 from tests.world import serving

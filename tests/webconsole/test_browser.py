@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from chain.checkpoint import COSIGNATURE_V1, Checkpoint, Note, cosign, parse_note, vkey_of
-from chain.home import Settings
-from chain.service import create_app
+from chain.ledger.home import Settings
+from chain.ledger.service import create_app
+from chain.tlog.checkpoint import COSIGNATURE_V1, Checkpoint, Note, cosign, parse_note, vkey_of
 from schemas.canonical import canonical
 from schemas.contract import contract_id
 from schemas.keys import Signer

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chain.ledger import Ledger
-from chain.sqlstore import SqlStore
+from chain.ledger.ledger import Ledger
+from chain.ledger.sqlstore import SqlStore
 from schemas import statement as s
 from schemas.keys import Signer
 from tests.conftest import ORIGIN, age_recipient
