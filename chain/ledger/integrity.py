@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chain.ledger.policy import Registry
+from chain.ledger.rules import Registry
 from chain.ledger.store import Store
 from chain.tlog import entry, merkle
 from chain.tlog.checkpoint import VerifierKey, verify_checkpoint

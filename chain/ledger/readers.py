@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chain.ledger.policy import Registry
+from chain.ledger.rules import Registry
 from schemas.contract import contract_id
 from schemas.errors import NotAllowed
 

@@ -1,7 +1,7 @@
 """The ledger's state records: what its reading of the log holds of parties, contracts, artefacts and runs.
 
-Plain data, built and changed only by the admission rules (`chain/ledger/policy.py`, `chain/ledger/run_policy.py`); the views
-turn them into the API's models.
+Plain data, built and changed only by the admission rules (`chain/ledger/rules/`); the views turn them into the
+API's models.
 """
 
 from __future__ import annotations

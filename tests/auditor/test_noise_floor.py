@@ -7,7 +7,7 @@ import pytest
 
 from auditor.checks import budget_findings
 from ccr_agent.simulated import SimulatedTee
-from chain.ledger.run_policy import RunRules
+from chain.ledger.rules import budget
 from tests.auditor.conftest import replayed
 from tests.clean_room import room
 from tests.conftest import Collab
@@ -30,7 +30,7 @@ def test_spend_at_the_contracts_minimum_noise_passes(collab: Collab, simulator: 
 def test_spend_below_the_contracts_minimum_noise_fails_the_audit(
     collab: Collab, simulator: SimulatedTee, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(RunRules, "_spend_terms", lambda self, run, body: self.budget_of(run.contract_id, body.dataset))
+    monkeypatch.setattr(budget, "_spend_terms", lambda reg, run, body: reg.budget_of(run.contract_id, body.dataset))
     r = room(collab, simulator, constraints=FLOOR)
     r.attest("run-1")
     r.reserve("run-1", sigma=0.9, steps=10)

@@ -6,8 +6,7 @@ import pytest
 
 from auditor.checks import delta_findings, run_findings, source_findings
 from ccr_agent.simulated import SimulatedTee
-from chain.ledger.policy import Registry
-from chain.ledger.run_policy import RunRules
+from chain.ledger.rules import contracts, runs
 from tests.auditor.conftest import replayed
 from tests.chain.ledger.test_source_caps import cap, contract_on
 from tests.clean_room import provider_dataset, room, room_on_a_copy
@@ -34,7 +33,7 @@ def test_a_ledger_that_let_contracts_draw_past_the_cap_is_caught(
 ) -> None:
     source = provider_dataset(collab)
     cap(collab, source, epsilon=5.0)
-    monkeypatch.setattr(Registry, "_check_draws", lambda *args: None)
+    monkeypatch.setattr(contracts, "_check_draws", lambda *args: None)
     for _ in range(3):
         contract_on(collab, source, 3.0)
     [finding] = findings(collab)
@@ -45,7 +44,7 @@ def test_a_ledger_that_let_contracts_draw_past_the_cap_is_caught(
 def test_a_delta_over_a_tenth_of_one_over_the_record_count_fails_the_audit(
     collab: Collab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Registry, "_check_source", lambda *args: None)
+    monkeypatch.setattr(contracts, "_check_source", lambda *args: None)
     source = provider_dataset(collab, records=16_000)
     contract_on(collab, source, 1.0)  # delta 1e-5 > 6.25e-6
     world = replayed(collab)
@@ -72,7 +71,7 @@ def test_a_run_reading_capped_data_under_the_contract_naming_it_passes(collab: C
 def test_a_run_reading_capped_records_outside_a_contract_naming_them_fails_the_audit(
     collab: Collab, simulator: SimulatedTee, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(RunRules, "_check_capped_origins", lambda *args: None)
+    monkeypatch.setattr(runs, "_check_capped_origins", lambda *args: None)
     source = provider_dataset(collab)
     cap(collab, source, epsilon=10.0)
     r = room_on_a_copy(collab, simulator, source)

@@ -214,7 +214,7 @@ class TestBroker:
         self, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A ledger that skipped its nonce check: the broker proves the root against the log itself."""
-        monkeypatch.setattr("chain.ledger.run_policy.check_nonce", lambda *_: None)
+        monkeypatch.setattr("chain.ledger.rules.runs.check_nonce", lambda *_: None)
         other_log = f"{world.ledger.info().size}:{b64(bytes(32))}"
         keys = attested(world, "r9", reserve=True, nonce=other_log)
         with pytest.raises(AttestationRejected, match="names no checkpoint of this log"):
@@ -224,7 +224,7 @@ class TestBroker:
         self, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A ledger that skipped its nonce check: the broker reads when the checkpoint was superseded, proven."""
-        monkeypatch.setattr("chain.ledger.run_policy.check_nonce", lambda *_: None)
+        monkeypatch.setattr("chain.ledger.rules.runs.check_nonce", lambda *_: None)
         doc = world.contract_doc(nonce_window_s=1)
         stale = nonce_for(world.client().checkpoint())
         world.send("consumer", "contract.propose", {"contract": doc})  # supersedes the nonce's checkpoint
@@ -246,7 +246,7 @@ class TestBroker:
 
         taken = AttestationResult.of("simulated", "insecure-simulated", [passed("lenient", "unchecked")], Claims())
         lenient = lambda *_, **__: taken  # noqa: E731
-        monkeypatch.setattr("chain.ledger.run_policy.verify_attestation", lenient)
+        monkeypatch.setattr("chain.ledger.rules.runs.verify_attestation", lenient)
         keys = attested(world, "r9", reserve=True, **launched)
         with pytest.raises(AttestationRejected, match=check):
             request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
@@ -266,7 +266,7 @@ class TestBroker:
         pki = StandInPki()
         trust(pki, monkeypatch)
         taken = AttestationResult.of("tdx", "hardware", [passed("lenient", "unchecked")], Claims())
-        monkeypatch.setattr("chain.ledger.run_policy.verify_attestation", lambda *_, **__: taken)
+        monkeypatch.setattr("chain.ledger.rules.runs.verify_attestation", lambda *_, **__: taken)
         keys = attested(world, "r9", reserve=True, evidence=lambda binding: tdx_evidence(pki, binding, **qe))
         with pytest.raises(AttestationRejected, match=check):
             request_key(world.inputs[0].broker, "r9", BANK, keys.signer, str(keys.identity))
@@ -279,7 +279,7 @@ class TestBroker:
         pki = StandInPki()
         trust(pki, monkeypatch)
         taken = AttestationResult.of("tdx", "hardware", [passed("lenient", "unchecked")], Claims())
-        monkeypatch.setattr("chain.ledger.run_policy.verify_attestation", lambda *_, **__: taken)
+        monkeypatch.setattr("chain.ledger.rules.runs.verify_attestation", lambda *_, **__: taken)
         doc = world.contract_doc(tcb_status=["UpToDate"], measurements=[sample_mrtd()])
         world.send("consumer", "contract.propose", {"contract": doc})
         for name in world.parties:

@@ -142,7 +142,7 @@ def test_a_contract_that_admits_no_clean_room_refuses_a_report_before_reading_it
     def unread(*args: object, **kwargs: object) -> None:
         raise AssertionError("the evidence was parsed")
 
-    monkeypatch.setattr("chain.ledger.run_policy.verify_attestation", unread)
+    monkeypatch.setattr("chain.ledger.rules.runs.verify_attestation", unread)
     with pytest.raises(AttestationRejected, match="pins no clean-room measurement"):
         send(collab, keys.signer, body)
 

@@ -10,7 +10,7 @@ import pytest
 
 from ccr_agent.simulated import SimulatedTee
 from chain.ledger.ledger import Ledger
-from chain.ledger.policy import RULES, Registry
+from chain.ledger.rules import RULES, artefacts
 from chain.ledger.store import MemoryStore
 from schemas.errors import Unavailable, Unprocessable
 from schemas.keys import Signer
@@ -93,8 +93,8 @@ def test_a_rule_that_raises_refuses_its_statement_alone(
 ) -> None:
     kind, step = case.split()
     if step == "output":
-        faulty, fired = once(Registry._admit_output, after=False)
-        monkeypatch.setattr(Registry, "_admit_output", faulty)
+        faulty, fired = once(artefacts.admit_output, after=False)
+        monkeypatch.setattr(artefacts, "admit_output", faulty)
     else:
         admit, apply = RULES[kind]
         faulty, fired = once(admit if step == "admit" else apply, after=step == "apply")

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chain.ledger.ledger import Ledger
+from chain.ledger.rules import RULES
 from schemas import statement as s
 from schemas.contract import contract_id
 from schemas.errors import BadSignature, Conflict, NotAllowed, NotFound, Unprocessable
@@ -253,7 +254,7 @@ def test_a_strangers_statement_is_refused_before_its_body_is_read(
     def unread(*args: object) -> None:
         raise AssertionError("the body of a stranger's statement was read")
 
-    monkeypatch.setattr(type(ledger.registry), "_admit_" + kind.replace(".", "_"), unread)
+    monkeypatch.setitem(RULES, kind, (unread, RULES[kind][1]))
     with pytest.raises(NotAllowed, match="not the operator, a registered party or an attested run's key"):
         ledger.append(s.from_raw(s.sign(Signer.generate(), kind, body)))
 
