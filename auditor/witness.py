@@ -7,12 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from chain.client import LedgerClient, problem_error
-from chain.tlog import merkle
+from chain.client import LedgerClient
 from chain.tlog.checkpoint import COSIGNATURE_V1, VerifierKey, cosign, parse_note, verify_checkpoint, vkey_of
-from schemas.errors import DepaError, ForkError, Unreachable
+from schemas.errors import ForkError
 from schemas.keys import Signer
 
 STATE_FILE = "witnessed"
@@ -30,36 +27,20 @@ def witness_vkey(name: str, signer: Signer) -> VerifierKey:
 
 
 def witness(url: str, vkey: VerifierKey, signer: Signer, name: str, state: Path) -> Witnessed:
+    """Cosign the ledger's checkpoint if it extends the last one this witness cosigned, proven as every client
+    proves it (`LedgerClient.observe`); a witness also never goes back."""
     client = LedgerClient(url, vkey)
-    cp = client.checkpoint()
-    note = client.last or ""
     previous = None
     if (state / STATE_FILE).exists():
         old_note = (state / STATE_FILE).read_text()
         old = verify_checkpoint(old_note, vkey)
+        client.observe(old_note, old)
         previous = old.size
-        try:
-            if cp.size < old.size:
-                raise ForkError(f"the ledger went back from {old.size} to {cp.size} entries", old=old_note, new=note)
-            proof = client.consistency(old.size, cp.size) if old.size < cp.size else []
-            if old.size:
-                merkle.verify_consistency(old.size, cp.size, old.root, cp.root, proof)
-        except ForkError:
-            raise
-        except DepaError as exc:
-            raise ForkError(
-                f"checkpoint {cp.size} is not consistent with the one witnessed at {old.size}: {exc.detail}",
-                old=old_note,
-                new=note,
-            ) from exc
-    text = parse_note(note).text
-    line = cosign(text, name, signer, int(time.time())).line()
-    try:
-        resp = httpx.post(f"{url.rstrip('/')}/v1/checkpoint/cosignatures", content=note + line, timeout=30)
-    except httpx.HTTPError as exc:
-        raise Unreachable(f"cannot reach the ledger at {url}: {exc}") from exc
-    if resp.status_code >= 400:
-        raise problem_error(resp)
+    note, cp = client.signed_checkpoint()
+    if previous is not None and cp.size < previous:
+        raise ForkError(f"the ledger went back from {previous} to {cp.size} entries", old=client.last, new=note)
+    line = cosign(parse_note(note).text, name, signer, int(time.time())).line()
+    cosigned = client.add_cosignature(note + line)
     state.mkdir(parents=True, exist_ok=True)
     (state / STATE_FILE).write_text(note)
-    return Witnessed(cp.size, previous, resp.text)
+    return Witnessed(cp.size, previous, cosigned)

@@ -100,10 +100,19 @@ class LedgerClient:
     # --- checkpoints and consistency -------------------------------------------------
 
     def checkpoint(self) -> Checkpoint:
+        return self.signed_checkpoint()[1]
+
+    def signed_checkpoint(self) -> tuple[str, Checkpoint]:
+        """The ledger's checkpoint note as signed, verified and shown consistent with the remembered one."""
         note = self._request("GET", "/v1/checkpoint").text
         cp = verify_checkpoint(note, self.vkey)
         self.observe(note, cp)
-        return cp
+        return note, cp
+
+    def add_cosignature(self, note: str) -> str:
+        """Give the ledger its checkpoint with a witness's cosignature line added; the note with every cosignature
+        it now carries."""
+        return self._request("POST", "/v1/checkpoint/cosignatures", content=note).text
 
     def witnessed_checkpoint(self, witnesses: list[VerifierKey], quorum: int) -> Checkpoint:
         """The newest checkpoint that at least `quorum` of these witnesses cosigned, consistent with what we saw."""

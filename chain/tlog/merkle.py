@@ -69,20 +69,6 @@ def fold(hashes: Sequence[bytes]) -> bytes:
     return acc
 
 
-def completed_nodes(index: int, leaf: bytes, read: Callable[[NodeId], bytes]) -> list[tuple[NodeId, bytes]]:
-    """The perfect nodes that appending leaf `index` completes, itself first.
-
-    `read` returns a stored node (the left siblings, all earlier than this leaf).
-    """
-    out = [((0, index), leaf)]
-    level, idx, h = 0, index, leaf
-    while idx & 1:
-        h = node_hash(read((level, idx - 1)), h)
-        level, idx = level + 1, idx >> 1
-        out.append(((level, idx), h))
-    return out
-
-
 def root_nodes(size: int) -> list[NodeId]:
     return perfect_nodes(0, size)
 
@@ -298,20 +284,25 @@ def verify_subtree_consistency(
 
 
 class Frontier:
-    """The roots of the perfect subtrees covering the leaves so far (RFC 9162 section 2.1.1): the root of any
-    prefix in O(log n) memory, where keeping every node of a million-leaf tree would cost hundreds of megabytes."""
+    """The compact range [0, size) (RFC 9162 section 2.1.1; Tessera's compact.Range): the roots of the perfect
+    subtrees covering the leaves so far. It gives the root of the tree in O(log n) memory, which the auditor needs
+    to replay a million-leaf log, and names each perfect node an append completes, which the sequencer stores."""
 
     def __init__(self) -> None:
         self.size = 0
-        self._stack: list[tuple[int, bytes]] = []  # (leaves covered, hash), largest first
+        self._stack: list[tuple[int, bytes]] = []  # (level, hash), largest subtree first
 
-    def append(self, leaf_hash: bytes) -> None:
+    def append(self, leaf_hash: bytes) -> list[tuple[NodeId, bytes]]:
+        """Add a leaf; return the perfect nodes it completes, itself first."""
+        level, index, node = 0, self.size, leaf_hash
+        completed = [((0, index), leaf_hash)]
+        while self._stack and self._stack[-1][0] == level:
+            node = node_hash(self._stack.pop()[1], node)
+            level, index = level + 1, index >> 1
+            completed.append(((level, index), node))
+        self._stack.append((level, node))
         self.size += 1
-        node = (1, leaf_hash)
-        while self._stack and self._stack[-1][0] == node[0]:
-            left = self._stack.pop()
-            node = (left[0] * 2, node_hash(left[1], node[1]))
-        self._stack.append(node)
+        return completed
 
     def root(self) -> bytes:
         if not self._stack:

@@ -13,8 +13,11 @@ from chain.tlog.merkle import HASH_SIZE, NodeId
 
 
 class Tree:
+    """The frontier's appends, with every perfect node it completes kept for proofs."""
+
     def __init__(self) -> None:
         self._levels: list[bytearray] = [bytearray()]
+        self._frontier = merkle.Frontier()
 
     @property
     def size(self) -> int:
@@ -33,7 +36,7 @@ class Tree:
 
     def append(self, leaf_hash: bytes) -> list[tuple[NodeId, bytes]]:
         """Add a leaf; return the perfect nodes it completes, for the store."""
-        nodes = merkle.completed_nodes(self.size, leaf_hash, self.node)
+        nodes = self._frontier.append(leaf_hash)
         for (level, _), h in nodes:
             if level == len(self._levels):
                 self._levels.append(bytearray())
