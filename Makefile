@@ -24,6 +24,7 @@ $(CHROMIUM):
 	  echo "warning: Chromium could not be installed; the web console's browser tests will skip" >&2
 
 test: $(VENV)/.installed $(CHROMIUM)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 tests
 
 demo: $(VENV)/.installed

@@ -189,7 +189,7 @@ def verify_chain(
         root=root,
         product=product,
         endorsement=info,
-        public_key=key if is_p384 else None,
+        public_key=key if isinstance(key, ec.EllipticCurvePublicKey) and is_p384 else None,
         checks=tuple(checks),
         windows=windows([leaf, intermediate, ark]),
     )
@@ -229,7 +229,8 @@ def hwid_matches(hwid: bytes | None, chip_id: bytes) -> bool:
 
 def _hwid(cert: x509.Certificate) -> bytes | None:
     try:
-        return cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(f"{_OID}.4")).value.value
+        ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(f"{_OID}.4")).value
+        return ext.value if isinstance(ext, x509.UnrecognizedExtension) else None
     except x509.ExtensionNotFound:
         return None
 

@@ -12,7 +12,7 @@ from attestation.amd import AMD_ROOTS, Root, simulated_root
 from attestation.binding import report_data_for
 from attestation.certificates import load_certificates
 from attestation.policy import AttestationPolicy
-from attestation.result import AttestationResult, Claims, check, failed
+from attestation.result import AttestationResult, Claims, Security, check, failed
 from attestation.snp import verify_snp
 from attestation.tdx import verify_tdx
 from schemas.contract import CcrPolicy
@@ -119,5 +119,5 @@ def verify_attestation(body: AttestationReport, ccr: CcrPolicy, *, at: datetime 
     )
 
 
-def _security(evidence: Evidence) -> str:
+def _security(evidence: Evidence) -> Security:
     return "insecure-simulated" if evidence.type == "simulated" else "hardware"

@@ -10,6 +10,7 @@ identity give their own, and the worst of the three is the TCB's.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,7 +59,7 @@ class Platform:
 
 
 def verify_collateral(
-    collateral: TdxCollateral, platform: Platform, at: datetime, root_pin: str, admitted: list[str] | None
+    collateral: TdxCollateral, platform: Platform, at: datetime, root_pin: str, admitted: Sequence[str] | None
 ) -> list[Check]:
     """The collateral's signatures, currency and fit to this platform, the CRLs, and the TCB status it gives."""
     try:
@@ -83,7 +84,7 @@ def verify_collateral(
     return [*checks, _status(statuses, admitted)]
 
 
-def not_given(admitted: list[str] | None) -> Check:
+def not_given(admitted: Sequence[str] | None) -> Check:
     """No collateral came with the quote: a status the contract demands fails; else it is reported unknown."""
     if admitted is not None:
         return failed("tcb-status", f"the policy admits TCB status {', '.join(admitted)} only, and no Intel "
@@ -92,7 +93,9 @@ def not_given(admitted: list[str] | None) -> Check:
                        "to date is unknown")  # fmt: skip
 
 
-def _signed_document(text: str, signature: str, chain_pem: str, root_pin: str, at: datetime, what: str) -> dict:
+def _signed_document(
+    text: str, signature: str, chain_pem: str, root_pin: str, at: datetime, what: str
+) -> dict[str, Any]:
     try:
         certs = load_certificates(chain_pem.encode())
     except ValueError as exc:
@@ -124,7 +127,7 @@ def _signed_document(text: str, signature: str, chain_pem: str, root_pin: str, a
     return document
 
 
-def _current(tcb_info: dict, qe_identity: dict, at: datetime) -> Check:
+def _current(tcb_info: dict[str, Any], qe_identity: dict[str, Any], at: datetime) -> Check:
     stale = []
     for name, doc in (("TCB-info", tcb_info), ("QE identity", qe_identity)):
         issued, next_update = _time(doc["issueDate"]), _time(doc["nextUpdate"])
@@ -134,7 +137,7 @@ def _current(tcb_info: dict, qe_identity: dict, at: datetime) -> Check:
                  f"the collateral is not current at {at:%Y-%m-%dT%H:%M:%SZ}: {'; '.join(stale)}")  # fmt: skip
 
 
-def _fits(tcb_info: dict, platform: Platform) -> Check:
+def _fits(tcb_info: dict[str, Any], platform: Platform) -> Check:
     theirs = str(tcb_info["fmspc"]).lower()
     return check(
         "collateral-platform",
@@ -178,7 +181,7 @@ def _pck_tcb(pck: x509.Certificate) -> tuple[list[int], int]:
     raise ValueError("the PCK certificate records no TCB")
 
 
-def _platform_status(tcb_info: dict, platform: Platform) -> tuple[str, str, list[str]]:
+def _platform_status(tcb_info: dict[str, Any], platform: Platform) -> tuple[str, str, list[str]]:
     components, pcesvn = _pck_tcb(platform.pck)
     start = 2 if platform.tee_tcb_svn[1] > 0 else 0  # a TDX module identity covers the first two bytes
     for level in tcb_info["tcbLevels"]:
@@ -194,7 +197,7 @@ def _platform_status(tcb_info: dict, platform: Platform) -> tuple[str, str, list
     return "platform", "Unrecognized", []
 
 
-def _module_status(tcb_info: dict, platform: Platform) -> tuple[str, str, list[str]]:
+def _module_status(tcb_info: dict[str, Any], platform: Platform) -> tuple[str, str, list[str]]:
     if platform.tee_tcb_svn[1] == 0:
         signer = tcb_info.get("tdxModule", {}).get("mrsigner", "")
         return "TDX module", "UpToDate" if signer.lower() == platform.mrsignerseam.hex() else "Unrecognized", []
@@ -205,7 +208,7 @@ def _module_status(tcb_info: dict, platform: Platform) -> tuple[str, str, list[s
     return "TDX module", *_by_isvsvn(identity["tcbLevels"], platform.tee_tcb_svn[0])
 
 
-def _qe_status(identity: dict, qe: QeReport) -> tuple[str, str, list[str]]:
+def _qe_status(identity: dict[str, Any], qe: QeReport) -> tuple[str, str, list[str]]:
     misc, misc_mask = int(identity["miscselect"], 16), int(identity["miscselectMask"], 16)
     attributes, mask = bytes.fromhex(identity["attributes"]), bytes.fromhex(identity["attributesMask"])
     own = bytes(a & m for a, m in zip(qe.raw[48:64], mask, strict=True))
@@ -224,7 +227,7 @@ def _by_isvsvn(levels: list[dict[str, Any]], isvsvn: int) -> tuple[str, list[str
     return (level["tcbStatus"], list(level.get("advisoryIDs", []))) if level else ("Unrecognized", [])
 
 
-def _status(parts: list[tuple[str, str, list[str]]], admitted: list[str] | None) -> Check:
+def _status(parts: list[tuple[str, str, list[str]]], admitted: Sequence[str] | None) -> Check:
     unknown = [f"the {part}'s" for part, status, _ in parts if status not in STATUSES]
     if unknown:
         return failed("tcb-status", f"the collateral lists no TCB level that {', '.join(unknown)} TCB meets")

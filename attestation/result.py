@@ -58,6 +58,7 @@ class Claims(BaseModel):
 
 
 Security = Literal["hardware", "insecure-simulated"]
+EvidenceType = Literal["sev-snp", "tdx", "simulated"]
 
 
 class AttestationResult(BaseModel):
@@ -65,7 +66,7 @@ class AttestationResult(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    evidence_type: Literal["sev-snp", "tdx", "simulated"]
+    evidence_type: EvidenceType
     source: str = ""
     verified: bool
     security: Security
@@ -73,7 +74,9 @@ class AttestationResult(BaseModel):
     claims: Claims
 
     @classmethod
-    def of(cls, evidence_type: str, security: Security, checks: list[Check], claims: Claims, source: str = ""):
+    def of(
+        cls, evidence_type: EvidenceType, security: Security, checks: list[Check], claims: Claims, source: str = ""
+    ) -> AttestationResult:
         verified = bool(checks) and all(c.status != Status.FAIL for c in checks)
         return cls(
             evidence_type=evidence_type,

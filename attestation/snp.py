@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from attestation.amd import AMD_ROOTS, Chain, Root, hwid_matches, revocation, select_chain, verify_chain
 from attestation.hcl import HclReport, is_hcl, parse_hcl
 from attestation.policy import DEFAULT_POLICY, AttestationPolicy, evaluate
-from attestation.result import AttestationResult, Check, Claims, check, failed, not_checked
+from attestation.result import AttestationResult, Check, Claims, EvidenceType, Security, check, failed, not_checked
 from attestation.snp_report import ECDSA_P384_SHA384, GuestPolicy, ReportFormatError, SnpReport, parse_report
 
 _ECDSA_SHA384 = ec.ECDSA(hashes.SHA384())
@@ -52,7 +52,7 @@ def verify_snp(
     policy: AttestationPolicy = DEFAULT_POLICY,
     at: datetime | None = None,
     roots: tuple[Root, ...] = AMD_ROOTS,
-    evidence_type: str = "sev-snp",
+    evidence_type: EvidenceType = "sev-snp",
     source: str = "",
     crl: str | None = None,
 ) -> AttestationResult:
@@ -65,7 +65,7 @@ def verify_snp(
             report = hcl.snp_report
         parsed = parse_report(report)
     except ReportFormatError as exc:
-        security = "insecure-simulated" if evidence_type == "simulated" else "hardware"
+        security: Security = "insecure-simulated" if evidence_type == "simulated" else "hardware"
         return AttestationResult.of(evidence_type, security, [failed("report-format", str(exc))], Claims(), source)
     checks: list[Check] = [
         check(

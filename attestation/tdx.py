@@ -12,9 +12,11 @@ reported unknown, and a policy that demands one fails.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -132,7 +134,7 @@ def verify_tdx(
 
 def _tcb_status(
     collateral: TdxCollateral | None, chain: PckChain, parsed: TdxQuote, at: datetime, root: str,
-    admitted: list[str] | None,
+    admitted: Sequence[str] | None,
 ) -> list[Check]:  # fmt: skip
     if collateral is None:
         return [not_given(admitted)]
@@ -142,7 +144,9 @@ def _tcb_status(
     return verify_collateral(collateral, platform, at, root, admitted)
 
 
-def _signed(key: ec.EllipticCurvePublicKey | None, raw_sig: bytes, data: bytes, name: str, good: str, bad: str):
+def _signed(
+    key: ec.EllipticCurvePublicKey | None, raw_sig: bytes, data: bytes, name: str, good: str, bad: str
+) -> Check:
     """ECDSA P-256 over SHA-256, the signature as 32-byte big-endian r then s."""
     if key is None:
         return failed(name, "no usable key to check this signature with")
@@ -173,7 +177,7 @@ def _service_td(mrservicetd: bytes, allowed: list[str]) -> Check:
     )
 
 
-def _rtmrs(found: tuple[bytes, ...], pinned: dict[str, list[str]]) -> Check:
+def _rtmrs(found: tuple[bytes, ...], pinned: dict[Literal["0", "1", "2", "3"], list[str]]) -> Check:
     if not pinned:
         return not_checked("rtmr", "the policy pins no RTMR: the boot after the firmware (kernel, initrd, "
                            "command line) is not constrained")  # fmt: skip
@@ -260,7 +264,9 @@ def _issued(name: str, cert: x509.Certificate, issuer: x509.Certificate) -> Chec
 def _platform(pck: x509.Certificate) -> dict[str, str]:
     """PPID and FMSPC from Intel's SGX extension: a SEQUENCE of (OID, value) pairs."""
     try:
-        raw = pck.extensions.get_extension_for_oid(_SGX_EXTENSIONS).value.value
+        ext = pck.extensions.get_extension_for_oid(_SGX_EXTENSIONS).value
+        assert isinstance(ext, x509.UnrecognizedExtension)  # cryptography parses no SGX extension
+        raw = ext.value
         found = {}
         for _, item in der.children(der.expect(raw, der.SEQUENCE)):
             (oid_tag, oid_value), (tag, value) = list(der.children(item))[:2]

@@ -38,7 +38,7 @@ def witness(url: str, vkey: VerifierKey, signer: Signer, name: str, state: Path)
         previous = old.size
     note, cp = client.signed_checkpoint()
     if previous is not None and cp.size < previous:
-        raise ForkError(f"the ledger went back from {previous} to {cp.size} entries", old=client.last, new=note)
+        raise ForkError(f"the ledger went back from {previous} to {cp.size} entries", old=old_note, new=note)
     line = cosign(parse_note(note).text, name, signer, int(time.time())).line()
     cosigned = client.add_cosignature(note + line)
     state.mkdir(parents=True, exist_ok=True)

@@ -125,7 +125,7 @@ def serve(
     from chain.ledger.home import Settings, open_home
     from chain.ledger.service import create_app
 
-    settings = Settings(**({"read": read} if read else {}))
+    settings = Settings(read=read) if read else Settings()
     sock = bind(host, port)  # before anything says it serves
     ledger = open_home(home, settings)
     app = create_app(ledger, settings)
@@ -345,8 +345,8 @@ def render_lineage(lineage: Lineage) -> Tree:
         return f"[bold]{a.name}[/] [dim]{a.kind} {d[:19]}... entry {a.seq}[/]"
 
     root = Tree(label(lineage.root))
-    parents = {e.child: [] for e in lineage.edges}
-    children = {e.parent: [] for e in lineage.edges}
+    parents: dict[str, list[str]] = {e.child: [] for e in lineage.edges}
+    children: dict[str, list[str]] = {e.parent: [] for e in lineage.edges}
     for e in lineage.edges:
         parents[e.child].append(e.parent)
         children[e.parent].append(e.child)

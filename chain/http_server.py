@@ -81,7 +81,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_server(app: object, sock: socket.socket, *, header_timeout: float = 10.0, **options: object) -> None:
+def run_server(app: FastAPI, sock: socket.socket, *, header_timeout: float = 10.0, **options: object) -> None:
     """Serve `app` on a socket from `bind` until SIGINT or SIGTERM."""
     protocol = type("Protocol", (HeaderDeadline,), {"header_timeout": header_timeout})
     config = uvicorn.Config(app, http=protocol, log_level="warning", timeout_graceful_shutdown=2,

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def step_curve(sample_rate: float, noise_multiplier: float) -> np.ndarray:
     """
     try:
         raw = _rdp()._compute_rdp_poisson_subsampled_gaussian(sample_rate, noise_multiplier, ORDERS)
-        curve = np.maximum(np.asarray(raw, float), 0.0)
+        curve: np.ndarray = np.maximum(np.asarray(raw, float), 0.0)
     except (ArithmeticError, ValueError) as exc:
         raise Unprocessable(
             f"the accountant cannot score noise {noise_multiplier} at sample rate {sample_rate}: {exc}"
@@ -77,7 +78,7 @@ def epsilon(rdp_curve: np.ndarray, delta: float) -> float:
     return found
 
 
-def _rdp():  # type: ignore[no-untyped-def]
+def _rdp() -> Any:
     """dp-accounting, imported on first use: it takes 0.7 s, which every `depa-chain` command would otherwise pay."""
     from dp_accounting.rdp import rdp_privacy_accountant
 
@@ -122,7 +123,8 @@ class DatasetBudget:
         del self.reserved[run_id], self.reserved_segments[run_id]
 
     def total(self, extra: np.ndarray = ZERO) -> np.ndarray:
-        return self.committed + sum(self.reserved.values(), ZERO) + extra
+        total: np.ndarray = self.committed + sum(self.reserved.values(), ZERO) + extra
+        return total
 
     def committed_epsilon(self) -> float:
         return self.certified(self.committed)

@@ -45,12 +45,17 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def _add(seen: set[str], key: str) -> bool:
+    seen.add(key)
+    return False
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # Two parsers that disagree on a duplicated key would see different signed content.
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        dup = next(k for k, _ in pairs if k in seen or _add(seen, k))
         raise MalformedInput(f"duplicate JSON key {dup!r}")
     return obj
 

@@ -158,7 +158,8 @@ class RunFailed(DepaError):
 
 
 def _registry() -> dict[str, type[DepaError]]:
-    found, todo = {}, [DepaError]
+    found: dict[str, type[DepaError]] = {}
+    todo: list[type[DepaError]] = [DepaError]
     while todo:
         cls = todo.pop()
         found.setdefault(cls.slug, cls)

@@ -256,7 +256,7 @@ class Statement:
         """
         tail = b',"typ":' + canonical(self.raw["typ"]) + b"}"
         assert self.signed_bytes.endswith(tail)
-        sig = self.raw["sig"].encode()  # base64url: no character JSON escapes
+        sig = str(self.raw["sig"]).encode()  # base64url: no character JSON escapes
         return self.signed_bytes[: -len(tail)] + b',"sig":"' + sig + b'"' + tail
 
 

@@ -146,7 +146,7 @@ class LedgerClient:
             raise ForkError(
                 f"checkpoint of size {cp.size} is not consistent with the remembered one "
                 f"of size {last.size}: {exc.detail}",
-                old=self.last,
+                old=self.last or "",
                 new=note,
             ) from exc
         if cp.size > last.size:

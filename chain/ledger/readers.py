@@ -57,12 +57,13 @@ def reader_of(registry: Registry, did: str) -> Reader:
 
 def contract_of(registry: Registry, statement: dict[str, Any]) -> str | None:
     """The contract a logged statement belongs to; None for the directory (parties, uncontracted artefacts)."""
-    body = statement.get("body") if isinstance(statement.get("body"), dict) else {}
+    found = statement.get("body")
+    body: dict[str, Any] = found if isinstance(found, dict) else {}
     typ = statement.get("typ")
     if typ == "depa/contract.propose@1":
         return contract_id(body["contract"])
     if typ == "depa/run.complete@1":
-        run = registry.runs.get(body.get("run_id"))
+        run = registry.runs.get(str(body.get("run_id")))
         return run.contract_id if run is not None else ""  # "" is no reader's contract
     cid = body.get("contract_id")
     return cid if isinstance(cid, str) else None

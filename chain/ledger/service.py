@@ -112,7 +112,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     sequencer = Sequencer(ledger, settings.max_batch, settings.max_pending)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(_: FastAPI):
         # Everything alive now (libraries, the loaded log) lives as long as the process: keep it
         # out of the collector's full passes, which otherwise stall appends for tens of ms.
         gc.collect()

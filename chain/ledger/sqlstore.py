@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, LargeBinary, Row, Select, delete, event, func, insert, select, tuple_
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Column, Field, SQLModel, create_engine
+from sqlmodel import Column, Field, SQLModel, col, create_engine
 
 from chain.ledger.store import COSIGNED, Batch
 from chain.tlog.merkle import NodeId
@@ -39,7 +39,7 @@ class LogCheckpoint(SQLModel, table=True):
     note: str
 
 
-_TABLES = [LogEntry.__table__, LogNode.__table__, LogCheckpoint.__table__]
+_TABLES = [SQLModel.metadata.tables[t.__tablename__] for t in (LogEntry, LogNode, LogCheckpoint)]
 _CHUNK = 500  # bound the parameters of one IN query
 
 
@@ -50,7 +50,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(conn, _record):
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
@@ -126,27 +126,33 @@ class SqlStore:
 
     def size(self) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(func.coalesce(func.max(LogEntry.seq) + 1, 0))).scalar_one()
+            return conn.execute(select(func.coalesce(func.max(col(LogEntry.seq)) + 1, 0))).scalar_one()
 
     def latest_checkpoint(self) -> str | None:
         with self.engine.connect() as conn:
-            q = select(LogCheckpoint.note).order_by(LogCheckpoint.size.desc()).limit(1)
+            q = select(col(LogCheckpoint.note)).order_by(col(LogCheckpoint.size).desc()).limit(1)
             return conn.execute(q).scalar_one_or_none()
 
     def write_checkpoint(self, size: int, note: str) -> None:
         """Insert, or replace the note of that size (the same checkpoint, with witnesses' cosignatures added)."""
         with self.engine.begin() as conn:
-            conn.execute(delete(LogCheckpoint).where(LogCheckpoint.size == size))
+            conn.execute(delete(LogCheckpoint).where(col(LogCheckpoint.size) == size))
             conn.execute(insert(LogCheckpoint), [{"size": size, "note": note}])
 
     def checkpoint_at(self, size: int) -> str | None:
         with self.engine.connect() as conn:
-            return conn.execute(select(LogCheckpoint.note).where(LogCheckpoint.size == size)).scalar_one_or_none()
+            return conn.execute(
+                select(col(LogCheckpoint.note)).where(col(LogCheckpoint.size) == size)
+            ).scalar_one_or_none()
 
     def latest_witnessed(self) -> str | None:
         # Read once at start: a scan of the checkpoints, one row per batch.
         pattern = f"%{COSIGNED}%{COSIGNED}%"
-        q = select(LogCheckpoint.note).where(LogCheckpoint.note.like(pattern)).order_by(LogCheckpoint.size.desc())
+        q = (
+            select(col(LogCheckpoint.note))
+            .where(col(LogCheckpoint.note).like(pattern))
+            .order_by(col(LogCheckpoint.size).desc())
+        )
         with self.engine.connect() as conn:
             return conn.execute(q.limit(1)).scalar_one_or_none()
 
@@ -182,7 +188,7 @@ class SqlStore:
         return [found[i] for i in ids]
 
     def leaves(self, start: int, limit: int) -> list[bytes]:
-        q = select(LogEntry.leaf).where(LogEntry.seq >= start).order_by(LogEntry.seq).limit(limit)
+        q = select(col(LogEntry.leaf)).where(col(LogEntry.seq) >= start).order_by(col(LogEntry.seq)).limit(limit)
         with self.engine.connect() as conn:
             return list(conn.execute(q).scalars())
 
@@ -191,17 +197,19 @@ class SqlStore:
         return (leaf for _, _, leaf in self.iter_entries())
 
     def iter_entries(self) -> Iterator[tuple[int, bytes, bytes]]:
-        q = select(LogEntry.seq, LogEntry.statement_id, LogEntry.leaf)
-        for seq, sid, leaf in _paged(self.engine, q, (LogEntry.seq,)):
+        q = select(col(LogEntry.seq), col(LogEntry.statement_id), col(LogEntry.leaf))
+        for seq, sid, leaf in _paged(self.engine, q, (col(LogEntry.seq),)):
             yield seq, bytes(sid), leaf
 
     def iter_nodes(self) -> Iterator[tuple[int, int, bytes]]:
-        q = select(LogNode.level, LogNode.idx, LogNode.hash)
-        for level, idx, digest in _paged(self.engine, q, (LogNode.level, LogNode.idx)):
+        q = select(col(LogNode.level), col(LogNode.idx), col(LogNode.hash))
+        for level, idx, digest in _paged(self.engine, q, (col(LogNode.level), col(LogNode.idx))):
             yield level, idx, bytes(digest)
 
     def iter_checkpoints(self) -> Iterator[tuple[int, str]]:
-        yield from _paged(self.engine, select(LogCheckpoint.size, LogCheckpoint.note), (LogCheckpoint.size,))
+        yield from _paged(
+            self.engine, select(col(LogCheckpoint.size), col(LogCheckpoint.note)), (col(LogCheckpoint.size),)
+        )
 
     def seqs_of(self, statement_ids: Sequence[bytes]) -> dict[bytes, int]:
         found: dict[bytes, int] = {}

@@ -206,6 +206,6 @@ def verify_cosignature(data: str, vkey: VerifierKey) -> int:
     for sig in mine:
         if len(sig.signature) != 72:
             raise VerificationError(f"cosignature by {vkey.name} is not timestamp and signature")
-        timestamp = struct.unpack(">Q", sig.signature[:8])[0]
+        timestamp: int = struct.unpack(">Q", sig.signature[:8])[0]
         vkey.check(_cosigned_message(note.text, timestamp), sig.signature[8:])
     return timestamp

@@ -69,8 +69,12 @@ def _check_source(reg: State, c: Contract, d: Dataset) -> None:
             f"dataset {d.id}'s source {art.name} is capped by its provider: the contract caps its privacy too",
             remedy="add a privacy constraint on the dataset",
         )
-    large = cap is not None and art.records is not None and cap.delta > delta_limit(art.records)
-    if large and not cap.allow_large_delta:  # type: ignore[union-attr]
+    if (
+        cap is not None
+        and art.records is not None
+        and cap.delta > delta_limit(art.records)
+        and not cap.allow_large_delta
+    ):
         raise Unprocessable(
             f"delta {cap.delta:g} on {d.id} is over 1/(10 n) = {delta_limit(art.records):.3g} for the"
             f" {art.records} records of {art.name}",
