@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
+from typing import Protocol
 
 from pydantic import BaseModel
 
-from auditor.replay import World
+from auditor.replay import Logged, World
 from privacy.budget import ORDERS, converted, filter_order
 from schemas.statement import Segment
 
@@ -23,7 +24,7 @@ def _grid() -> tuple[float, ...]:
     return tuple(float(o) for o in rdp_privacy_accountant.RdpAccountant()._orders)
 
 
-def rdp_curve(segments: Iterable[Segment]):  # type: ignore[no-untyped-def]
+def rdp_curve(segments: Iterable[Segment]):
     """RDP composed segment by segment, each segment's curve clipped at zero before it is added (one value per
     order of dp-accounting's default grid).
 
@@ -42,20 +43,20 @@ def rdp_curve(segments: Iterable[Segment]):  # type: ignore[no-untyped-def]
     return total
 
 
-def filter_epsilon(curve, cap: float, delta: float) -> float:  # type: ignore[no-untyped-def]
+def filter_epsilon(curve, cap: float, delta: float) -> float:
     """What the budget filter certifies for an RDP curve: its value at the order the cap and delta fix, converted."""
     order = ORDERS[filter_order(cap, delta)]
     return converted(float(curve[_grid().index(order)]), order, delta) if curve.any() else 0.0
 
 
-def best_epsilon(curve, delta: float) -> float:  # type: ignore[no-untyped-def]
+def best_epsilon(curve, delta: float) -> float:
     """The best order's reading of a fixed history: what one run, chosen in advance, could claim (not a filter)."""
     from dp_accounting.rdp import rdp_privacy_accountant
 
     return float(rdp_privacy_accountant.compute_epsilon(_grid(), curve, delta)[0]) if curve.any() else 0.0
 
 
-def odometer(curve, delta: float) -> float:  # type: ignore[no-untyped-def]
+def odometer(curve, delta: float) -> float:
     """The realised privacy loss so far, bounded at every moment at once, whatever the runs chose and when.
 
     At a fixed order, exp((order - 1) (loss - RDP spent)) is a nonnegative supermartingale under fully adaptive
@@ -104,21 +105,57 @@ class DatasetSpend(BaseModel):
     remaining: float
 
 
+class Spending(Protocol):
+    """What a dataset's budget statements change: privacy.budget.DatasetBudget, or the auditor's Held."""
+
+    def reserve(self, run_id: str, segments: list[Segment]) -> None: ...
+    def commit(self, run_id: str, segments: list[Segment]) -> None: ...
+    def release(self, run_id: str) -> None: ...
+
+
+def replay(events: Iterable[Logged], into: Spending) -> Iterator[Logged]:
+    """The one reading of a dataset's reserve, commit and abort statements: each applied to `into` in log
+    order, and yielded once it is (the audit's totals take the end, the console's series every step)."""
+    for event in events:
+        b = event.body
+        if event.statement.kind == "budget.reserve":
+            into.reserve(b.run_id, list(b.segments))
+        elif event.statement.kind == "budget.commit":
+            into.commit(b.run_id, list(b.segments))
+        else:
+            into.release(b.run_id)
+        yield event
+
+
+class Held:
+    """The segments a dataset's runs committed, and those still held in reserve, run by run. A commit or abort
+    without a reservation changes no reservation: the audit's checks report it, the totals count what was
+    logged."""
+
+    def __init__(self) -> None:
+        self.committed: list[Segment] = []
+        self.reserved: dict[str, list[Segment]] = {}
+
+    def reserve(self, run_id: str, segments: list[Segment]) -> None:
+        self.reserved[run_id] = segments
+
+    def commit(self, run_id: str, segments: list[Segment]) -> None:
+        self.reserved.pop(run_id, None)
+        self.committed += segments
+
+    def release(self, run_id: str) -> None:
+        self.reserved.pop(run_id, None)
+
+
 def spend(world: World, contract_id: str) -> list[DatasetSpend]:
     rows = []
     for cap, events in world.capped(contract_id):
-        committed, held = [], {}
-        for event in events:
-            b = event.statement.body
-            if event.statement.kind == "budget.reserve":
-                held[b.run_id] = list(b.segments)
-            elif event.statement.kind == "budget.commit":
-                held.pop(b.run_id, None)
-                committed += b.segments
-            else:
-                held.pop(b.run_id, None)
+        held = Held()
+        for _ in replay(events, held):
+            pass
+        committed = held.committed
         composed = filter_epsilon(
-            rdp_curve([*committed, *(s for v in held.values() for s in v)]), cap.epsilon_threshold, cap.delta
+            rdp_curve([*committed, *(s for v in held.reserved.values() for s in v)]), cap.epsilon_threshold, cap.delta
         )
         spent = rdp_curve(committed)
         rows.append(
@@ -130,7 +167,7 @@ def spend(world: World, contract_id: str) -> list[DatasetSpend]:
                 spent_best_order=best_epsilon(spent, cap.delta),
                 spent_pld=pld_epsilon(committed, cap.delta),
                 odometer=odometer(spent, cap.delta),
-                reserved_runs=sorted(held),
+                reserved_runs=sorted(held.reserved),
                 composed_rdp=composed,
                 remaining=max(0.0, cap.epsilon_threshold - composed),
             )

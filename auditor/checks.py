@@ -139,14 +139,14 @@ def run_findings(world: World, run_id: str, run: RunState) -> list[Finding]:
                 )
             )
     found += _input_findings(world, scope, run, state)
-    bad = [r for r in run.releases.values() if r.statement.body.recipient != body.binding.x25519]
+    bad = [r for r in run.releases.values() if r.body.recipient != body.binding.x25519]
     found.append(
         ok(
             scope,
             "key-releases",
             not bad,
             f"{len(run.releases)} keys released, each to the attested key",
-            f"key of {bad[0].statement.body.dataset if bad else ''} released to another key",
+            f"key of {bad[0].body.dataset if bad else ''} released to another key",
             bad[0].seq if bad else None,
         )
     )
@@ -156,7 +156,7 @@ def run_findings(world: World, run_id: str, run: RunState) -> list[Finding]:
             scope,
             "complete",
             run.complete is not None or run.start is None,
-            f"completed: {run.complete.statement.body.status}" if run.complete else "never started",
+            f"completed: {run.complete.body.status}" if run.complete else "never started",
             "incomplete run: started, never completed",
             run.start.seq if run.start else None,
         )
@@ -167,7 +167,7 @@ def run_findings(world: World, run_id: str, run: RunState) -> list[Finding]:
 def _input_findings(world: World, scope: str, run: RunState, state) -> list[Finding]:
     if run.start is None:
         return []
-    body = run.start.statement.body
+    body = run.start.body
     providers = {p.dids[0] for d in state.contract.datasets if (p := world.party(d.provider))} if state else set()
     sources = {d.source for d in state.contract.datasets} if state else set()
     wrong = []
@@ -207,13 +207,13 @@ def _input_findings(world: World, scope: str, run: RunState, state) -> list[Find
     return found
 
 
-def _capped_findings(world: World, scope: str, run: RunState, state) -> list[Finding]:  # type: ignore[no-untyped-def]
+def _capped_findings(world: World, scope: str, run: RunState, state) -> list[Finding]:
     """Records of a provider-capped dataset (an input, or what it derives from) read only under a contract that
     names the dataset as a source, with budget reserved on that label."""
     assert run.start is not None
     named = {d.source: d.id for d in state.contract.datasets if d.source} if state else {}
     capped, outside = set(), []
-    for digest in run.start.statement.body.inputs:  # type: ignore[attr-defined]
+    for digest in run.start.body.inputs:
         for origin in reachable(world, digest, "up") if digest in world.artefacts else ():
             cap = world.caps.get(origin)
             if cap is None or cap.seq > run.start.seq:
@@ -236,16 +236,14 @@ def _capped_findings(world: World, scope: str, run: RunState, state) -> list[Fin
 
 
 def _output_findings(scope: str, run: RunState) -> list[Finding]:
-    inputs = set(run.start.statement.body.inputs) if run.start else set()
-    digests = {o.statement.body.digest for o in run.outputs}
+    inputs = set(run.start.body.inputs) if run.start else set()
+    digests = {o.body.digest for o in run.outputs}
     bad = [
         o
         for o in run.outputs
-        if not o.statement.body.derived_from
-        or not set(o.statement.body.derived_from) <= inputs | digests
-        or not o.statement.body.encrypted_digest
+        if not o.body.derived_from or not set(o.body.derived_from) <= inputs | digests or not o.body.encrypted_digest
     ]
-    declared = set(run.complete.statement.body.outputs or []) if run.complete else digests
+    declared = set(run.complete.body.outputs or []) if run.complete else digests
     return [
         ok(
             scope,
@@ -270,7 +268,7 @@ def budget_findings(world: World, recorded: dict[tuple[str, str], float] | None 
     outstanding: dict[tuple[str, str], dict[str, list[Segment]]] = {}
     found: list[Finding] = []
     for event in world.budget_events:
-        b, kind = event.statement.body, event.statement.kind
+        b, kind = event.body, event.statement.kind
         key = (b.contract_id, b.dataset)
         state = world.contracts.get(b.contract_id)
         cap = state.contract.privacy_cap(b.dataset) if state else None
@@ -363,7 +361,7 @@ def source_findings(world: World) -> list[Finding]:
     composition of the contracts' filters), within its cap."""
     found = []
     for digest, logged in world.caps.items():
-        cap, eps, delta, uncapped = logged.statement.body, [], [], []
+        cap, eps, delta, uncapped = logged.body, [], [], []
         for cid, state in world.contracts.items():
             for d in state.contract.datasets:
                 provider = world.party(d.provider) if d.source == digest else None
@@ -379,8 +377,8 @@ def source_findings(world: World) -> list[Finding]:
         total_eps, total_delta = math.fsum(eps), math.fsum(delta)
         draw = "1 contract draws" if len(eps) == 1 else f"{len(eps)} contracts draw"
         figures = f"{draw} epsilon {total_eps:g}, delta {total_delta:g}"
-        of = f"the cap epsilon {cap.epsilon:g}, delta {cap.delta:g}"  # type: ignore[attr-defined]
-        over = total_eps > cap.epsilon or total_delta > cap.delta  # type: ignore[attr-defined]
+        of = f"the cap epsilon {cap.epsilon:g}, delta {cap.delta:g}"
+        over = total_eps > cap.epsilon or total_delta > cap.delta
         bad = f"{figures}, over {of}" if over else f"contracts use it with no privacy cap: {', '.join(uncapped)}"
         found.append(ok(f"dataset {name}", "cap", not (over or uncapped), f"{figures}, within {of}", bad, logged.seq))
     return found
@@ -391,7 +389,7 @@ def delta_findings(world: World) -> list[Finding]:
     contract's privacy constraint on it unless the constraint allows a larger one."""
     found = []
     for digest, logged in world.caps.items():
-        n, delta = world.records.get(digest), logged.statement.body.delta  # type: ignore[attr-defined]
+        n, delta = world.records.get(digest), logged.body.delta
         if n is not None and delta > delta_limit(n):
             found.append(_delta_finding(f"dataset {world.artefacts[digest].name}", delta, n, logged.seq))
     for cid, state in world.contracts.items():
@@ -407,17 +405,13 @@ def _delta_finding(scope: str, delta: float, records: int, seq: int) -> Finding:
     return Finding(scope=scope, check="delta", status="fail", reason=reason, seq=seq)
 
 
-def _noise_findings(event, cap) -> list[Finding]:  # type: ignore[no-untyped-def]
+def _noise_findings(event, cap) -> list[Finding]:
     """A segment below the contract's minimum noise multiplier, which the ledger should have refused."""
     floor = cap.noise_multiplier if cap is not None else None
-    low = [
-        seg.noise_multiplier
-        for seg in event.statement.body.segments
-        if floor is not None and seg.noise_multiplier < floor
-    ]
+    low = [seg.noise_multiplier for seg in event.body.segments if floor is not None and seg.noise_multiplier < floor]
     if not low:
         return []
-    b = event.statement.body
+    b = event.body
     reason = f"run {b.run_id} spent noise multiplier {min(low)}, below the contract's minimum {floor}"
     return [Finding(scope=f"budget {b.contract_id[:19]}... {b.dataset}", check="noise", status="fail", reason=reason,
                     seq=event.seq)]  # fmt: skip

@@ -16,11 +16,11 @@ from auditor.accounting import spend
 from auditor.attestation import load_policy, load_simulated_roots, verify_files
 from auditor.evidence_files import load_collateral, load_crl
 from auditor.log import check_log
-from auditor.render import attestation_result, audit_report, budget_table, lineage_tree
+from auditor.render import attestation_result, audit_report, budget_table
 from auditor.replay import World
 from auditor.verify import audit
 from auditor.witness import witness, witness_vkey
-from chain.console import err, out, run, version_option
+from chain.console import err, lineage_tree, out, run, version_option
 from chain.tlog.checkpoint import VerifierKey, load_vkey
 from schemas.errors import DepaError, ForkError, MalformedInput, VerificationError
 from schemas.keys import Signer
@@ -108,7 +108,10 @@ def _snapshot(key: VerifierKey, ledger: str | None, bundle: Path | None, databas
         raise MalformedInput("give exactly one of --ledger, --bundle or --database", remedy="see --help")
     if ledger is not None:
         return snapshots.from_ledger(ledger, key, reader)
-    return snapshots.from_bundle(bundle) if bundle is not None else snapshots.from_database(database)
+    if bundle is not None:
+        return snapshots.from_bundle(bundle)
+    assert database is not None
+    return snapshots.from_database(database)
 
 
 def _world(vkey: str, ledger: str | None, bundle: Path | None, database: str | None, reader: Path | None):
@@ -171,7 +174,7 @@ def _recorded(url: str, key: VerifierKey, contracts: list[str], reader: Signer |
     from chain.client import LedgerClient
 
     client = LedgerClient(url, key, reader=reader)
-    figures = {}
+    figures: dict[tuple[str, str], float] = {}
     for cid in contracts:
         try:
             figures |= {(cid, d.dataset): d.committed_epsilon for d in client.budget(cid).datasets}

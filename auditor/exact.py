@@ -33,7 +33,7 @@ def rdp_at(sample_rate: float, noise_multiplier: float, order: int) -> float:
         return float(mpmath.log(total) / (order - 1))
 
 
-def disagreements(sample_rate: float, noise_multiplier: float, orders, library) -> list[str]:  # type: ignore[no-untyped-def]
+def disagreements(sample_rate: float, noise_multiplier: float, orders, library) -> list[str]:
     """Each integer order where the library's one-step RDP and the closed form differ past the tolerance."""
     found = []
     for order, theirs in zip(orders, library, strict=True):

@@ -6,63 +6,31 @@ Rendered as a tree, JSON, Graphviz dot, Mermaid or W3C PROV-JSON (https://www.w3
 from __future__ import annotations
 
 import json
-from typing import Literal
-
-from pydantic import BaseModel
 
 from auditor.replay import World
 from schemas.errors import NotFound
-
-Direction = Literal["up", "down", "both"]
-Kind = Literal["artefact", "run", "contract", "attestation"]
-
-
-class Node(BaseModel):
-    id: str
-    kind: Kind
-    label: str
-    seq: int | None = None
-
-
-class Edge(BaseModel):
-    source: str
-    target: str
-    relation: Literal["derived_from", "generated_by", "used", "under", "attested_by"]
-
-
-class Graph(BaseModel):
-    root: str
-    nodes: list[Node]
-    edges: list[Edge]
+from schemas.lineage import Direction, Edge, Graph, Node, walk
 
 
 def reachable(world: World, digest: str, direction: Direction = "both") -> set[str]:
     """The artefact and every registered artefact it derives from (up), that derives from it (down), or both."""
-    seen, todo = {digest}, [digest]
-    while todo:
-        d = todo.pop()
-        steps = []
-        if direction in ("up", "both"):
-            steps += world.artefacts[d].derived_from
-        if direction in ("down", "both"):
-            steps += world.children.get(d, [])
-        for nxt in steps:
-            if nxt not in seen and nxt in world.artefacts:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
+    return _walk(world, digest, direction)[0]
+
+
+def _walk(world: World, digest: str, direction: Direction) -> tuple[set[str], set[tuple[str, str]]]:
+    arts, children = world.artefacts, world.children
+    return walk(digest, lambda d: arts[d].derived_from, lambda d: children.get(d, []), direction, arts.__contains__)
 
 
 def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
     if digest not in world.artefacts:
         raise NotFound(f"no artefact {digest} in the log")
-    seen = reachable(world, digest, direction)
+    seen, links = _walk(world, digest, direction)
     nodes: dict[str, Node] = {}
-    edges: list[Edge] = []
+    edges = [Edge(source=child, target=parent, relation="derived_from") for parent, child in sorted(links)]
     for d in sorted(seen, key=lambda x: world.artefacts[x].seq):
         art = world.artefacts[d]
         nodes[d] = Node(id=d, kind="artefact", label=f"{art.name} ({art.kind})", seq=art.seq)
-        edges += [Edge(source=d, target=p, relation="derived_from") for p in art.derived_from if p in seen]
         if art.produced_by and (run := world.runs.get(art.produced_by)):
             _add_run(world, art.produced_by, run, nodes, edges, seen)
             edges.append(Edge(source=d, target=f"run:{art.produced_by}", relation="generated_by"))
@@ -71,7 +39,7 @@ def lineage(world: World, digest: str, direction: Direction = "both") -> Graph:
 
 def _add_run(world: World, run_id: str, run, nodes: dict[str, Node], edges: list[Edge], seen: set[str]) -> None:
     rid, cid = f"run:{run_id}", run.body.contract_id
-    status = run.complete.statement.body.status if run.complete else "incomplete"
+    status = run.complete.body.status if run.complete else "incomplete"
     nodes[rid] = Node(id=rid, kind="run", label=f"run {run_id} ({status})", seq=run.attestation.seq)
     att = f"attestation:{run.attestation.statement.id}"
     nodes[att] = Node(
@@ -87,7 +55,7 @@ def _add_run(world: World, run_id: str, run, nodes: dict[str, Node], edges: list
         Edge(source=rid, target=att, relation="attested_by"),
         Edge(source=rid, target=f"contract:{cid}", relation="under"),
     ]
-    for digest in run.start.statement.body.inputs if run.start else []:
+    for digest in run.start.body.inputs if run.start else []:
         if digest in seen:
             edges.append(Edge(source=rid, target=digest, relation="used"))
 

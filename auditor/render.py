@@ -44,7 +44,7 @@ def attestation_result(result: AttestationResult) -> Panel:
         "VERIFIED" if result.verified else "NOT VERIFIED", style="bold green" if result.verified else "bold red"
     )
     title = Text.assemble(verdict, f"  {result.evidence_type} {result.claims.product or ''}")
-    parts = [claims, checks]
+    parts: list[Table | Text] = [claims, checks]
     if result.security == "insecure-simulated":
         parts.insert(0, Text("INSECURE: simulated TEE evidence. It proves nothing about hardware.", style="bold red"))
     return Panel(Group(*parts), title=title, title_align="left", subtitle=result.source or None, subtitle_align="left",
@@ -69,30 +69,6 @@ def audit_report(report) -> Tree:
             branch.add(Text.assemble((f"{f.status:<11}", _OUTCOME[f.status]), f" {f.check}: {f.reason}{where}"))
     for name, note in report.evidence.items():
         tree.add(Text(f"evidence, {name} checkpoint:\n{note}", style="dim"))
-    return tree
-
-
-def lineage_tree(graph) -> Tree:
-    """The graph as a tree from its root: each node once, with what it came from or went into beneath it."""
-    nodes = {n.id: n for n in graph.nodes}
-    below: dict[str, list[tuple[str, str]]] = {}
-    for e in graph.edges:
-        below.setdefault(e.source, []).append((e.relation, e.target))
-        below.setdefault(e.target, []).append((f"{e.relation} (of)", e.source))
-
-    def label(node_id: str, relation: str = "") -> Text:
-        n = nodes[node_id]
-        where = f" entry {n.seq}" if n.seq is not None else ""
-        return Text.assemble((f"{relation} " if relation else "", "dim"), (n.label, "bold"), (where, "dim"))
-
-    tree, seen = Tree(label(graph.root)), {graph.root}
-    todo = [(tree, graph.root)]
-    while todo:
-        branch, node_id = todo.pop()
-        for relation, other in below.get(node_id, []):
-            if other not in seen:
-                seen.add(other)
-                todo.append((branch.add(label(other, relation)), other))
     return tree
 
 

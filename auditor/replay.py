@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from auditor.signatures import ParallelVerifier
 from chain.tlog import merkle
@@ -49,6 +49,12 @@ class Logged:
     seq: int
     at: datetime
     statement: s.Statement
+
+    @property
+    def body(self) -> Any:
+        """The statement's body. Its kind fixes its type (schemas.statement.BODIES); the auditor dispatches on the
+        kind, which a type checker cannot narrow the body's union by."""
+        return self.statement.body
 
 
 class Artefact(NamedTuple):
@@ -137,6 +143,9 @@ class ArtefactIndex:
     def __len__(self) -> int:
         return len(self._packed)
 
+    def __iter__(self) -> Iterator[str]:
+        return ("sha256:" + key.hex() for key in self._packed)
+
     def items(self) -> Iterator[tuple[str, Artefact]]:
         for key in self._packed:
             yield "sha256:" + key.hex(), self._unpack(key)
@@ -155,7 +164,7 @@ class RunState:
 
     @property
     def body(self) -> s.AttestationReport:
-        return self.attestation.statement.body  # type: ignore[return-value]
+        return self.attestation.body
 
 
 @dataclass
@@ -230,7 +239,7 @@ class World:
             raise NotFound(f"no contract {contract_id} in the log")
         capped = []
         for cap in state.contract.privacy():
-            bodies = ((e, e.statement.body) for e in self.budget_events)
+            bodies = ((e, e.body) for e in self.budget_events)
             capped.append((cap, [e for e, b in bodies if b.contract_id == contract_id and b.dataset == cap.dataset]))
         return capped
 
@@ -253,7 +262,7 @@ def replay(entries: Iterable[Entry], operator: str | None = None) -> World:
 
 def _admit(w: World, logged: Logged) -> str | None:
     """Why this signer could not sign this statement here, or None."""
-    st, b = logged.statement, logged.statement.body
+    st, b = logged.statement, logged.body
     if st.kind in ("party.register", "party.revoke"):
         return None if st.iss == w.operator else f"{st.kind} is the operator's; {st.iss} is not the operator"
     if st.kind == "party.rotate":
@@ -308,7 +317,7 @@ def _admit(w: World, logged: Logged) -> str | None:
 
 
 def _record(w: World, logged: Logged) -> None:
-    st, b = logged.statement, logged.statement.body
+    st, b = logged.statement, logged.body
     if st.kind == "party.register":
         party = Party(b.name, list(b.roles), b.x25519, [b.did], list(b.aliases or []))
         for ref in (b.did, *party.aliases):
@@ -318,8 +327,8 @@ def _record(w: World, logged: Logged) -> None:
         party.dids.append(b.new_did)
         w.parties[b.new_did] = party
     elif st.kind == "party.revoke":
-        if (party := w.parties.get(b.did)) is not None:
-            party.revoked_at = logged.at
+        if (revoked := w.parties.get(b.did)) is not None:
+            revoked.revoked_at = logged.at
     elif st.kind == "contract.propose":
         w.contracts[contract_id(st.raw["body"]["contract"])] = ContractState(b.contract, logged.seq)
     elif st.kind == "contract.sign":

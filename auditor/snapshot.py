@@ -113,7 +113,7 @@ def _engine(url: str) -> Engine:
 def _query(engine: Engine, url: str, sql: str, **params: object) -> Result:
     try:
         with engine.connect() as conn:
-            return conn.execute(text(sql), params).freeze()()  # type: ignore[no-any-return]
+            return conn.execute(text(sql), params).freeze()()
     except DBAPIError as exc:
         if isinstance(exc, ProgrammingError) or "no such table" in str(exc.orig):
             raise MalformedInput(

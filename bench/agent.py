@@ -22,6 +22,7 @@ import pyrage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import Figures
 from ccr_agent.attest import Producer  # noqa: E402
 from ccr_agent.run import privacy_plan, run  # noqa: E402
 from ccr_agent.sealed import open_sealed  # noqa: E402
@@ -35,7 +36,7 @@ ROUNDS = int(os.environ.get("DEPA_BENCH_AGENT_ROUNDS", "3"))
 LONG_EPOCHS = int(os.environ.get("DEPA_BENCH_AGENT_EPOCHS", "100"))
 
 
-def agent_overhead(name: str = "credit_risk", epochs: int | None = None, rounds: int = ROUNDS) -> dict[str, float]:
+def agent_overhead(name: str = "credit_risk", epochs: int | None = None, rounds: int = ROUNDS) -> Figures:
     """Median over rounds; `epochs` overrides the scenario's training length (its fixed costs do not grow)."""
     scenario = importlib.import_module(f"scenarios.{name}")
     agent, bare = [], []

@@ -17,8 +17,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from attestation import amd  # noqa: E402
+from attestation.certificates import load_certificates  # noqa: E402
 from attestation.snp import report_signature, verify_snp  # noqa: E402
 from attestation.snp_report import parse_report  # noqa: E402
+from bench import Figures
 from bench.timing import rate  # noqa: E402
 from ccr_agent.simulated import SimulatedTee  # noqa: E402
 
@@ -29,18 +31,19 @@ SAMPLE = DATA / "attestation" / "sev-snp" / "trustee_milan"
 
 def _sample() -> tuple[str, bytes, list, tuple]:
     if SAMPLE.exists():
-        certs = amd.load_certificates((SAMPLE / "test-vcek.der").read_bytes())
+        certs = load_certificates((SAMPLE / "test-vcek.der").read_bytes())
         return "trustee Milan sample", (SAMPLE / "test-report.bin").read_bytes(), certs, amd.AMD_ROOTS
     sim = SimulatedTee.open(Path(tempfile.mkdtemp()) / "sim")
     return "simulated TEE report", sim.report(bytes(64)), list(sim.chain), (sim.root,)
 
 
-def attestation_figures() -> dict[str, float | str]:
+def attestation_figures() -> Figures:
     source, report, certs, roots = _sample()
     at = datetime(2025, 6, 1, tzinfo=UTC)
     parsed = parse_report(report)
     leaf, _, _ = amd.select_chain(tuple(certs), "vcek", parsed.chip_id)
     key = leaf.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey), "a VCEK is a P-384 key"
     signature = encode_dss_signature(parsed.signature_r, parsed.signature_s)
     algorithm = ec.ECDSA(hashes.SHA384())
     assert verify_snp(report, certs, at=at, roots=roots).verified

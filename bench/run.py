@@ -31,7 +31,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import agent, audit  # noqa: E402
+from bench import Figures, agent, audit  # noqa: E402
 from bench import console as web  # noqa: E402
 from bench.attestation import attestation_figures  # noqa: E402
 from bench.timing import rate  # noqa: E402
@@ -92,7 +92,7 @@ def parse_wrk(text: str) -> dict[str, float]:
     }
 
 
-def http_appends() -> dict[str, float]:
+def http_appends() -> Figures:
     home = OUT / "ledger"
     config = init_home(home, "bench.depa.example/ledger")
     port = free_port()
@@ -140,7 +140,7 @@ def http_appends() -> dict[str, float]:
             check=True,
         ).stdout
         after = httpx.get(url + "/v1/log").json()["size"]
-        figures = parse_wrk(out)
+        figures: Figures = parse_wrk(out)
     finally:
         server.terminate()
         server.wait(timeout=30)

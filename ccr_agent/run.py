@@ -26,6 +26,7 @@ from ccr_agent.sealed import open_sealed
 from chain.client import LedgerClient
 from chain.client.verified import active_contract, dids_of
 from chain.tlog.freshness import nonce_for
+from chain.tlog.receipt import Receipt
 from keybroker.client import request_key
 from privacy import budget
 from schemas import statement as s
@@ -145,7 +146,7 @@ class Agent:
     contract: Contract | None = None
     parties: list[PartyView] = field(default_factory=list)
 
-    def post(self, kind: str, body: dict[str, Any], *, with_run: bool = True) -> s.Statement:
+    def post(self, kind: str, body: dict[str, Any], *, with_run: bool = True) -> Receipt:
         full = {"run_id": self.spec.run_id, **body} if with_run else body
         receipt = self.client.append(s.sign(self.keys.signer, kind, full))  # verified against the pinned vkey
         with self.lock:
@@ -162,14 +163,14 @@ class Agent:
     def carry_out(self, contract: Contract, pipeline: Pipeline, plan: DpPlan | None, work: Path, step: Step):
         spec, cid = self.spec, self.spec.contract_id
         self.contract, self.parties = contract, self.client.parties()
-        capped = [i.dataset for i in spec.inputs if contract.privacy_cap(i.dataset) is not None]
+        deltas = {i.dataset: cap.delta for i in spec.inputs if (cap := contract.privacy_cap(i.dataset)) is not None}
+        capped = list(deltas)
         if plan is not None:
             step("reserving budget")
             segment = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
 
             def reserve(dataset: str) -> None:
-                delta = contract.privacy_cap(dataset).delta
-                self.post("budget.reserve", {"contract_id": cid, "dataset": dataset, "delta": delta,
+                self.post("budget.reserve", {"contract_id": cid, "dataset": dataset, "delta": deltas[dataset],
                                              "segments": [segment]})  # fmt: skip
                 self.reserved.append(dataset)
 
@@ -178,7 +179,7 @@ class Agent:
         step("inputs checked against their registrations")
         sealed = self.each(self.sealed_input, spec.inputs)
         step("keys from the providers' brokers; inputs decrypted and checked")
-        opened = self.each(lambda found: self.open_input(*found, work), sealed)
+        opened = self.each(lambda found: self.open_input(found, work), sealed)
         plain = {item.dataset: path for item, path in zip(spec.inputs, opened, strict=True)}
         attestation = self.client.run(spec.run_id).attestation
         pipeline_digest, _ = artefact_digest(spec.pipeline)
@@ -192,8 +193,7 @@ class Agent:
         if plan is not None:
             step("committing budget")
             for dataset in capped:
-                delta = contract.privacy_cap(dataset).delta
-                self.post("budget.commit", {"contract_id": cid, "dataset": dataset, "delta": delta,
+                self.post("budget.commit", {"contract_id": cid, "dataset": dataset, "delta": deltas[dataset],
                                             "segments": result.segments})  # fmt: skip
             self.reserved.clear()
         step("handing over outputs")
@@ -209,6 +209,7 @@ class Agent:
         _, entry = self.client.proven(registered.seq)
         if not isinstance(entry.body, s.ArtefactRegister) or entry.body.digest != item.digest:
             raise Unprocessable(f"entry {registered.seq} is not the registration of {item.digest}")
+        assert self.contract is not None, "carry_out sets the contract first"
         named = next(d for d in self.contract.datasets if d.id == item.dataset)
         if named.source is not None and named.source != item.digest:
             raise Unprocessable(f"the contract's {item.dataset} holds {named.source}, not {item.digest}")
@@ -220,14 +221,15 @@ class Agent:
             raise Unprocessable(f"{item.file.name} is not the encrypted file registered for {item.dataset}")
         return item, entry.body, sealed
 
-    def open_input(self, item: Input, registration: s.ArtefactRegister, sealed: bytes, work: Path) -> Path:
+    def open_input(self, found: tuple[Input, s.ArtefactRegister, bytes], work: Path) -> Path:
         """Key from the provider's broker, decryption, and the digest the provider registered."""
+        item, registration, sealed = found
         identity = request_key(item.broker, self.spec.run_id, item.dataset, self.keys.signer, str(self.keys.identity))
         self.released.append(item.dataset)
         data, digest = open_sealed(sealed, identity)
         target = work / "in" / item.dataset
         target.parent.mkdir(parents=True, exist_ok=True)
-        if data[257:262] == b"ustar":  # a folder, sent as a tar: its digest is its manifest's
+        if bytes(data[257:262]) == b"ustar":  # a folder, sent as a tar: its digest is its manifest's
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 tar.extractall(target, filter="data")
             digest, _ = artefact_digest(target)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -159,7 +160,7 @@ def _certificate(
     signing_key: rsa.RSAPrivateKey,
     *,
     ca: bool,
-    extensions: list[x509.ExtensionType] = (),
+    extensions: Sequence[x509.ExtensionType] = (),
 ) -> x509.Certificate:
     def name(cn: str) -> x509.Name:
         return x509.Name(

@@ -11,13 +11,14 @@ import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 TSM_REPORTS = Path("/sys/kernel/config/tsm/report")
-PROVIDERS = {"sev_guest": "sev-snp", "tdx_guest": "tdx"}
+HardwareType = Literal["sev-snp", "tdx"]
+PROVIDERS: dict[str, HardwareType] = {"sev_guest": "sev-snp", "tdx_guest": "tdx"}
 # GHCB specification 56421, section 4.1.8.1: the certificate table's GUIDs.
 CERT_GUIDS = {
     uuid.UUID("63da758d-e664-4564-adc5-f4b93be8accd"): "VCEK",
@@ -57,7 +58,7 @@ class LinuxConfigfs:
 
 @dataclass(frozen=True)
 class HardwareEvidence:
-    type: str
+    type: HardwareType
     report: bytes
     certs: list[str]
 
@@ -104,7 +105,7 @@ def _read_optional(fs: Configfs, path: Path) -> bytes:
 
 def cert_table(table: bytes) -> list[str]:
     """The host's certificates (GHCB extended guest request table: GUID, offset, length; all-zero entry ends it)."""
-    certs = []
+    certs: list[str] = []
     for offset in range(0, len(table) - _ENTRY.size + 1, _ENTRY.size):
         guid, at, length = _ENTRY.unpack_from(table, offset)
         if guid == bytes(16):

@@ -8,14 +8,12 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
-from rich.tree import Tree
 
 from chain.client import LedgerClient, fetch_vkey
-from chain.console import err, out, run, version_option
+from chain.console import err, lineage_tree, out, run, version_option
 from chain.tlog.checkpoint import load_vkey
 from chain.tlog.receipt import Receipt
 from schemas import statement as s
-from schemas.api import Lineage
 from schemas.canonical import parse_json
 from schemas.contract import Contract, contract_id, fill_parties
 from schemas.digest import artefact_digest
@@ -336,34 +334,6 @@ def artefact_cap(
     out.print(f"dataset {digest} capped at epsilon {epsilon:g}, delta {delta:g} across contracts")
 
 
-def render_lineage(lineage: Lineage) -> Tree:
-    """The lineage as a rich tree: parents above (up) and children below (down)."""
-    arts = {a.digest: a for a in lineage.artefacts}
-
-    def label(d: str) -> str:
-        a = arts[d]
-        return f"[bold]{a.name}[/] [dim]{a.kind} {d[:19]}... entry {a.seq}[/]"
-
-    root = Tree(label(lineage.root))
-    parents: dict[str, list[str]] = {e.child: [] for e in lineage.edges}
-    children: dict[str, list[str]] = {e.parent: [] for e in lineage.edges}
-    for e in lineage.edges:
-        parents[e.child].append(e.parent)
-        children[e.parent].append(e.child)
-
-    def grow(node: Tree, d: str, links: dict[str, list[str]], arrow: str, seen: set[str]) -> None:
-        for other in links.get(d, []):
-            if other in seen:
-                continue
-            grow(node.add(f"{arrow} {label(other)}"), other, links, arrow, seen | {other})
-
-    if lineage.direction in ("up", "both"):
-        grow(root, lineage.root, parents, "derived from", {lineage.root})
-    if lineage.direction in ("down", "both"):
-        grow(root, lineage.root, children, "used by", {lineage.root})
-    return root
-
-
 @app.command()
 def lineage(
     digest: str,
@@ -377,7 +347,7 @@ def lineage(
     if direction not in ("up", "down", "both"):
         raise MalformedInput("--direction is up, down or both")
     with _client(ledger, vkey, state, key) as client:
-        out.print(render_lineage(client.lineage(digest, direction)))  # type: ignore[arg-type]
+        out.print(lineage_tree(client.lineage(digest, direction).graph()))  # type: ignore[arg-type]
 
 
 @app.command()

@@ -7,9 +7,12 @@ from importlib import metadata
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from rich.tree import Tree
 from typer.exceptions import TyperException
 
 from schemas.errors import DepaError
+from schemas.lineage import Graph
 
 # emoji=False: ':key:' inside a did:key would otherwise render as an emoji. Piped or redirected, output keeps
 # every character: rich would otherwise fit it to 80 columns and cut numbers and DIDs.
@@ -55,3 +58,28 @@ def _usage_line(exc: TyperException) -> str:
         return ctx.get_help()
     hint = f" (try '{ctx.command_path} --help')" if ctx is not None else ""
     return f"error: {exc.format_message()}{hint}"
+
+
+def lineage_tree(graph: Graph) -> Tree:
+    """The graph as a tree from its root: each node once, with what it came from or went into beneath it."""
+    nodes = {n.id: n for n in graph.nodes}
+    below: dict[str, list[tuple[str, str]]] = {}
+    for e in graph.edges:
+        below.setdefault(e.source, []).append((e.relation, e.target))
+        below.setdefault(e.target, []).append((f"{e.relation} (of)", e.source))
+
+    def label(node_id: str, relation: str = "") -> Text:
+        n = nodes[node_id]
+        where = f" {n.id[:19]}..." if n.kind == "artefact" else ""
+        where += f" entry {n.seq}" if n.seq is not None else ""
+        return Text.assemble((f"{relation} " if relation else "", "dim"), (n.label, "bold"), (where, "dim"))
+
+    tree, seen = Tree(label(graph.root)), {graph.root}
+    todo = [(tree, graph.root)]
+    while todo:
+        branch, node_id = todo.pop()
+        for relation, other in below.get(node_id, []):
+            if other not in seen:
+                seen.add(other)
+                todo.append((branch.add(label(other, relation)), other))
+    return tree

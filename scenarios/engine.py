@@ -62,7 +62,7 @@ class Demo:
         self.name, self.scenario = name, scenario
         self.root = root or DEMO / name
         self.step = lambda text: None
-        self.folder = Path(scenario.__file__).parent
+        self.folder = Path(scenario.__file__ or ".").parent
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def run(self) -> None:
@@ -129,7 +129,8 @@ class Demo:
 
         self.step("providers generate, encrypt, register and cap their data")
         plain = scenario.generate(root / "providers")
-        inputs, brokers = [], {}
+        inputs: list = []
+        brokers: dict[str, list[str]] = {}
         template = (self.folder / "contract.json").read_text()
         caps = {p["dataset"]: p for c in parse_json(template)["constraints"] for p in c.get("privacy", [])}
         for dataset, path in plain.items():

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from schemas.lineage import Direction, Edge, Graph, Node
 from schemas.statement import Segment
 
 ContractState = Literal["pending", "active", "closed"]
@@ -92,10 +93,9 @@ class ArtefactView(BaseModel):
     cap: SourceCapView | None = None
 
 
-Direction = Literal["up", "down", "both"]
-
-
 class LineageEdge(BaseModel):
+    """The child was derived from the parent."""
+
     parent: str
     child: str
 
@@ -105,6 +105,12 @@ class Lineage(BaseModel):
     direction: Direction
     artefacts: list[ArtefactView]
     edges: list[LineageEdge]
+
+    def graph(self) -> Graph:
+        """The same artefacts and links as a lineage graph, as the auditor draws them."""
+        nodes = [Node(id=a.digest, kind="artefact", label=f"{a.name} ({a.kind})", seq=a.seq) for a in self.artefacts]
+        edges = [Edge(source=e.child, target=e.parent, relation="derived_from") for e in self.edges]
+        return Graph(root=self.root, nodes=nodes, edges=edges)
 
 
 class InclusionProof(BaseModel):

@@ -77,7 +77,7 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
     # sampling and noise draw from two generators, each seeded with 64 bits from the OS's CSPRNG: knowing which
     # records were sampled says nothing about the noise.
     fixed = seed is not None
-    seed = seed if fixed else secrets.randbits(63)
+    seed = seed if seed is not None else secrets.randbits(63)
     torch.manual_seed(seed)
     errors = ModuleValidator.validate(model, strict=False)
     if errors:

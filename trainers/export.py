@@ -30,6 +30,7 @@ def write_outputs(model: nn.Module, example: torch.Tensor, metrics: dict, folder
             program = torch.onnx.export(fresh, (example,), dynamic_shapes=({0: batch},), dynamo=True, verbose=False)
     finally:
         quiet.level = level
+    assert program is not None, "dynamo=True always returns the program"
     program.save(str(graph))
     scores.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return [weights, graph, scores]

@@ -10,9 +10,8 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib.resources import files
-from itertools import islice
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request
@@ -21,15 +20,14 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auditor.lineage import Direction, Graph
 from auditor.verify import AuditReport
 from chain.ledger.ledger import Ledger
-from chain.ledger.records import ContractRecord
-from chain.ledger.views import artefact_view, party_view
 from chain.tlog.checkpoint import parse_note
 from scenarios import STEP
-from schemas.api import ArtefactView, PartyView
+from schemas.api import ArtefactView, ContractView, PartyView
+from schemas.contract import Contract
 from schemas.errors import NotAllowed, NotFound
+from schemas.lineage import Direction, Graph
 from webconsole.entries import EntryIndex, EntryRow, Filters, Page, page, row_of
 from webconsole.replayed import BudgetSeries, Replayed, audit_contract
 from webconsole.runner import Runner, RunState, Scenario, discover
@@ -91,8 +89,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
     api = APIRouter(prefix="/console/api", dependencies=[app.state.whole_log])
 
     def name_of(did: str) -> str | None:
-        with ledger.reading():
-            party = ledger.registry.resolve(did)
+        party = ledger.party(did)
         return party.name if party else None
 
     def signer_of(row: EntryRow) -> str | None:
@@ -102,9 +99,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
             return name
         if row.signer == ledger.operator:
             return "the ledger's operator"
-        with ledger.reading():
-            run = ledger.registry.runs.get(row.run) if row.run else None
-        return "the run's clean room" if run is not None and run.agent == row.signer else None
+        return "the run's clean room" if row.run and agent_of(ledger, row.run) == row.signer else None
 
     def named(rows: list[EntryRow]) -> list[EntryRow]:
         return [r.model_copy(update={"signer_name": signer_of(r)}) for r in rows]
@@ -143,9 +138,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
     def shown(seq: int) -> Shown:
         leaf = ledger.leaf(seq)
         row = named([row_of(leaf)])[0]
-        with ledger.reading():
-            party = ledger.registry.parties.get(row.signer)
-        return Shown(row=row, signer=party_view(party) if party else None, statement=json.loads(leaf)["statement"])
+        return Shown(row=row, signer=ledger.party(row.signer), statement=json.loads(leaf)["statement"])
 
     @api.get("/events")
     async def events(request: Request, after: Annotated[int | None, Query(ge=0)] = None) -> StreamingResponse:
@@ -176,9 +169,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
 
     @api.get("/contracts")
     def contracts() -> list[ContractSummary]:
-        now = datetime.now(UTC)
-        with ledger.reading():
-            return [summarise(r, now, name_of) for r in reversed(ledger.registry.contracts.values())]
+        return [summarise(c, name_of) for c in ledger.contracts()]
 
     @api.get("/contracts/{contract_id}/budget")
     def budget_history(contract_id: str) -> list[BudgetSeries]:
@@ -192,9 +183,7 @@ def mount(app: FastAPI, ledger: Ledger, runner: Runner | None = None) -> None:
     @api.get("/artefacts")
     def artefacts(kind: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ArtefactView]:
         """The newest artefacts, of one kind if asked."""
-        with ledger.reading():
-            newest = (a for a in reversed(ledger.registry.artefacts.values()) if kind in (None, a.kind))
-            return [artefact_view(a, ledger.registry.derived.get(a.digest, ())) for a in islice(newest, limit)]
+        return ledger.artefacts(kind, limit)
 
     @api.get("/lineage/{digest}")
     def lineage(digest: str, direction: Direction = "both") -> Graph:
@@ -240,28 +229,30 @@ def witnessed(ledger: Ledger) -> str | None:
 
 def dids_named(ledger: Ledger, party: str) -> list[str]:
     """Every DID of the parties `party` names, by name or by any DID they had; itself if it names none."""
-    with ledger.reading():
-        found = {id(p): p for did, p in ledger.registry.parties.items() if party in (did, p.name)}
-    return sorted({d for p in found.values() for d in (p.did, *p.former_dids)}) or [party]
+    return ledger.dids_of(party) or [party]
 
 
-def summarise(r: ContractRecord, now: datetime, name_of: Callable[[str], str | None]) -> ContractSummary:
-    def signed(ref: str) -> int | None:
-        party = r.named.get(ref)
-        sig = r.signatures.get(party.key) if party else None
-        return sig.seq if sig else None
+def agent_of(ledger: Ledger, run_id: str) -> str | None:
+    """The attested key of a run, which signs its later statements."""
+    try:
+        return ledger.run(run_id).agent
+    except NotFound:
+        return None
 
-    c = r.contract
+
+def summarise(view: ContractView, name_of: Callable[[str], str | None]) -> ContractSummary:
+    c = Contract.model_validate(view.contract)
+    signed = {sig.party: sig.seq for sig in view.signatures}
     return ContractSummary(
-        id=r.id,
+        id=view.id,
         name=c.id,
         purpose=c.purpose,
-        state=r.state(now),
-        proposer=name_of(r.proposer) or r.proposer,
-        proposed_seq=r.proposed_seq,
+        state=view.state,
+        proposer=name_of(view.proposer) or view.proposer,
+        proposed_seq=view.proposed_seq,
         datasets=len(c.datasets),
         parties=[
-            PartyRef(ref=ref, role=role, name=name_of(ref), signed_seq=signed(ref))
+            PartyRef(ref=ref, role=role, name=name_of(ref), signed_seq=signed.get(ref))
             for ref, role in c.named_parties().items()
         ],
     )

@@ -7,7 +7,6 @@ walk over one posting list, never a scan of the stored rows. It follows the stor
 from __future__ import annotations
 
 import json
-import threading
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, field_validator
 
+from chain.ledger.follower import Follower
 from chain.ledger.store import Store
 from schemas.statement import KINDS
 
@@ -107,12 +107,11 @@ def _summary(kind: str, b: dict) -> str:
     return ""
 
 
-class EntryIndex:
+class EntryIndex(Follower):
     """Columns and posting lists over the log, extended as the store grows (thread-safe)."""
 
     def __init__(self, store: Store, chunk: int = 1000) -> None:
-        self._store, self._chunk = store, chunk
-        self._lock = threading.Lock()
+        super().__init__(store, chunk)
         self._codes: dict[str, dict[str, int]] = {c: {} for c in _COLUMNS}
         self._columns = {c: array("I") for c in _COLUMNS}
         self._times = array("q")  # logged_at as milliseconds since the epoch
@@ -121,20 +120,10 @@ class EntryIndex:
 
     @property
     def size(self) -> int:
-        return len(self._times)
+        return self.processed
 
-    def follow(self) -> int:
-        """Index whatever the store holds beyond what is indexed; return the indexed size."""
-        with self._lock:
-            while True:
-                leaves = self._store.leaves(self.size, self._chunk)
-                if not leaves:
-                    return self.size
-                for leaf in leaves:
-                    self._add(row_of(leaf))
-
-    def _add(self, row: EntryRow) -> None:
-        seq = self.size
+    def add(self, seq: int, leaf: bytes) -> None:
+        row = row_of(leaf)
         for column, value in zip(_COLUMNS, (row.kind, row.signer, row.contract, row.run), strict=True):
             code = self._code(column, value)
             self._columns[column].append(code)
@@ -156,7 +145,7 @@ class EntryIndex:
     def query(self, f: Filters, before: int | None, limit: int) -> tuple[list[int], int | None]:
         """Seqs matching every filter, newest first, below `before`; and the `before` of the next page."""
         unfiltered = f == Filters()
-        size = self._store.size() if unfiltered else self.follow()
+        size = self.store.size() if unfiltered else self.follow()
         end = size if before is None else min(before, size)
         wanted = self._wanted(f)
         if wanted is None:
@@ -165,9 +154,7 @@ class EntryIndex:
         until = int(f.until.timestamp() * 1000) if f.until else None
         if self._ordered and until is not None:
             end = min(end, bisect_left(self._times, until, 0, end))
-        checks: list[Callable[[int], bool]] = [
-            (lambda seq, col=self._columns[c], codes=frozenset(v): col[seq] in codes) for c, v in wanted.items()
-        ]
+        checks: list[Callable[[int], bool]] = [_member(self._columns[c], frozenset(v)) for c, v in wanted.items()]
         if since is not None:
             checks.append(lambda seq: self._times[seq] >= since)
         if until is not None:
@@ -205,6 +192,10 @@ class EntryIndex:
     @staticmethod
     def _merged(postings: list[array]) -> array:
         return postings[0] if len(postings) == 1 else array("I", sorted(s for p in postings for s in p))
+
+
+def _member(column: array, codes: frozenset[int]) -> Callable[[int], bool]:
+    return lambda seq: column[seq] in codes
 
 
 def page(store: Store, index: EntryIndex, f: Filters, before: int | None, limit: int) -> Page:

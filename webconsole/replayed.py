@@ -6,20 +6,22 @@ The console shows what the auditor derives, not what the ledger's registry says:
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from itertools import islice
 
 from pydantic import BaseModel
 
-from auditor.lineage import Direction, Graph, lineage
+from auditor.accounting import replay
+from auditor.lineage import lineage
 from auditor.replay import World
 from auditor.snapshot import Snapshot
 from auditor.verify import AuditReport, audit
+from chain.ledger.follower import Follower
 from chain.ledger.store import Store
 from chain.tlog import entry
 from chain.tlog.checkpoint import Checkpoint, VerifierKey, parse_note
 from privacy.budget import DatasetBudget
+from schemas.lineage import Direction, Graph
 
 
 class Admitted:
@@ -37,23 +39,20 @@ class Admitted:
         return []
 
 
-class Replayed:
-    """A World fed each new entry once; `world()` catches up with the store first."""
+class Replayed(Follower):
+    """A World fed each new entry once; `world()` follows the store first."""
 
     def __init__(self, store: Store, operator: str, chunk: int = 1000) -> None:
-        self._store, self._chunk = store, chunk
+        super().__init__(store, chunk)
         self._world = World(operator, verifier=Admitted())  # type: ignore[arg-type]
-        self._size = 0
-        self._lock = threading.Lock()
+
+    def add(self, seq: int, leaf: bytes) -> None:
+        logged = entry.decode(leaf)
+        self._world.add(logged, entry.signed_bytes(leaf, logged))
 
     def world(self) -> World:
-        with self._lock:
-            while leaves := self._store.leaves(self._size, self._chunk):
-                for leaf in leaves:
-                    logged = entry.decode(leaf)
-                    self._world.add(logged, entry.signed_bytes(leaf, logged))
-                self._size += len(leaves)
-            return self._world
+        self.follow()
+        return self._world
 
     def lineage(self, digest: str, direction: Direction) -> Graph:
         return lineage(self.world(), digest, direction)
@@ -86,20 +85,13 @@ def budget_history(world: World, contract_id: str) -> list[BudgetSeries]:
     series = []
     for cap, events in world.capped(contract_id):
         spend, points = DatasetBudget(cap=cap.epsilon_threshold, delta=cap.delta), []
-        for event in events:
-            b = event.statement.body
-            if event.statement.kind == "budget.reserve":
-                spend.reserve(b.run_id, list(b.segments))
-            elif event.statement.kind == "budget.commit":
-                spend.commit(b.run_id, list(b.segments))
-            else:
-                spend.release(b.run_id)
+        for event in replay(events, spend):
             points.append(
                 BudgetPoint(
                     seq=event.seq,
                     at=event.at,
                     kind=event.statement.kind,
-                    run_id=b.run_id,
+                    run_id=event.body.run_id,
                     committed=spend.committed_epsilon(),
                     composed=spend.composed_epsilon(),
                     remaining=spend.remaining(),

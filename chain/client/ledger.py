@@ -21,7 +21,6 @@ from schemas.api import (
     BudgetView,
     ConsistencyProof,
     ContractView,
-    Direction,
     InclusionProof,
     Lineage,
     PartyView,
@@ -31,6 +30,7 @@ from schemas.canonical import canonical
 from schemas.encoding import unb64
 from schemas.errors import DepaError, ForkError, Unreachable, VerificationError
 from schemas.keys import Signer
+from schemas.lineage import Direction
 
 
 class LedgerClient:

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 
 from chain.ledger.integrity import scan
 from chain.ledger.readers import EVERYONE, Reader, contract_of, reader_of
@@ -36,7 +37,6 @@ from schemas.api import (
     BudgetView,
     ConsistencyProof,
     ContractView,
-    Direction,
     InclusionProof,
     Lineage,
     LineageEdge,
@@ -55,6 +55,7 @@ from schemas.errors import (
     Unprocessable,
 )
 from schemas.keys import Signer
+from schemas.lineage import Direction, walk
 
 Clock = Callable[[], datetime]
 Outcome = Receipt | DepaError
@@ -212,10 +213,6 @@ class Ledger:
             return "the database does not answer"
         return None
 
-    def reading(self) -> threading.RLock:
-        """The lock to hold while reading `registry` from another thread: appends change it under the same lock."""
-        return self._lock
-
     def info(self) -> LogInfo:
         return LogInfo(origin=self.origin, vkey=str(self.vkey), operator=self.operator, size=self._tree.size)
 
@@ -320,6 +317,30 @@ class Ledger:
         with self._lock:
             return [party_view(p) for p in self.registry.current_parties()]
 
+    def party(self, ref: str) -> PartyView | None:
+        """The party `ref` names: by any DID it had, or by alias."""
+        with self._lock:
+            found = self.registry.resolve(ref)
+            return party_view(found) if found else None
+
+    def dids_of(self, party: str) -> list[str]:
+        """Every DID the parties named `party` (or that ever had that DID) signed with."""
+        with self._lock:
+            found = {id(p): p for did, p in self.registry.parties.items() if party in (did, p.name)}
+            return sorted({d for p in found.values() for d in (p.did, *p.former_dids)})
+
+    def contracts(self) -> list[ContractView]:
+        """Every contract the log holds, newest first."""
+        with self._lock:
+            now = self._clock()
+            return [contract_view(r, now) for r in reversed(self.registry.contracts.values())]
+
+    def artefacts(self, kind: str | None, limit: int) -> list[ArtefactView]:
+        """The newest `limit` artefacts, of one kind if `kind` is given."""
+        with self._lock:
+            newest = (a for a in reversed(self.registry.artefacts.values()) if kind in (None, a.kind))
+            return [artefact_view(a, self.registry.derived.get(a.digest, ())) for a in islice(newest, limit)]
+
     def _contract(self, contract_id: str, reader: Reader) -> ContractRecord:
         if not reader.sees_contract(contract_id):
             raise NotFound(f"no contract {contract_id}")
@@ -371,25 +392,14 @@ class Ledger:
 
             if not shown(digest):
                 raise NotFound(f"no artefact {digest}")
-            seen, edges, todo = {digest}, set(), [digest]
-            while todo:
-                d = todo.pop()
-                steps = []
-                if direction in ("up", "both"):
-                    steps += [(p, d) for p in arts[d].derived_from]
-                if direction in ("down", "both"):
-                    steps += [(d, c) for c in self.registry.derived.get(d, ())]
-                for parent, child in (step for step in steps if shown(step[0]) and shown(step[1])):
-                    edges.add((parent, child))
-                    other = parent if child == d else child
-                    if other not in seen:
-                        seen.add(other)
-                        todo.append(other)
+            seen, links = walk(
+                digest, lambda d: arts[d].derived_from, lambda d: self.registry.derived.get(d, ()), direction, shown
+            )
             return Lineage(
                 root=digest,
                 direction=direction,
                 artefacts=[
                     artefact_view(arts[d], self._children(d, reader)) for d in sorted(seen, key=lambda d: arts[d].seq)
                 ],
-                edges=[LineageEdge(parent=p, child=c) for p, c in sorted(edges)],
+                edges=[LineageEdge(parent=p, child=c) for p, c in sorted(links)],
             )

@@ -28,7 +28,6 @@ from schemas.api import (
     BudgetView,
     ConsistencyProof,
     ContractView,
-    Direction,
     InclusionProof,
     Lineage,
     LogInfo,
@@ -37,6 +36,7 @@ from schemas.api import (
     RunView,
 )
 from schemas.errors import NotAllowed, TooLarge, TooSlow, Unavailable, UnsupportedMediaType
+from schemas.lineage import Direction
 
 log = logging.getLogger("depa.service")
 _RECEIPT = {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}, MEDIA_TYPE: {}}

@@ -82,3 +82,13 @@ def test_an_unknown_artefact_is_named(history: History) -> None:
         app, ["lineage", "sha256:" + "0" * 64, "--database", f"sqlite:///{history.db}", "--vkey", history.vkey]
     )
     assert done.exit_code != 0 and "no artefact" in str(done.exception)
+
+
+@pytest.mark.parametrize("direction", ["up", "down", "both"])
+def test_the_ledger_and_the_auditor_walk_the_same_lineage(history: History, world: World, direction: str) -> None:
+    for digest in world.artefacts:
+        ledgers = history.world.ledger.lineage(digest, direction)  # type: ignore[arg-type]
+        auditors = lineage(world, digest, direction)  # type: ignore[arg-type]
+        assert [a.digest for a in ledgers.artefacts] == [n.id for n in auditors.nodes if n.kind == "artefact"]
+        links = {(e.source, e.target) for e in auditors.edges if e.relation == "derived_from"}
+        assert {(e.child, e.parent) for e in ledgers.edges} == links

@@ -3,14 +3,18 @@
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from rich.console import Console
 from typer.testing import CliRunner
 
 from chain.cli import app
+from chain.console import lineage_tree
 from chain.ledger.home import open_home
 from chain.tlog.checkpoint import VerifierKey, vkey_of
 from schemas import statement as s
+from schemas.api import ArtefactView, Lineage, LineageEdge
 from schemas.keys import Signer
 from tests.conftest import age_recipient
 
@@ -68,3 +72,26 @@ def test_the_other_commands_exist_and_print_help():
     for tool in ("depa-ccr", "depa-audit", "depa-keys"):
         done = subprocess.run([str(Path(sys.executable).with_name(tool)), "--help"], capture_output=True, text=True)
         assert done.returncode == 0 and "Usage" in done.stdout
+
+
+def test_the_lineage_tree_names_what_an_artefact_came_from_and_what_was_made_from_it():
+    def art(digest: str, name: str, kind: str, seq: int, parents: list[str]) -> ArtefactView:
+        return ArtefactView(
+            digest=digest, name=name, kind=kind, format=None, size=None, encrypted_digest=None, derived_from=parents,
+            derived=[], produced_by=None, contract_id=None, owner="did:key:z", seq=seq, logged_at=datetime.now(UTC),
+        )  # fmt: skip
+
+    data, model, report = ("sha256:" + c * 64 for c in "abc")
+    found = Lineage(
+        root=model,
+        direction="both",
+        artefacts=[art(data, "bank.csv", "dataset", 3, []), art(model, "model.onnx", "model", 9, [data]),
+                   art(report, "report.json", "log", 12, [model])],
+        edges=[LineageEdge(parent=data, child=model), LineageEdge(parent=model, child=report)],
+    )  # fmt: skip
+    console = Console(record=True, width=200)
+    console.print(lineage_tree(found.graph()))
+    lines = console.export_text().splitlines()
+    assert lines[0] == f"model.onnx (model) {model[:19]}... entry 9"
+    assert f"derived_from bank.csv (dataset) {data[:19]}... entry 3" in lines[1]
+    assert f"derived_from (of) report.json (log) {report[:19]}... entry 12" in lines[2]
