@@ -1,4 +1,4 @@
-"""The binding document's hash, which the clean room puts in REPORT_DATA (DESIGN section 5)."""
+"""The binding document's hash, which the clean room puts in REPORT_DATA (docs/design.md, flows)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The collaboration re-derived from signed statements alone, with its own reading of DESIGN section 3.
+"""The collaboration re-derived from signed statements alone, with its own reading of docs/design.md, flows.
 
 Deliberately not the ledger's policy code: an auditor that reused it would inherit its bugs. Each statement is
 checked for its signature and for whether its signer could sign it at that point of the log; what it says is

@@ -1,4 +1,4 @@
-"""The clean room's first step (DESIGN section 5): fresh keys, the binding document, evidence over its hash."""
+"""The clean room's first step (docs/design.md, flows): fresh keys, the binding document, evidence over its hash."""
 
 from __future__ import annotations
 

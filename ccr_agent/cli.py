@@ -12,7 +12,7 @@ import typer
 from ccr_agent.attest import Producer, produce_evidence
 from ccr_agent.simulated import SimulatedTee
 from ccr_agent.tsm import TeeUnavailable
-from chain.console import out, run, version_option
+from chain.console import err, out, run, version_option
 from schemas.errors import MalformedInput, NoTee
 
 app = typer.Typer(help="depa-ccr: the agent inside a confidential clean room.", no_args_is_help=True)
@@ -29,11 +29,13 @@ def version() -> None:
 
 @simulator_app.command("init")
 def simulator_init(folder: Annotated[Path, typer.Argument(help="Where the simulator keeps its VCEK key and chain.")]):
-    """Create (or open) a simulator and print the ARK pin a contract puts in ccr.simulated_roots."""
+    """Create (or open) a simulator and print the ARK pin a contract puts in ccr.simulated_roots
+    (`depa-chain contract import --simulated-root` takes it)."""
     sim = SimulatedTee.open(folder)
-    out.print(f"[bold red]INSECURE[/] simulated TEE in {folder}; whoever holds this folder can sign any report.")
-    out.print(f"chain: {folder / 'chain.pem'}")
-    out.print(f'contract terms: "ccr": {{"allow_simulated": true, "simulated_roots": ["{sim.root.sha256}"]}}')
+    err.print(f"[bold red]INSECURE[/] simulated TEE in {folder}; whoever holds this folder can sign any report.")
+    err.print(f"chain: {folder / 'chain.pem'}")
+    err.print(f'contract terms: "ccr": {{"allow_simulated": true, "simulated_roots": ["{sim.root.sha256}"]}}')
+    out.print(sim.root.sha256, highlight=False)
 
 
 @app.command()
@@ -74,9 +76,17 @@ def run_command(
     except ValueError as exc:
         raise MalformedInput(f"{spec}: {str(exc).splitlines()[0]}") from exc
     producer = Producer(simulator=SimulatedTee.open(parsed.simulator) if parsed.simulator else None)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out) as progress:
+    columns = SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("starting")
-        report = run(parsed, producer, step=lambda text: progress.update(task, description=text))
+
+        def step(text: str) -> None:
+            progress.update(task, description=text)
+            if not err.is_terminal:  # in a log, each step is a line of its own
+                err.print(f"{run_id}: {text}", highlight=False)
+
+        run_id = parsed.run_id
+        report = run(parsed, producer, step=step)
     out.print(f"run {report.run_id} succeeded: {len(report.outputs)} outputs in {parsed.output_dir}, "
               f"{report.receipts} receipts verified")  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""The clean-room run of DESIGN section 5: attest, reserve, get keys, decrypt and check, train, commit, hand over.
+"""The clean-room run of docs/design.md, flows: attest, reserve, get keys, decrypt and check, train, commit, hand over.
 
 Every statement is signed by the run's fresh key and every receipt verified (LedgerClient.append). Plaintext
 lives only in the run's private working folder, which is wiped whatever happens.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,11 +15,12 @@ from chain.console import err, lineage_tree, out, run, version_option
 from chain.tlog.checkpoint import load_vkey
 from chain.tlog.receipt import Receipt
 from schemas import statement as s
-from schemas.canonical import parse_json
-from schemas.contract import Contract, contract_id, fill_parties
+from schemas.api import ContractView
+from schemas.canonical import parse_json, sha256_digest
+from schemas.contract import Contract, Filling, contract_id, fill_upstream
 from schemas.digest import artefact_digest
-from schemas.errors import DepaError, MalformedInput, SchemaViolation
-from schemas.keys import Signer, new_identity
+from schemas.errors import DepaError, MalformedInput, SchemaViolation, VerificationError
+from schemas.keys import Signer, load_identity, new_identity, read_identity
 
 app = typer.Typer(help="depa-chain: the signed-statement Merkle ledger of DEPA-Training.", no_args_is_help=True)
 version_option(app, "depa-chain")
@@ -73,11 +75,17 @@ def _client(ledger: str, vkey: str | None, state: Path | None, key: Path | None)
 
 
 def _show_receipt(receipt: Receipt, save: Path | None) -> None:
+    """On stderr: stdout carries the command's own result (a digest, an id), so a script can capture it."""
     cp_size = receipt.checkpoint.split("\n")[1]
-    out.print(f"logged as entry [bold]{receipt.seq}[/] ({receipt.statement_id}), in checkpoint of size {cp_size}")
+    err.print(f"logged as entry [bold]{receipt.seq}[/] ({receipt.statement_id}), in checkpoint of size {cp_size}")
     if save is not None:
         save.write_text(receipt.to_tlog_proof())
-        out.print(f"receipt written to {save}")
+        err.print(f"receipt written to {save}")
+
+
+def _result(text: str) -> None:
+    """The command's result on stdout, exactly as given: one line a script can capture."""
+    out.print(text, highlight=False, markup=False)
 
 
 def _append(
@@ -167,18 +175,34 @@ def keys_new(
     name: str,
     directory: Annotated[Path, typer.Option("--dir", help="Where to write NAME.pem and NAME.age.")] = Path("."),
 ) -> None:
-    """Make an Ed25519 signing key (NAME.pem) and an age identity (NAME.age), mode 0600."""
+    """Make an Ed25519 signing key (NAME.pem) and an age identity (NAME.age), mode 0600.
+
+    Prints the party's public card (name, DID, age recipient): send it to the ledger's operator, who registers
+    it with `depa-chain party register NAME --card CARD`."""
     signer, recipient = new_identity(directory, name)
-    out.print(json.dumps({"name": name, "did": signer.did, "x25519": recipient}, indent=2))
+    _result(json.dumps({"name": name, "did": signer.did, "x25519": recipient}, indent=2))
+
+
+@keys_app.command("show")
+def keys_show(
+    name: str,
+    directory: Annotated[Path, typer.Option("--dir", help="Where NAME.pem and NAME.age are.")] = Path("."),
+) -> None:
+    """Print the public card of the keys `keys new` made: name, DID and age recipient."""
+    signer, recipient = load_identity(directory, name)
+    _result(json.dumps({"name": name, "did": signer.did, "x25519": recipient}, indent=2))
 
 
 @party_app.command("register")
 def party_register(
     name: str,
-    did: Annotated[str, typer.Option(help="The party's did:key.")],
-    x25519: Annotated[str, typer.Option(help="The party's age recipient (age1...).")],
     role: Annotated[list[str], typer.Option(help="TDP, TDC, CCRP, AUDITOR or OPERATOR (repeat).")],
     key: KeyOpt,
+    card: Annotated[
+        Path | None, typer.Option(help="The card `depa-chain keys new` printed for the party (its DID and recipient).")
+    ] = None,
+    did: Annotated[str | None, typer.Option(help="The party's did:key, if no --card.")] = None,
+    x25519: Annotated[str | None, typer.Option(help="The party's age recipient (age1...), if no --card.")] = None,
     alias: Annotated[list[str] | None, typer.Option(help="Another name contracts use, e.g. a did:web.")] = None,
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
@@ -186,8 +210,43 @@ def party_register(
     receipt: ReceiptOpt = None,
 ) -> None:
     """Register a party (signed by the operator's key)."""
+    if card is not None:
+        shown = _read_json(card)
+        if not isinstance(shown, dict) or not {"did", "x25519"} <= shown.keys():
+            raise MalformedInput(f"{card} is not a party's card: `depa-chain keys new` prints one")
+        did, x25519 = did or shown["did"], x25519 or shown["x25519"]
+    if did is None or x25519 is None:
+        raise MalformedInput("give the party's --card, or its --did and --x25519", remedy="see --help")
     body = {"did": did, "name": name, "roles": role, "x25519": x25519, "aliases": alias or None}
     _append(ledger, vkey, state, key, "party.register", body, receipt)
+
+
+@party_app.command("list")
+def party_list(
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    key: ReaderOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the parties as JSON.")] = False,
+) -> None:
+    """The registered parties: name, roles, DID, and whether they were revoked."""
+    with _client(ledger, vkey, state, key) as client:
+        parties = client.parties()
+    if as_json:
+        _result(json.dumps([p.model_dump(mode="json") for p in parties], indent=2))
+        return
+    table = Table("name", "roles", "did", "registered", "revoked")
+    for p in parties:
+        table.add_row(p.name, ", ".join(p.roles), p.did, f"entry {p.registered_seq}",
+                      f"{p.revoked_at:%Y-%m-%d}: {p.revoke_reason}" if p.revoked_at else "")  # fmt: skip
+    out.print(table)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise MalformedInput(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def _read_json(path: Path) -> Any:
@@ -209,36 +268,105 @@ def contract_propose(
     """Propose the contract in FILE (our schema, a superset of upstream contract.json)."""
     raw = _read_json(file)
     _append(ledger, vkey, state, key, "contract.propose", {"contract": raw}, receipt)
-    out.print(f"contract id [bold]{contract_id(raw)}[/]")
+    _result(contract_id(raw))
 
 
 @contract_app.command("import")
 def contract_import(
     file: Path,
     key: KeyOpt,
-    tdc: Annotated[str | None, typer.Option(help="DID or alias of the data consumer.")] = None,
-    tdp: Annotated[list[str] | None, typer.Option(help="DID or alias of a data provider (repeat).")] = None,
-    ccrp: Annotated[str | None, typer.Option(help="DID or alias of the clean-room provider.")] = None,
+    tdc: Annotated[str | None, typer.Option(help="The data consumer: a party's name, DID or alias.")] = None,
+    tdp: Annotated[
+        list[str] | None,
+        typer.Option(help="A data provider, as OWNER=PARTY for the datasets of that owner, or PARTY for all (repeat)."),
+    ] = None,
+    ccrp: Annotated[str | None, typer.Option(help="The clean-room provider: a party's name, DID or alias.")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="DATASET_ID=DIGEST: the registered dataset whose records it is (repeat).")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="When the terms start: now, or a date (2026-12-01).")] = None,
+    expiry: Annotated[str | None, typer.Option(help="When they end: a date, or a time after the start (90d).")] = None,
+    simulated_root: Annotated[
+        list[str] | None,
+        typer.Option(help="Admit this simulated TEE (INSECURE): the pin `depa-ccr simulator init` printed."),
+    ] = None,
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
     output: Annotated[Path | None, typer.Option("-o", help="Also write the filled contract here.")] = None,
 ) -> None:
-    """Import an upstream DEPA contract.json: fill its empty party slots, check them, propose it."""
-    raw = fill_parties(_read_json(file), tdc=tdc, tdps=tdp, ccrp=ccrp)
-    try:
-        contract = Contract.model_validate(raw)
-    except ValueError as exc:
-        raise SchemaViolation(f"{file} is not a DEPA contract: {exc}") from exc
+    """Import an upstream DEPA contract.json: fill its parties, providers, sources and dates, check, propose.
+
+    Parties are named as registered on the ledger (name, DID or alias); the contract holds their DIDs.
+    Prints the contract id."""
+    raw = _read_json(file)
     with _client(ledger, vkey, state, key) as client:
-        known = {ref for p in client.parties() if p.revoked_at is None for ref in (p.did, *p.aliases)}
-    missing = contract.missing_parties(known.__contains__)
-    if missing:
-        raise MalformedInput("cannot import: " + "; ".join(missing))
-    if output is not None:
-        output.write_text(json.dumps(raw, indent=2) + "\n")
-    _append(ledger, vkey, state, key, "contract.propose", {"contract": raw}, None)
-    out.print(f"contract id [bold]{contract_id(raw)}[/]")
+        parties = [p for p in client.parties() if p.revoked_at is None]
+        did_of = {ref: p.did for p in parties for ref in (p.name, p.did, *p.aliases)}
+
+        def party(ref: str, flag: str) -> str:
+            if ref not in did_of:
+                raise MalformedInput(f"{flag} {ref}: no registered party has that name, DID or alias",
+                                     remedy="`depa-chain party list` shows who is registered")  # fmt: skip
+            return did_of[ref]
+
+        providers = {}
+        for given in tdp or []:
+            owner, sep, ref = given.rpartition("=")
+            providers[owner if sep else ""] = party(ref, "--tdp")
+        began = _moment(start, datetime.now(UTC), "--start") if start else None
+        filling = Filling(
+            tdc=party(tdc, "--tdc") if tdc else None,
+            ccrp=party(ccrp, "--ccrp") if ccrp else None,
+            providers=providers,
+            sources=dict(_pair(given, "--source", "DATASET_ID=DIGEST") for given in source or []),
+            start=began,
+            expiry=_moment(expiry, began or _start_of(raw), "--expiry") if expiry else None,
+            simulated_roots=simulated_root or [],
+        )
+        filled = fill_upstream(raw, filling)
+        try:
+            contract = Contract.model_validate(filled)
+        except ValueError as exc:
+            raise SchemaViolation(f"{file} is not a DEPA contract: {str(exc).splitlines()[0]}") from exc
+        if contract.expiryTime <= datetime.now(UTC):
+            raise MalformedInput(f"{file} expired on {contract.expiryTime:%Y-%m-%d}",
+                                 remedy="set the terms the parties will sign with --expiry (and --start)")  # fmt: skip
+        known = {ref for p in parties for ref in (p.did, *p.aliases)}
+        missing = contract.missing_parties(known.__contains__)
+        if missing:
+            raise MalformedInput("cannot import: " + "; ".join(missing), remedy="name them with --tdc, --tdp, --ccrp")
+        if output is not None:
+            output.write_text(json.dumps(filled, indent=2) + "\n")
+        _show_receipt(client.append(s.sign(Signer.load(key), "contract.propose", {"contract": filled})), None)
+    _result(contract_id(filled))
+
+
+def _pair(given: str, flag: str, shape: str) -> tuple[str, str]:
+    name, sep, value = given.partition("=")
+    if not sep or not name or not value:
+        raise MalformedInput(f"{flag} {given!r} is not {shape}")
+    return name, value
+
+
+def _start_of(raw: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(raw["startTime"]).replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError):
+        return datetime.now(UTC)
+
+
+def _moment(given: str, base: datetime, flag: str) -> datetime:
+    """`now`, a number of days after `base` (90d), or an ISO date or time (UTC unless it says otherwise)."""
+    if given == "now":
+        return datetime.now(UTC)
+    if given.endswith("d") and given[:-1].isdigit():
+        return base + timedelta(days=int(given[:-1]))
+    try:
+        at = datetime.fromisoformat(given)
+    except ValueError:
+        raise MalformedInput(f"{flag} {given!r} is not now, a number of days (90d) or a date (2026-12-01)") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 @contract_app.command("sign")
@@ -266,22 +394,33 @@ def contract_show(
     """Show a contract's state, parties and signatures."""
     with _client(ledger, vkey, state, key) as client:
         view = client.contract(contract_id)
+        names = {ref: p.name for p in client.parties() for ref in (p.did, *p.former_dids, *p.aliases)}
     if as_json:
-        out.print_json(view.model_dump_json())
+        _result(view.model_dump_json(indent=2))
         return
-    table = Table(title=f"contract {view.id} - {view.state}")
-    table.add_column("party")
-    table.add_column("signed")
+    table = Table("party", "did", "signed", title=f"contract {view.id} - {_state_in_words(view, names)}")
     signed = {sig.party: sig for sig in view.signatures}
     for ref in [*signed, *view.unsigned]:
         sig = signed.get(ref)
-        table.add_row(ref, f"entry {sig.seq} at {sig.logged_at:%Y-%m-%d %H:%M:%S}" if sig else "[red]not yet[/]")
+        when = f"entry {sig.seq} at {sig.logged_at:%Y-%m-%d %H:%M:%S}" if sig else "[red]not yet[/]"
+        table.add_row(names.get(ref, ""), ref, when)
     out.print(table)
     c = view.contract
     out.print(
         f"purpose {c.get('purpose')}, {len(c.get('datasets', []))} datasets, "
         f"valid {c.get('startTime')} to {c.get('expiryTime')}"
     )
+
+
+def _state_in_words(view: ContractView, names: dict[str, str]) -> str:
+    """Why the contract is in its state: who it waits for, since when it is in force, why it closed."""
+    if view.state == "pending":
+        return "pending: waiting for " + ", ".join(names.get(ref, ref) for ref in view.unsigned)
+    if view.state == "active":
+        return f"active since {view.activated_at:%Y-%m-%d %H:%M:%S}"
+    if view.revoke_reason is not None:
+        return f"closed: revoked on {view.closed_at:%Y-%m-%d} ({view.revoke_reason})"
+    return f"closed: expired on {view.closed_at:%Y-%m-%d}"
 
 
 @artefact_app.command("register")
@@ -296,13 +435,18 @@ def artefact_register(
     records: Annotated[
         int | None, typer.Option(min=1, help="A dataset's record count: contracts' delta stays within 1/(10 n).")
     ] = None,
+    encrypted: Annotated[
+        Path | None,
+        typer.Option(help="The sealed file the clean room will receive (`depa-keys seal` wrote it): checked there."),
+    ] = None,
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
     receipt: ReceiptOpt = None,
 ) -> None:
-    """Register a file or folder by its SHA-256 digest (a folder hashes as a sorted manifest)."""
+    """Register a file or folder by its SHA-256 digest (a folder hashes as a sorted manifest); print the digest."""
     digest, size = artefact_digest(path)
+    encrypted_digest = artefact_digest(encrypted)[0] if encrypted is not None else None
     body = {
         "digest": digest,
         "name": name or path.name,
@@ -312,9 +456,29 @@ def artefact_register(
         "derived_from": derived_from or None,
         "contract_id": contract,
         "records": records,
+        "encrypted_digest": encrypted_digest,
     }
     _append(ledger, vkey, state, key, "artefact.register", body, receipt)
-    out.print(f"artefact [bold]{digest}[/]")
+    _result(digest)
+
+
+@artefact_app.command("open")
+def artefact_open(
+    sealed: Annotated[Path, typer.Argument(help="An output the clean room encrypted to you (FILE.age).")],
+    identity: Annotated[Path, typer.Option("--identity", help="Your age identity (NAME.age from `keys new`).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the decrypted file.")],
+) -> None:
+    """Decrypt an output of a run; print its digest (`depa-chain verify` checks it against the ledger)."""
+    import pyrage
+
+    try:
+        plain = pyrage.decrypt(sealed.read_bytes(), [pyrage.x25519.Identity.from_str(read_identity(identity))])
+    except OSError as exc:
+        raise MalformedInput(f"cannot read {sealed}: {exc.strerror}") from exc
+    except pyrage.DecryptError as exc:
+        raise MalformedInput(f"{sealed} does not decrypt with {identity}: it was encrypted to someone else") from exc
+    output.write_bytes(plain)
+    _result(sha256_digest(plain))
 
 
 @artefact_app.command("cap")
@@ -331,23 +495,78 @@ def artefact_cap(
     """Cap your dataset's privacy loss across all contracts (once): each contract naming it as a dataset's
     source draws its epsilon and delta from this cap when you sign it."""
     _append(ledger, vkey, state, key, "dataset.cap", {"dataset": digest, "epsilon": epsilon, "delta": delta}, receipt)
-    out.print(f"dataset {digest} capped at epsilon {epsilon:g}, delta {delta:g} across contracts")
+    err.print(f"dataset {digest} capped at epsilon {epsilon:g}, delta {delta:g} across contracts")
 
 
 @app.command()
 def lineage(
-    digest: str,
+    artefact: Annotated[str, typer.Argument(help="The artefact: its file or folder (hashed here), or its digest.")],
     direction: Annotated[str, typer.Option(help="up, down or both")] = "both",
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
     key: ReaderOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the lineage as JSON.")] = False,
 ) -> None:
     """Show where an artefact came from and what was made from it."""
     if direction not in ("up", "down", "both"):
         raise MalformedInput("--direction is up, down or both")
     with _client(ledger, vkey, state, key) as client:
-        out.print(lineage_tree(client.lineage(digest, direction).graph()))  # type: ignore[arg-type]
+        found = client.lineage(_digest_of(artefact), direction)  # type: ignore[arg-type]
+    if as_json:
+        _result(found.model_dump_json(indent=2))
+    else:
+        out.print(lineage_tree(found.graph()))
+
+
+def _digest_of(artefact: str) -> str:
+    """An artefact's digest: as given, or computed from the file or folder it names."""
+    if artefact.startswith("sha256:"):
+        return artefact
+    path = Path(artefact)
+    if not path.exists():
+        raise MalformedInput(f"{artefact} is neither a file nor a sha256: digest")
+    return artefact_digest(path)[0]
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="The file or folder to check.")],
+    receipt: Annotated[
+        Path | None, typer.Option("--receipt", help="Check offline against this tlog-proof receipt instead.")
+    ] = None,
+    save_receipt: Annotated[Path | None, typer.Option(help="Write the registration's receipt here.")] = None,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    key: ReaderOpt = None,
+) -> None:
+    """Check that a file is a registered artefact: its digest, its registration and the registration's inclusion
+    in the log. With --receipt, offline, with nothing but the ledger's vkey (like cosign verify-blob)."""
+    digest, _ = artefact_digest(file)
+    if receipt is not None:
+        if vkey is None:
+            raise MalformedInput("an offline check needs the ledger's --vkey (or DEPA_VKEY)")
+        proof = Receipt.from_tlog_proof(_read_text(receipt))
+        cp, logged = proof.verify(load_vkey(vkey))
+        where = f"offline, in {cp.origin} at size {cp.size}"
+    else:
+        with _client(ledger, vkey, state, key) as client:
+            proof = client.receipt(client.artefact(digest).seq)
+            cp, logged = proof.verify(client.vkey)
+        where = f"in {cp.origin} at size {cp.size}"
+    body = logged.statement.get("body") or {}
+    if logged.statement.get("typ") != s.typ_of("artefact.register") or body.get("digest") != digest:
+        raise VerificationError(f"{file} ({digest}) is not what entry {logged.seq} registers")
+    if save_receipt is not None:
+        save_receipt.write_text(proof.to_tlog_proof())
+        err.print(f"receipt written to {save_receipt}")
+    made = f", made by run {body['produced_by']}" if body.get("produced_by") else ""
+    out.print(
+        f"[green]verified[/]: {file} is {body.get('kind')} {body.get('name')!r} ({digest}), registered at entry "
+        f"{logged.seq} by {logged.statement.get('iss')}{made}; {where}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -365,11 +584,7 @@ def receipt_verify(
     vkey: Annotated[str, typer.Option("--vkey", envvar="DEPA_VKEY", help="The ledger's C2SP vkey, or a file.")],
 ) -> None:
     """Verify a tlog-proof receipt offline, with nothing but the ledger's vkey."""
-    try:
-        text = file.read_text()
-    except OSError as exc:
-        raise MalformedInput(f"cannot read {file}: {exc.strerror}") from exc
-    cp, logged = Receipt.from_tlog_proof(text).verify(load_vkey(vkey))
+    cp, logged = Receipt.from_tlog_proof(_read_text(file)).verify(load_vkey(vkey))
     st = logged.statement
     out.print(
         f"[green]verified[/]: entry {logged.seq} ({st.get('typ')} by {st.get('iss')}) "

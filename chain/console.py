@@ -70,7 +70,7 @@ def lineage_tree(graph: Graph) -> Tree:
 
     def label(node_id: str, relation: str = "") -> Text:
         n = nodes[node_id]
-        where = f" {n.id[:19]}..." if n.kind == "artefact" else ""
+        where = f" {n.id}" if n.kind == "artefact" else ""  # whole: a digest is pasted back into commands
         where += f" entry {n.seq}" if n.seq is not None else ""
         return Text.assemble((f"{relation} " if relation else "", "dim"), (n.label, "bold"), (where, "dim"))
 

@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 
 from chain.client import LedgerClient
-from chain.console import err, run, version_option
+from chain.console import err, out, run, version_option
 from keybroker.release import Broker
+from keybroker.seal import dataset_identity, seal
 from schemas.errors import MalformedInput
-from schemas.keys import Signer
+from schemas.keys import Signer, read_identity
 
 app = typer.Typer(help="depa-keys: release dataset keys only to attested clean rooms.", no_args_is_help=True)
 version_option(app, "depa-keys")
@@ -21,18 +22,6 @@ version_option(app, "depa-keys")
 def version() -> None:
     """Print the version."""
     typer.echo("depa-keys 0.1.0")
-
-
-def read_identity(path: Path) -> str:
-    """The AGE-SECRET-KEY-1... line of an age identity file (what age-keygen writes)."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise MalformedInput(f"cannot read identity {path}: {exc.strerror}") from exc
-    found = [line.strip() for line in lines if line.strip().startswith("AGE-SECRET-KEY-1")]
-    if len(found) != 1:
-        raise MalformedInput(f"{path} holds {len(found)} age identities, not one")
-    return found[0]
 
 
 def parse_datasets(pairs: list[str]) -> dict[str, str]:
@@ -64,6 +53,23 @@ def serve(
     sock = bind(host, port)
     err.print(f"key broker for {', '.join(broker.identities)} on http://{host}:{port}")
     run_server(create_app(broker), sock)
+
+
+@app.command("seal")
+def seal_command(
+    path: Annotated[Path, typer.Argument(help="The dataset: a file, or a folder (sealed as a tar of its files).")],
+    dataset: Annotated[str, typer.Option("--dataset", help="The contract's id of this dataset.")],
+    identity: Annotated[
+        Path, typer.Option("--identity", help="The dataset's age identity for your broker; made if it does not exist.")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the encrypted file.")],
+) -> None:
+    """Encrypt a dataset for the clean room: only your broker, holding --identity, can release its key.
+
+    Prints the encrypted file's digest (`depa-chain artefact register --encrypted` records it)."""
+    digest = seal(path, dataset_identity(identity, dataset), output)
+    err.print(f"{path} sealed to {output}; serve its key with: depa-keys serve --dataset {dataset}={identity}")
+    out.print(digest, highlight=False)
 
 
 def main() -> None:

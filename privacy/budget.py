@@ -1,4 +1,4 @@
-"""The privacy budget of DESIGN section 4: RDP curves of Poisson-subsampled Gaussian segments, composed per dataset.
+"""The privacy budget (docs/design.md, flows): RDP curves of Poisson-subsampled Gaussian segments, per dataset.
 
 RDP composes by addition, so a dataset's spend is one vector (per order) that grows with each segment.
 Admission is an RDP filter at one order fixed by the dataset's cap and delta before any run (Feldman and

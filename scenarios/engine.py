@@ -8,13 +8,11 @@ back), the parties' keys, the encrypted data, the run's spec and the decrypted m
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,25 +28,17 @@ from ccr_agent.run import Input, RunSpec, run
 from ccr_agent.simulated import SimulatedTee
 from chain.client import LedgerClient
 from chain.ledger.home import init_home
-from keybroker.cli import read_identity
+from keybroker.seal import dataset_identity, seal
 from scenarios import STEP, records
 from scenarios.serve import free_port, start, start_process
 from schemas import statement as s
-from schemas.canonical import parse_json, sha256_digest
+from schemas.canonical import parse_json
 from schemas.contract import contract_id
 from schemas.digest import artefact_digest
-from schemas.keys import Signer, new_identity
+from schemas.keys import Signer, new_identity, read_identity
 
 DEMO = Path(os.environ.get("DEPA_DEMO_ROOT", Path(__file__).resolve().parents[1] / ".demo"))
 console = Console(emoji=False, width=120)
-
-
-def tar_folder(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in sorted(folder.rglob("*")):
-            tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
-    return buffer.getvalue()
 
 
 def fill(template: str, values: dict[str, str]) -> dict:
@@ -135,18 +125,13 @@ class Demo:
         caps = {p["dataset"]: p for c in parse_json(template)["constraints"] for p in c.get("privacy", [])}
         for dataset, path in plain.items():
             provider = scenario.DATASETS[dataset][0]
-            identity = pyrage.x25519.Identity.generate()
             identity_file = root / "keys" / f"{provider}-{dataset[:8]}.age"
-            identity_file.write_text(f"# dataset {dataset}\n{identity}\n")
-            identity_file.chmod(0o600)
-            data = tar_folder(path) if path.is_dir() else path.read_bytes()
-            sealed = pyrage.encrypt(data, [identity.to_public()])
             encrypted = path.with_name(path.name + ".age")
-            encrypted.write_bytes(sealed)
+            encrypted_digest = seal(path, dataset_identity(identity_file, dataset), encrypted)
             digest, size = artefact_digest(path)
             self.send(self.keys[provider], "artefact.register", {
                 "digest": digest, "name": path.name, "kind": "dataset", "format": path.suffix.lstrip(".") or "png",
-                "size": size, "encrypted_digest": sha256_digest(sealed), "records": records(path),
+                "size": size, "encrypted_digest": encrypted_digest, "records": records(path),
             })  # fmt: skip
             # The provider's cap on its data across every contract; this contract draws all of it.
             cap = caps[dataset]

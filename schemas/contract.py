@@ -7,11 +7,13 @@ Upstream numbers arrive as strings ("7.5") and are parsed; parties are DIDs or a
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.canonical import canonical, sha256_digest
+from schemas.errors import MalformedInput
 
 
 class _Model(BaseModel):
@@ -141,20 +143,63 @@ class Contract(_Model):
         return problems
 
 
-def fill_parties(
-    raw: dict[str, Any], *, tdc: str | None = None, tdps: list[str] | None = None, ccrp: str | None = None
-) -> dict[str, Any]:
-    """An upstream contract.json with its party slots filled where upstream leaves them empty.
+class Filling(_Model):
+    """What a party adds to an upstream contract.json before proposing it: the parties (as DIDs), each dataset's
+    provider and registered source, the dates of the terms, and a simulated clean room if the parties admit one."""
 
-    Everything else is kept byte for byte, so the contract id is that of what the parties read.
-    """
+    tdc: str | None = None
+    ccrp: str | None = None
+    # dataset owner -> the provider's DID; the owner "" stands for every dataset no other entry names
+    providers: dict[str, str] = {}
+    sources: dict[str, str] = {}  # dataset id -> the registered digest of its records
+    start: AwareDatetime | None = None
+    expiry: AwareDatetime | None = None
+    simulated_roots: list[str] = []
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def fill_upstream(raw: dict[str, Any], filling: Filling) -> dict[str, Any]:
+    """An upstream contract.json with the slots upstream leaves empty filled; every other member is kept as it
+    is. Raises MalformedInput naming every part of the filling that does not fit the contract."""
     filled = dict(raw)
-    if tdc:
-        filled["tdc"] = tdc
-    if tdps:
-        filled["tdps"] = list(tdps)
-    if ccrp:
-        filled["ccrp"] = ccrp
+    problems = []
+    if filling.tdc:
+        filled["tdc"] = filling.tdc
+    if filling.ccrp:
+        filled["ccrp"] = filling.ccrp
+    datasets = [dict(d) for d in raw.get("datasets", []) if isinstance(d, dict)]
+    owners = {str(d.get("owner", "")) for d in datasets}
+    problems += [f"no dataset is owned by {owner!r} (owners: {', '.join(sorted(owners))})"
+                 for owner in filling.providers if owner and owner not in owners]  # fmt: skip
+    ids = {str(d.get("id")) for d in datasets}
+    problems += [f"no dataset has the id {dataset!r}" for dataset in filling.sources if dataset not in ids]
+    if filling.providers:
+        for d in datasets:
+            if not d.get("provider"):
+                found = filling.providers.get(str(d.get("owner", ""))) or filling.providers.get("")
+                if found is None:
+                    problems.append(f"dataset {d.get('id')} (owner {d.get('owner')!r}) has no provider: "
+                                    f"give --tdp {d.get('owner')}=PARTY")  # fmt: skip
+                else:
+                    d["provider"] = found
+        filled["tdps"] = list(dict.fromkeys(d["provider"] for d in datasets if d.get("provider")))
+    for d in datasets:
+        if str(d.get("id")) in filling.sources:
+            d["source"] = filling.sources[str(d.get("id"))]
+    if filling.providers or filling.sources:
+        filled["datasets"] = datasets
+    if filling.start is not None:
+        filled["startTime"] = _when(filling.start)
+    if filling.expiry is not None:
+        filled["expiryTime"] = _when(filling.expiry)
+    if filling.simulated_roots:
+        ccr = dict(raw.get("ccr") or {})
+        filled["ccr"] = {**ccr, "allow_simulated": True, "simulated_roots": filling.simulated_roots}
+    if problems:
+        raise MalformedInput("; ".join(problems))
     return filled
 
 

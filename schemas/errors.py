@@ -30,8 +30,10 @@ class DepaError(Exception):
 
 
 class MalformedInput(DepaError):
+    """What was malformed, in the words of whoever sent it: each raise says what is wrong and, where it is not
+    plain, what to send instead."""
+
     status, slug = 400, "malformed"
-    remedy = "send well-formed JSON as described in DESIGN section 2"
 
 
 class SchemaViolation(DepaError):
@@ -50,8 +52,9 @@ class Unauthenticated(DepaError):
 
 
 class NotAllowed(DepaError):
+    """Each raise names who may do what was refused."""
+
     status, slug = 403, "not-allowed"
-    remedy = "sign with a key that DESIGN section 3 allows for this statement type"
 
 
 class NotFound(DepaError):

@@ -112,18 +112,23 @@ def write_secret(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def new_identity(directory: Path, name: str) -> tuple[Signer, str]:
-    """Create NAME.pem (Ed25519 PKCS#8) and NAME.age (age identity) in DIRECTORY, mode 0600.
-
-    Returns the signer and the age recipient. NAME is a plain file name: it cannot reach outside DIRECTORY.
-    """
+def _key_paths(directory: Path, name: str) -> tuple[Path, Path]:
+    """NAME.pem and NAME.age in DIRECTORY; NAME is a plain file name, so it cannot reach outside DIRECTORY."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name) or ".." in name:
         raise MalformedInput(
             f"a key name is letters, digits, '.', '_' and '-', not {name!r}",
             remedy="name the key, e.g. bank; --dir says where",
         )
+    return directory / f"{name}.pem", directory / f"{name}.age"
+
+
+def new_identity(directory: Path, name: str) -> tuple[Signer, str]:
+    """Create NAME.pem (Ed25519 PKCS#8) and NAME.age (age identity) in DIRECTORY, mode 0600.
+
+    Returns the signer and the age recipient.
+    """
+    pem_path, age_path = _key_paths(directory, name)
     directory.mkdir(parents=True, exist_ok=True)
-    pem_path, age_path = directory / f"{name}.pem", directory / f"{name}.age"
     for path in (pem_path, age_path):
         if path.exists():
             raise MalformedInput(f"{path} exists; choose another name or remove it")
@@ -133,3 +138,25 @@ def new_identity(directory: Path, name: str) -> tuple[Signer, str]:
     write_secret(pem_path, signer.pem())
     write_secret(age_path, f"# public key: {recipient}\n{identity}\n".encode())
     return signer, recipient
+
+
+def load_identity(directory: Path, name: str) -> tuple[Signer, str]:
+    """The signer in NAME.pem and the age recipient of NAME.age, as `new_identity` made them."""
+    pem_path, age_path = _key_paths(directory, name)
+    if not pem_path.exists():
+        remedy = f"make one with: depa-chain keys new {name} --dir {directory}"
+        raise MalformedInput(f"no key {pem_path}", remedy=remedy)
+    identity = pyrage.x25519.Identity.from_str(read_identity(age_path))
+    return Signer.load(pem_path), str(identity.to_public())
+
+
+def read_identity(path: Path) -> str:
+    """The AGE-SECRET-KEY-1... line of an age identity file (what age-keygen writes)."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise MalformedInput(f"cannot read identity {path}: {exc.strerror}") from exc
+    found = [line.strip() for line in lines if line.strip().startswith("AGE-SECRET-KEY-1")]
+    if len(found) != 1:
+        raise MalformedInput(f"{path} holds {len(found)} age identities, not one")
+    return found[0]

@@ -1,4 +1,4 @@
-"""The signed statement (DESIGN section 2) and the body of every v1 type (section 3)."""
+"""The signed statement (docs/design.md, wire formats) and the body of every v1 type (ibid.)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ class Evidence(Body):
 
 
 class Binding(Body):
-    """What the clean room binds into its hardware report (DESIGN section 5)."""
+    """What the clean room binds into its hardware report (docs/design.md, flows)."""
 
     receipt_key: DidKey
     x25519: AgeRecipient

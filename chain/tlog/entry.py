@@ -1,4 +1,4 @@
-"""The log entry (DESIGN section 2): `{"seq", "logged_at", "statement"}` as RFC 8785 bytes."""
+"""The log entry (docs/design.md, wire formats): `{"seq", "logged_at", "statement"}` as RFC 8785 bytes."""
 
 from __future__ import annotations
 

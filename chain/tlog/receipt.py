@@ -1,4 +1,4 @@
-"""The receipt of an append (DESIGN section 2): entry, inclusion proof and signed checkpoint,
+"""The receipt of an append (docs/design.md, wire formats): entry, inclusion proof and signed checkpoint,
 portable as a C2SP tlog-proof@v1 file (c2sp.org/tlog-proof) that verifies with the vkey alone."""
 
 from __future__ import annotations

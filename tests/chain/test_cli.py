@@ -92,6 +92,6 @@ def test_the_lineage_tree_names_what_an_artefact_came_from_and_what_was_made_fro
     console = Console(record=True, width=200)
     console.print(lineage_tree(found.graph()))
     lines = console.export_text().splitlines()
-    assert lines[0] == f"model.onnx (model) {model[:19]}... entry 9"
-    assert f"derived_from bank.csv (dataset) {data[:19]}... entry 3" in lines[1]
-    assert f"derived_from (of) report.json (log) {report[:19]}... entry 12" in lines[2]
+    assert lines[0] == f"model.onnx (model) {model} entry 9"
+    assert f"derived_from bank.csv (dataset) {data} entry 3" in lines[1]
+    assert f"derived_from (of) report.json (log) {report} entry 12" in lines[2]

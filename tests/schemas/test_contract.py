@@ -1,10 +1,12 @@
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from schemas.contract import Contract, fill_parties
+from schemas.contract import Contract, Filling, fill_upstream
+from schemas.errors import MalformedInput
 from tests.conftest import data_file
 
 UPSTREAM = Path(__file__).parent.parent / "data" / "upstream_contract.json"
@@ -31,15 +33,42 @@ def test_an_upstream_template_names_exactly_which_parties_are_missing():
 
 def test_filling_parties_keeps_everything_else():
     raw = json.loads(data_file("upstream", "credit-risk", "contract.json").read_text())
-    filled = fill_parties(raw, tdc="did:web:tdc", tdps=["did:web:a"], ccrp="did:web:c")
-    assert {k: v for k, v in filled.items() if k not in ("tdc", "tdps", "ccrp")} == {
-        k: v for k, v in raw.items() if k not in ("tdc", "tdps", "ccrp")
+    filling = Filling(tdc="did:web:tdc", ccrp="did:web:c", providers={"": "did:web:a", "bureau": "did:web:b"})
+    filled = fill_upstream(raw, filling)
+    assert {k: v for k, v in filled.items() if k not in ("tdc", "tdps", "ccrp", "datasets")} == {
+        k: v for k, v in raw.items() if k not in ("tdc", "tdps", "ccrp", "datasets")
     }
+
+    def unowned(datasets: list[dict]) -> list[dict]:
+        return [{k: v for k, v in d.items() if k != "provider"} for d in datasets]
+
+    assert unowned(filled["datasets"]) == unowned(raw["datasets"])
     assert Contract.model_validate(filled).named_parties() == {
         "did:web:c": "CCRP",
         "did:web:tdc": "TDC",
         "did:web:a": "TDP",
+        "did:web:b": "TDP",
     }
+    assert {d["owner"]: d["provider"] for d in filled["datasets"]}["bureau"] == "did:web:b"
+
+
+def test_a_filling_that_does_not_fit_the_contract_names_every_misfit():
+    raw = json.loads(data_file("upstream", "credit-risk", "contract.json").read_text())
+    filling = Filling(providers={"bank_a": "did:web:a", "bank_c": "did:web:c"}, sources={"nope": "sha256:" + "0" * 64})
+    with pytest.raises(MalformedInput) as refused:
+        fill_upstream(raw, filling)
+    assert "no dataset is owned by 'bank_c'" in refused.value.detail
+    assert "no dataset has the id 'nope'" in refused.value.detail
+    assert "(owner 'bureau') has no provider: give --tdp bureau=PARTY" in refused.value.detail
+
+
+def test_dates_and_a_simulated_clean_room_are_terms_the_filling_sets():
+    raw = json.loads(data_file("upstream", "credit-risk", "contract.json").read_text())
+    start = datetime(2027, 1, 1, tzinfo=UTC)
+    filling = Filling(start=start, expiry=start + timedelta(days=90), simulated_roots=["ab" * 32])
+    contract = Contract.model_validate(fill_upstream(raw, filling))
+    assert (contract.startTime, contract.expiryTime) == (start, start + timedelta(days=90))
+    assert contract.ccr.allow_simulated and contract.ccr.simulated_roots == ["ab" * 32]
 
 
 def test_expiry_before_start_is_refused():

@@ -62,3 +62,8 @@ def test_a_problem_of_an_unknown_type_keeps_its_detail_and_remedy() -> None:
     body = {"type": "urn:depa:problem:from-the-future", "detail": "something new", "remedy": "upgrade"}
     rebuilt = problem_error(httpx.Response(418, json=body))
     assert type(rebuilt) is DepaError and str(rebuilt) == "418: something new (upgrade)"
+
+
+@pytest.mark.parametrize("cls", sorted(REGISTRY.values(), key=lambda c: c.slug), ids=lambda c: c.slug)
+def test_no_remedy_points_at_a_document_the_user_does_not_have(cls: type[DepaError]) -> None:
+    assert "DESIGN" not in cls.remedy and "../shared" not in cls.remedy

@@ -1,4 +1,4 @@
-"""The admission rules of DESIGN sections 3 to 5: one module per family of statements, found through one table.
+"""The admission rules of docs/design.md, flows: one module per family of statements, found through one table.
 
 `admit` raises the typed error that refuses a statement at a time; `apply` records an admitted one. Both are
 pure: the ledger replays its log through `apply` on start. A test holds RULES to every statement type the schema

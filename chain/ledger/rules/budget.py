@@ -1,4 +1,4 @@
-"""The privacy budget of a run (DESIGN section 4): reserve before reading, commit what was spent, or abort."""
+"""The privacy budget of a run (docs/design.md, flows): reserve before reading, commit what was spent, or abort."""
 
 from __future__ import annotations
 

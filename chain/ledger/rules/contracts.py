@@ -1,4 +1,4 @@
-"""Contracts (DESIGN section 3): proposed and signed by the parties they name, revoked by one of them or the
+"""Contracts (docs/design.md, flows): proposed and signed by the parties they name, revoked by one of them or the
 operator. A provider's signature draws the contract's caps from the datasets it caps across contracts."""
 
 from __future__ import annotations

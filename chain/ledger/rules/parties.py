@@ -1,4 +1,4 @@
-"""Parties (DESIGN section 3): the operator registers them; a party rotates its own key; the operator revokes."""
+"""Parties (docs/design.md, flows): the operator registers them; a party rotates its own key; the operator revokes."""
 
 from __future__ import annotations
 

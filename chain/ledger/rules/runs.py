@@ -1,4 +1,4 @@
-"""Clean-room runs (DESIGN sections 4 and 5): an attestation introduces a run's key; every later statement of the run
+"""Clean-room runs (docs/design.md, flows): an attestation introduces a run's key; every later statement of the run
 is signed by it. Key brokers release dataset keys only to the key the attestation bound."""
 
 from __future__ import annotations

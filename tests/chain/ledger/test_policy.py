@@ -1,4 +1,4 @@
-"""The registration policy of DESIGN section 3, through the ledger's append path."""
+"""The registration policy of docs/design.md, flows, through the ledger's append path."""
 
 from datetime import UTC, datetime, timedelta
 
