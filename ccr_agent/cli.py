@@ -63,6 +63,7 @@ def attest(
 @app.command("run")
 def run_command(
     spec: Annotated[Path, typer.Argument(help="The run spec JSON (ledger, vkey, contract_id, pipeline, inputs...).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run, its outputs and receipts as JSON.")] = False,
 ) -> None:
     """Run a pipeline in this clean room, every step on the ledger; exit non-zero if the run fails."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -87,6 +88,11 @@ def run_command(
 
         run_id = parsed.run_id
         report = run(parsed, producer, step=step)
+    if as_json:  # no metrics: they are the recipients', encrypted to them in metrics.json
+        outputs = {digest: str(path) for digest, path in report.outputs.items()}
+        out.print(json.dumps({"run_id": report.run_id, "outputs": outputs, "receipts": report.receipts}, indent=2),
+                  highlight=False, markup=False)  # fmt: skip
+        return
     out.print(f"run {report.run_id} succeeded: {len(report.outputs)} outputs in {parsed.output_dir}, "
               f"{report.receipts} receipts verified")  # fmt: skip
 
@@ -102,6 +108,7 @@ def plan(
     key: Annotated[
         Path | None, typer.Option("--key", envvar="DEPA_KEY", help="A party key of the contract, to sign the read.")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """The noise multiplier that spends exactly the dataset's remaining budget, composed with what is spent."""
     from chain.client import LedgerClient, fetch_vkey
@@ -118,6 +125,11 @@ def plan(
     spend = budget.DatasetBudget(cap=view.cap, delta=view.delta)
     spend.committed = budget.curve(view.committed_segments + view.reserved_segments)
     sigma = math.ceil(budget.plan_noise(spend, sample_rate, steps) * 1e4) / 1e4  # printed up: never past the cap
+    if as_json:
+        plan = {"noise_multiplier": sigma, "remaining_epsilon": view.remaining_epsilon, "cap": view.cap,
+                "delta": view.delta, "dataset": dataset, "sample_rate": sample_rate, "steps": steps}  # fmt: skip
+        out.print(json.dumps(plan, indent=2), highlight=False, markup=False)
+        return
     out.print(
         f"noise_multiplier {sigma:.4f} spends the remaining {view.remaining_epsilon:.4f} of epsilon {view.cap:g} "
         f"(delta {view.delta:g}) on {dataset} at sample rate {sample_rate} over {steps} steps"

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from chain.client import LedgerClient, fetch_vkey
 from chain.console import err, lineage_tree, out, run, version_option
+from chain.tlog import entry
 from chain.tlog.checkpoint import load_vkey
 from chain.tlog.receipt import Receipt
 from schemas import statement as s
@@ -19,7 +20,7 @@ from schemas.api import ContractView
 from schemas.canonical import parse_json, sha256_digest
 from schemas.contract import Contract, Filling, contract_id, fill_upstream
 from schemas.digest import artefact_digest
-from schemas.errors import DepaError, MalformedInput, SchemaViolation, VerificationError
+from schemas.errors import DepaError, MalformedInput, NotFound, SchemaViolation, VerificationError
 from schemas.keys import Signer, load_identity, new_identity, read_identity
 
 app = typer.Typer(help="depa-chain: the signed-statement Merkle ledger of DEPA-Training.", no_args_is_help=True)
@@ -29,6 +30,7 @@ party_app = typer.Typer(help="Register parties (operator).", no_args_is_help=Tru
 contract_app = typer.Typer(help="Propose, sign, show and import contracts.", no_args_is_help=True)
 artefact_app = typer.Typer(help="Register artefacts by digest.", no_args_is_help=True)
 receipt_app = typer.Typer(help="Verify receipts offline.", no_args_is_help=True)
+entry_app = typer.Typer(help="Read logged entries, each proven against the pinned vkey.", no_args_is_help=True)
 
 
 def _add_commands() -> None:
@@ -45,6 +47,7 @@ for sub, name in [
     (contract_app, "contract"),
     (artefact_app, "artefact"),
     (receipt_app, "receipt"),
+    (entry_app, "entry"),
 ]:
     app.add_typer(sub, name=name)
 
@@ -511,8 +514,12 @@ def lineage(
     """Show where an artefact came from and what was made from it."""
     if direction not in ("up", "down", "both"):
         raise MalformedInput("--direction is up, down or both")
+    digest = _digest_of(artefact)
     with _client(ledger, vkey, state, key) as client:
-        found = client.lineage(_digest_of(artefact), direction)  # type: ignore[arg-type]
+        try:
+            found = client.lineage(digest, direction)  # type: ignore[arg-type]
+        except NotFound as exc:
+            raise NotFound(exc.detail, remedy=f"`depa-chain find {artefact}` says what it is, if anything") from None
     if as_json:
         _result(found.model_dump_json(indent=2))
     else:
@@ -540,6 +547,7 @@ def verify(
     vkey: VkeyOpt = None,
     state: StateOpt = None,
     key: ReaderOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
 ) -> None:
     """Check that a file is a registered artefact: its digest, its registration and the registration's inclusion
     in the log. With --receipt, offline, with nothing but the ledger's vkey (like cosign verify-blob)."""
@@ -561,12 +569,80 @@ def verify(
     if save_receipt is not None:
         save_receipt.write_text(proof.to_tlog_proof())
         err.print(f"receipt written to {save_receipt}")
+    if as_json:
+        verdict = {"verified": True, "file": str(file), "digest": digest, "name": body.get("name"),
+                   "kind": body.get("kind"), "seq": logged.seq, "issuer": logged.statement.get("iss"),
+                   "produced_by": body.get("produced_by"), "origin": cp.origin, "size": cp.size,
+                   "offline": receipt is not None}  # fmt: skip
+        _result(json.dumps(verdict, indent=2))
+        return
     made = f", made by run {body['produced_by']}" if body.get("produced_by") else ""
     out.print(
         f"[green]verified[/]: {file} is {body.get('kind')} {body.get('name')!r} ({digest}), registered at entry "
         f"{logged.seq} by {logged.statement.get('iss')}{made}; {where}",
         highlight=False,
     )
+
+
+@entry_app.command("get")
+def entry_get(
+    which: Annotated[str, typer.Argument(help="The entry's number, or the id of the statement it logged.")],
+    save_receipt: Annotated[Path | None, typer.Option(help="Write the entry's receipt here.")] = None,
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    key: ReaderOpt = None,
+) -> None:
+    """Print a logged entry as JSON (seq, logged_at, the signed statement), proven included in the log."""
+    with _client(ledger, vkey, state, key) as client:
+        seq = int(which) if which.isdigit() else client.seq_of(which)
+        logged, _ = client.proven(seq)
+        if save_receipt is not None:
+            save_receipt.write_text(client.receipt(seq).to_tlog_proof())
+            err.print(f"receipt written to {save_receipt}")
+    err.print(f"entry {seq}: included in the log and signed by its issuer (checked)")
+    _result(json.dumps({"seq": logged.seq, "logged_at": entry.timestamp(logged.logged_at),
+                        "statement": logged.statement}, indent=2))  # fmt: skip
+
+
+@app.command()
+def find(
+    what: Annotated[str, typer.Argument(help="An entry number, a statement id, a digest, a contract id, or a file.")],
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    key: ReaderOpt = None,
+) -> None:
+    """Say what something is on this ledger: an entry, a statement, an artefact or a contract (all that match)."""
+    found: list[str] = []
+    with _client(ledger, vkey, state, key) as client:
+        if what.isdigit():
+            logged, st = client.proven(int(what))
+            found.append(f"entry {logged.seq}: {st.kind} by {st.iss}, logged {entry.timestamp(logged.logged_at)}")
+        else:
+            digest = _digest_of(what)
+
+            def artefact() -> str:
+                a = client.artefact(digest)
+                made = f", made by run {a.produced_by}" if a.produced_by else ""
+                return f"artefact {a.name!r} ({a.kind}), registered at entry {a.seq} by {a.owner}{made}"
+
+            def contract() -> str:
+                c = client.contract(digest)
+                return f"contract {c.contract.get('id')!r}: {c.state}, proposed at entry {c.proposed_seq}"
+
+            def statement() -> str:
+                return f"statement logged as entry {client.seq_of(digest)} (depa-chain entry get {digest})"
+
+            for lookup in (artefact, contract, statement):
+                try:
+                    found.append(lookup())
+                except NotFound:
+                    continue
+    if not found:
+        raise NotFound(f"nothing on this ledger is {what}: no entry, statement, artefact or contract")
+    for line in found:
+        _result(line)
 
 
 @app.command()
@@ -582,10 +658,16 @@ def checkpoint(ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: Sta
 def receipt_verify(
     file: Path,
     vkey: Annotated[str, typer.Option("--vkey", envvar="DEPA_VKEY", help="The ledger's C2SP vkey, or a file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict and the entry as JSON.")] = False,
 ) -> None:
     """Verify a tlog-proof receipt offline, with nothing but the ledger's vkey."""
     cp, logged = Receipt.from_tlog_proof(_read_text(file)).verify(load_vkey(vkey))
     st = logged.statement
+    if as_json:
+        verdict = {"verified": True, "origin": cp.origin, "size": cp.size, "seq": logged.seq,
+                   "logged_at": entry.timestamp(logged.logged_at), "statement": st}  # fmt: skip
+        _result(json.dumps(verdict, indent=2))
+        return
     out.print(
         f"[green]verified[/]: entry {logged.seq} ({st.get('typ')} by {st.get('iss')}) "
         f"is in {cp.origin} at size {cp.size}, logged at {logged.logged_at:%Y-%m-%dT%H:%M:%SZ}"

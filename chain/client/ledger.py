@@ -226,6 +226,10 @@ class LedgerClient:
         self._proven[seq] = (found, st)
         return found, st
 
+    def seq_of(self, statement_id: str) -> int:
+        """Where the statement with this id was logged (prove it with `proven`)."""
+        return entry.decode(self._request("GET", f"/v1/statements/{statement_id}").content).seq
+
     def receipt(self, seq: int) -> Receipt:
         """A logged entry's receipt under the newest checkpoint, verified against the pinned vkey."""
         receipt = Receipt.model_validate_json(self._request("GET", f"/v1/entries/{seq}/receipt").content)

@@ -271,6 +271,19 @@ class Ledger:
             raise NotFound(f"no entry {seq}")
         return rows[0]
 
+    def statement(self, statement_id: str, reader: Reader = EVERYONE) -> bytes:
+        """The entry that logged the statement with this id."""
+        if not (statement_id.startswith("sha256:") and len(statement_id) == 71):
+            raise MalformedInput(f"{statement_id!r} is not a statement id (sha256: and 64 hex digits)")
+        try:
+            sid = bytes.fromhex(statement_id[7:])
+        except ValueError:
+            raise MalformedInput(f"{statement_id!r} is not a statement id (sha256: and 64 hex digits)") from None
+        seq = self.store.seqs_of([sid]).get(sid)
+        if seq is None:
+            raise NotFound(f"no statement {statement_id} in this log")
+        return self.leaf(seq, reader)
+
     def _sees(self, reader: Reader, leaf: bytes) -> bool:
         if reader.everything:
             return True

@@ -214,6 +214,11 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     def entry(seq: int, who: Reader = read) -> Response:
         return Response(ledger.leaf(seq, who), media_type="application/json")
 
+    @app.get("/v1/statements/{statement_id}", responses={200: {"content": {"application/json": {}}}})
+    def logged_statement(statement_id: str, who: Reader = read) -> Response:
+        """The entry that logged the statement with this id (its exact leaf bytes, as /v1/entries/{seq})."""
+        return Response(ledger.statement(statement_id, who), media_type="application/json")
+
     @app.get("/v1/entries/{seq}/receipt", responses={200: {"content": _RECEIPT}})
     def receipt(seq: int, request: Request, who: Reader = read) -> Response:
         """The entry's receipt under the newest checkpoint; `Accept: text/x.tlog-proof` for the C2SP file."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import tempfile
 import time
 import uuid
@@ -331,6 +332,10 @@ def test_plan_finds_the_noise_that_spends_exactly_what_remains(world: World) -> 
         budget.curve([*view.committed_segments, planned])
     )
     assert composed == pytest.approx(view.cap, abs=1e-2) and composed <= view.cap  # sigma printed to 4 places, up
+    args = ["plan", world.cid, "--dataset", BANK, "--sample-rate", "0.04", "--steps", "50", "--ledger", world.url,
+            "--vkey", world.vkey, "--key", str(key), "--json"]  # fmt: skip
+    as_json = CliRunner().invoke(cli, args)
+    assert json.loads(as_json.stdout)["noise_multiplier"] == sigma
 
 
 def test_depa_ccr_run_takes_a_spec_file(world: World) -> None:

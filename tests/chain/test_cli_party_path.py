@@ -17,6 +17,7 @@ import pytest
 from ccr_agent.simulated import SimulatedTee
 from chain.cli import _state_in_words
 from chain.ledger.service import create_app
+from schemas import statement as s
 from schemas.api import ContractView, SignatureView
 from schemas.canonical import sha256_digest
 from tests.conftest import data_file
@@ -177,3 +178,28 @@ def test_a_missing_key_file_says_so_and_nothing_else(party: Party) -> None:
     done = party.cli("depa-chain", "contract", "sign", party.world.cid, "--key", "missing.pem")
     refused(done, "cannot read signing key missing.pem: No such file or directory")
     assert "JSON" not in done.stderr and "DESIGN" not in done.stderr
+
+
+def test_find_says_what_an_entry_a_statement_a_file_or_a_contract_is(party: Party) -> None:
+    data = party.root / "found.csv"
+    data.write_text("x\n2\n")
+    registered = party.cli("depa-chain", "artefact", "register", str(data), "--key", party.key("bank"),
+                           "--receipt", "found.tlog-proof")  # fmt: skip
+    proof = (party.root / "found.tlog-proof").read_text()
+    seq = int(proof.split("index ")[1].split("\n")[0])
+    by_file = party.cli("depa-chain", "find", str(data), "--key", party.key("bank"))
+    assert by_file.stdout.startswith(f"artefact 'found.csv' (dataset), registered at entry {seq}"), by_file.stderr
+    by_seq = party.cli("depa-chain", "find", str(seq), "--key", party.key("bank"))
+    assert by_seq.stdout.startswith(f"entry {seq}: artefact.register by {party.world.parties['bank'].did}")
+    got = party.cli("depa-chain", "entry", "get", str(seq), "--key", party.key("bank"))
+    statement_id = s.statement_id(json.loads(got.stdout)["statement"])
+    by_id = party.cli("depa-chain", "find", statement_id, "--key", party.key("bank"))
+    assert f"statement logged as entry {seq}" in by_id.stdout
+    assert json.loads(party.cli("depa-chain", "entry", "get", statement_id, "--key", party.key("bank")).stdout) == (
+        json.loads(got.stdout)
+    )
+    by_contract = party.cli("depa-chain", "find", party.world.cid, "--key", party.key("bank"))
+    assert by_contract.stdout.startswith("contract 'test': active"), by_contract.stderr
+    by_digest = party.cli("depa-chain", "find", registered.stdout.strip(), "--key", party.key("bank"))
+    assert by_digest.stdout == by_file.stdout
+    refused(party.cli("depa-chain", "find", "sha256:" + "7" * 64, "--key", party.key("bank")), "nothing on this ledger")

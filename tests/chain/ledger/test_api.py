@@ -164,3 +164,16 @@ def test_the_api_docs_work_without_the_internet(api):
         assert api.get(f"/docs/static/{asset}").status_code == 200
     assert api.get("/openapi.json").json()["paths"]["/v1/statements"]["post"]["operationId"] == "append"
     assert api.get("/redoc").status_code == 404  # ReDoc's page would load from a CDN too
+
+
+def test_a_statement_is_found_by_its_id(api, operator):
+    raw = party(operator)
+    post(api, party(operator))
+    seq = post(api, raw).json()["seq"]
+    found = api.get(f"/v1/statements/{s.statement_id(raw)}")
+    assert found.status_code == 200 and json.loads(found.content)["seq"] == seq == 1
+    assert found.content == api.get(f"/v1/entries/{seq}").content
+    missing = api.get("/v1/statements/sha256:" + "0" * 64)
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    for bad in ("sha256:xyz", "not-an-id", "sha256:" + "g" * 64):
+        assert api.get(f"/v1/statements/{bad}").status_code == 400
