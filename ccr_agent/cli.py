@@ -136,5 +136,17 @@ def plan(
     )
 
 
+def _add_commands() -> None:
+    """Command groups installed packages add to depa-ccr (`scenario`, from the scenarios), by entry point: the
+    agent imports nothing above it."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="depa_ccr.commands"):
+        app.add_typer(ep.load(), name=ep.name)
+
+
+_add_commands()
+
+
 def main() -> None:
     run(app)

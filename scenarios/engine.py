@@ -133,10 +133,10 @@ class Demo:
                 "digest": digest, "name": path.name, "kind": "dataset", "format": path.suffix.lstrip(".") or "png",
                 "size": size, "encrypted_digest": encrypted_digest, "records": records(path),
             })  # fmt: skip
-            # The provider's cap on its data across every contract; this contract draws all of it.
-            cap = caps[dataset]
-            body = {"dataset": digest, "epsilon": float(cap["epsilon_threshold"]), "delta": float(cap["delta"])}
-            self.send(self.keys[provider], "dataset.cap", body)
+            if dataset in caps:  # the provider's cap on its data across every contract; this contract draws all of it
+                cap = caps[dataset]
+                body = {"dataset": digest, "epsilon": float(cap["epsilon_threshold"]), "delta": float(cap["delta"])}
+                self.send(self.keys[provider], "dataset.cap", body)
             brokers.setdefault(provider, []).append(f"{dataset}={identity_file}")
             inputs.append((dataset, digest, encrypted, provider))
 
@@ -231,8 +231,15 @@ class Demo:
 
 
 def main() -> None:
-    name = sys.argv[1] if len(sys.argv) > 1 else "credit_risk"
-    Demo(name, importlib.import_module(f"scenarios.{name}")).run()
+    """`python -m scenarios NAME|FOLDER`: a built-in scenario by name, or any scenario's folder."""
+    from scenarios.scaffold import load
+
+    given = sys.argv[1] if len(sys.argv) > 1 else "credit_risk"
+    folder = Path(given)
+    if folder.is_dir():
+        Demo(folder.resolve().name, load(folder)).run()
+    else:
+        Demo(given, importlib.import_module(f"scenarios.{given}")).run()
 
 
 if __name__ == "__main__":

@@ -23,9 +23,10 @@ def shell_blocks(markdown: str) -> list[str]:
     return re.findall(r"^```sh\n(.*?)^```$", markdown, flags=re.S | re.M)
 
 
-def run_as_written(script: str, cwd: Path, timeout: int) -> subprocess.CompletedProcess[str]:
-    """bash -e over the blocks; every process it started is stopped however it ends."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPA_")}
+def run_as_written(script: str, cwd: Path, timeout: int, **settings: str) -> subprocess.CompletedProcess[str]:
+    """bash -e over the blocks, with no DEPA_ setting but `settings`; every process it started is stopped
+    however it ends."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DEPA_")}, **settings}
     proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:

@@ -30,7 +30,7 @@ from schemas.errors import NotAllowed, NotFound
 from schemas.lineage import Direction, Graph
 from webconsole.entries import EntryIndex, EntryRow, Filters, Page, page, row_of
 from webconsole.replayed import BudgetSeries, Replayed, audit_contract
-from webconsole.runner import Runner, RunState, Scenario, discover
+from webconsole.runner import Runner, RunState, Scenario
 
 STATIC = files("webconsole") / "static"
 POLL_S = 0.25  # how often the live feed looks for new entries
@@ -267,7 +267,7 @@ def _mount_runner(api: APIRouter, runner: Runner) -> None:
     @api.get("/scenarios")
     def scenarios(authorization: Auth = None) -> list[Scenario]:
         authorized(authorization)
-        return discover()
+        return runner.scenarios()
 
     @api.post("/scenarios/{name}/runs", status_code=201)
     def start(name: str, authorization: Auth = None) -> RunState:

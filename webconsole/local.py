@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,14 +18,14 @@ from webconsole.runner import Runner
 ORIGIN = "console.depa.example/local"
 
 
-def local_console(home: Path, runs: Path) -> tuple[FastAPI, Runner]:
+def local_console(home: Path, runs: Path, scenarios: Sequence[Path] = ()) -> tuple[FastAPI, Runner]:
     """The app serving `home` (made if new) with the console and a runner keeping its runs under `runs`."""
     settings = Settings(read="public")  # one person's ledger on loopback, behind the runner's token
     if not (home / "ledger.json").exists():
         init_home(home, ORIGIN, settings)
     ledger = open_home(home, settings)
     runs.mkdir(parents=True, exist_ok=True)
-    runner = Runner(runs.resolve())
+    runner = Runner(runs.resolve(), scenarios)
     app = create_app(ledger, settings)
     mount(app, ledger, runner)
     app.add_middleware(LoopbackOnly)

@@ -15,12 +15,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import scenarios
 from scenarios import STEP
+from scenarios.scaffold import load
 from scenarios.serve import free_port, start_process
 from schemas.errors import Conflict, NotFound
 
@@ -29,6 +31,7 @@ SCENARIOS = Path(scenarios.__file__).parent
 
 class Scenario(BaseModel):
     name: str
+    folder: Path = Field(exclude=True)  # what the engine runs; the page needs only the name
     title: str
     description: str
     datasets: dict[str, tuple[str, str]]  # dataset id -> (provider, file)
@@ -36,14 +39,20 @@ class Scenario(BaseModel):
     pipeline: dict
 
 
-def discover() -> list[Scenario]:
-    """Every clean-room scenario: a package under scenarios/ with a contract.json and a pipeline_config.json."""
-    found = []
-    for folder in sorted(p for p in SCENARIOS.iterdir() if (p / "contract.json").is_file()):
-        module = importlib.import_module(f"scenarios.{folder.name}")
+def discover(extra: Sequence[Path] = ()) -> list[Scenario]:
+    """Every clean-room scenario: the packages under scenarios/, then each scenario folder in `extra` (as
+    `depa-ccr scenario new` writes them); of two with one name, the first."""
+    folders = [p for p in sorted(SCENARIOS.iterdir()) if (p / "contract.json").is_file()]
+    folders += [p for root in extra for p in sorted(root.iterdir()) if (p / "contract.json").is_file()]
+    found: list[Scenario] = []
+    for folder in folders:
+        if folder.name in {s.name for s in found}:
+            continue
+        module = importlib.import_module(f"scenarios.{folder.name}") if folder.parent == SCENARIOS else load(folder)
         found.append(
             Scenario(
                 name=folder.name,
+                folder=folder.resolve(),
                 title=module.TITLE,
                 description=(module.__doc__ or "").strip(),
                 datasets=module.DATASETS,
@@ -107,16 +116,17 @@ class ScenarioRun:
 class Runner:
     """One scenario at a time, each in its own folder under `root`; what it started, it stops on close."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, extra: Sequence[Path] = ()) -> None:
+        self.root, self.extra = root, tuple(extra)
         self.token = secrets.token_urlsafe(32)
         self.runs: dict[str, ScenarioRun] = {}
         self._procs: list[subprocess.Popen] = []
         self._lock = threading.Lock()
 
     def start(self, name: str) -> ScenarioRun:
-        if name not in {s.name for s in discover()}:
-            raise NotFound(f"no scenario {name!r} under scenarios/")
+        scenario = next((s for s in self.scenarios() if s.name == name), None)
+        if scenario is None:
+            raise NotFound(f"no scenario {name!r} under scenarios/ or the folders given with --scenarios")
         with self._lock:
             if any(r.exit_code is None for r in self.runs.values()):
                 raise Conflict("a scenario is already running; wait for it to finish")
@@ -124,8 +134,9 @@ class Runner:
             run = ScenarioRun(run_id, name, self.root / run_id)
             # The engine keeps its files under DEPA_DEMO_ROOT/NAME: each run gets a folder of its own.
             env = {**os.environ, "DEPA_DEMO_ROOT": str(run.folder), "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+            which = name if scenario.folder.parent == SCENARIOS else str(scenario.folder)  # built in, or a folder
             proc = subprocess.Popen(
-                [sys.executable, "-m", "scenarios", name],
+                [sys.executable, "-m", "scenarios", which],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=SCENARIOS.parent,
                 start_new_session=True,  # its own process group: close() stops the ledger and brokers it started too
             )  # fmt: skip
@@ -133,6 +144,9 @@ class Runner:
             self.runs[run_id] = run
         threading.Thread(target=run.read, args=(proc,), daemon=True).start()
         return run
+
+    def scenarios(self) -> list[Scenario]:
+        return discover(self.extra)
 
     def get(self, run_id: str) -> ScenarioRun:
         run = self.runs.get(run_id)

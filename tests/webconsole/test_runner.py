@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chain import cli
+from scenarios.scaffold import ScenarioSpec, scaffold
 from schemas.errors import Conflict, NotFound
 from tests.world import serving
 from webconsole.local import local_console
@@ -49,6 +50,26 @@ def test_starts_python_with_an_argument_list_never_a_shell(tmp_path, monkeypatch
     ((args, options),) = started
     assert args == [sys.executable, "-m", "scenarios", "credit_risk"]
     assert not options.get("shell") and options["env"]["DEPA_DEMO_ROOT"] == str(run.folder)
+
+
+def test_runs_a_scenario_of_your_own_from_the_folders_it_was_given(tmp_path, monkeypatch):
+    spec = {"scenario_name": "own", "tdps": [{"name": "lab", "datasets": [{"name": "tests"}]}]}
+    folder = scaffold(ScenarioSpec.model_validate(spec), tmp_path / "mine")
+    assert "own" in {sc.name for sc in discover([tmp_path / "mine"])} and "own" not in {sc.name for sc in discover()}
+    started = []
+
+    class Recorder:
+        stdout = iter(())
+
+        def __init__(self, args, **options):
+            started.append(args)
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Recorder)
+    Runner(tmp_path / "runs", [tmp_path / "mine"]).start("own")
+    assert started == [[sys.executable, "-m", "scenarios", str(folder.resolve())]]
 
 
 @pytest.fixture
