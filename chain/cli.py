@@ -20,6 +20,7 @@ from schemas.api import ContractView
 from schemas.canonical import parse_json, sha256_digest
 from schemas.contract import Contract, Filling, contract_id, fill_upstream
 from schemas.digest import artefact_digest
+from schemas.encoding import b64
 from schemas.errors import DepaError, MalformedInput, NotFound, SchemaViolation, VerificationError
 from schemas.keys import Signer, load_identity, new_identity, read_identity
 
@@ -153,7 +154,10 @@ def _mount_apps(app: Any, ledger: Any) -> list[tuple[str, str]]:
 
 
 @app.command()
-def fsck(home: Annotated[Path, typer.Option(help="The ledger home to check (the ledger need not run).")]) -> None:
+def fsck(
+    home: Annotated[Path, typer.Option(help="The ledger home to check (the ledger need not run).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts and every inconsistency as JSON.")] = False,
+) -> None:
     """Check a ledger home offline: every entry, node and checkpoint against the leaves.
 
     Exit 0: consistent; 1: inconsistencies, each named; 2: the home or its database could not be read."""
@@ -164,8 +168,12 @@ def fsck(home: Annotated[Path, typer.Option(help="The ledger home to check (the 
     except DepaError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    for problem in found.problems:
-        out.print(f"[red]inconsistent:[/] {problem}", highlight=False)
+    if as_json:
+        _result(json.dumps({"consistent": not found.problems, "entries": found.entries, "nodes": found.nodes,
+                            "checkpoints": found.checkpoints, "problems": found.problems}, indent=2))  # fmt: skip
+    else:
+        for problem in found.problems:
+            out.print(f"[red]inconsistent:[/] {problem}", highlight=False)
     summary = f"{found.entries} entries, {found.nodes} nodes, {found.checkpoints} checkpoints checked"
     if found.problems:
         err.print(f"{len(found.problems)} inconsistencies in {home} ({summary})")
@@ -612,27 +620,34 @@ def find(
     vkey: VkeyOpt = None,
     state: StateOpt = None,
     key: ReaderOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each match as JSON.")] = False,
 ) -> None:
     """Say what something is on this ledger: an entry, a statement, an artefact or a contract (all that match)."""
-    found: list[str] = []
+    found: list[tuple[str, dict[str, Any]]] = []  # one line for people, one document for scripts
     with _client(ledger, vkey, state, key) as client:
         if what.isdigit():
             logged, st = client.proven(int(what))
-            found.append(f"entry {logged.seq}: {st.kind} by {st.iss}, logged {entry.timestamp(logged.logged_at)}")
+            at = entry.timestamp(logged.logged_at)
+            doc = {"is": "entry", "seq": logged.seq, "logged_at": at, "statement": logged.statement}
+            found.append((f"entry {logged.seq}: {st.kind} by {st.iss}, logged {at}", doc))
         else:
             digest = _digest_of(what)
 
-            def artefact() -> str:
+            def artefact() -> tuple[str, dict[str, Any]]:
                 a = client.artefact(digest)
                 made = f", made by run {a.produced_by}" if a.produced_by else ""
-                return f"artefact {a.name!r} ({a.kind}), registered at entry {a.seq} by {a.owner}{made}"
+                line = f"artefact {a.name!r} ({a.kind}), registered at entry {a.seq} by {a.owner}{made}"
+                return line, {"is": "artefact", **a.model_dump(mode="json")}
 
-            def contract() -> str:
+            def contract() -> tuple[str, dict[str, Any]]:
                 c = client.contract(digest)
-                return f"contract {c.contract.get('id')!r}: {c.state}, proposed at entry {c.proposed_seq}"
+                line = f"contract {c.contract.get('id')!r}: {c.state}, proposed at entry {c.proposed_seq}"
+                return line, {"is": "contract", **c.model_dump(mode="json")}
 
-            def statement() -> str:
-                return f"statement logged as entry {client.seq_of(digest)} (depa-chain entry get {digest})"
+            def statement() -> tuple[str, dict[str, Any]]:
+                seq = client.seq_of(digest)
+                return f"statement logged as entry {seq} (depa-chain entry get {digest})", {"is": "statement",
+                                                                                          "seq": seq}  # fmt: skip
 
             for lookup in (artefact, contract, statement):
                 try:
@@ -641,16 +656,28 @@ def find(
                     continue
     if not found:
         raise NotFound(f"nothing on this ledger is {what}: no entry, statement, artefact or contract")
-    for line in found:
+    if as_json:
+        _result(json.dumps([doc for _, doc in found], indent=2))
+        return
+    for line, _ in found:
         _result(line)
 
 
 @app.command()
-def checkpoint(ledger: LedgerUrl = DEFAULT_URL, vkey: VkeyOpt = None, state: StateOpt = None) -> None:
+def checkpoint(
+    ledger: LedgerUrl = DEFAULT_URL,
+    vkey: VkeyOpt = None,
+    state: StateOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checkpoint as JSON.")] = False,
+) -> None:
     """Fetch, verify and print the latest checkpoint (consistent with the last one remembered)."""
     with _client(ledger, vkey, state, None) as client:
         cp = client.checkpoint()
-        out.print(client.last, end="", highlight=False)
+        note = client.last
+    if as_json:
+        _result(json.dumps({"origin": cp.origin, "size": cp.size, "root": b64(cp.root), "note": note}, indent=2))
+    else:
+        out.print(note, end="", highlight=False, markup=False)
     err.print(f"verified: size {cp.size}")
 
 

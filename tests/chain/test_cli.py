@@ -95,3 +95,10 @@ def test_the_lineage_tree_names_what_an_artefact_came_from_and_what_was_made_fro
     assert lines[0] == f"model.onnx (model) {model} entry 9"
     assert f"derived_from bank.csv (dataset) {data} entry 3" in lines[1]
     assert f"derived_from (of) report.json (log) {report} entry 12" in lines[2]
+
+
+def test_fsck_speaks_json_to_scripts(tmp_path):
+    runner.invoke(app, ["init", "--home", str(tmp_path / "h"), "--origin", "cli.test/log"])
+    done = subprocess.run([CLI, "fsck", "--home", str(tmp_path / "h"), "--json"], capture_output=True, text=True)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["consistent"] and report["problems"] == [] and report["checkpoints"] >= 1

@@ -203,3 +203,12 @@ def test_find_says_what_an_entry_a_statement_a_file_or_a_contract_is(party: Part
     by_digest = party.cli("depa-chain", "find", registered.stdout.strip(), "--key", party.key("bank"))
     assert by_digest.stdout == by_file.stdout
     refused(party.cli("depa-chain", "find", "sha256:" + "7" * 64, "--key", party.key("bank")), "nothing on this ledger")
+
+
+def test_find_and_checkpoint_speak_json_to_scripts(party: Party) -> None:
+    found = json.loads(party.cli("depa-chain", "find", party.world.cid, "--json", "--key", party.key("bank")).stdout)
+    assert [(f["is"], f["id"]) for f in found] == [("contract", party.world.cid)]
+    entry = json.loads(party.cli("depa-chain", "find", "0", "--json", "--key", party.key("bank")).stdout)
+    assert entry[0]["is"] == "entry" and entry[0]["statement"]["iss"] == party.world.operator.did
+    cp = json.loads(party.cli("depa-chain", "checkpoint", "--json").stdout)
+    assert cp["origin"] == party.world.ledger.origin and cp["note"].startswith(cp["origin"] + "\n")

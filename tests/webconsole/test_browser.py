@@ -16,6 +16,7 @@ import pytest
 from chain.ledger.home import Settings
 from chain.ledger.service import create_app
 from chain.tlog.checkpoint import COSIGNATURE_V1, Checkpoint, Note, cosign, parse_note, vkey_of
+from scenarios.scaffold import ScenarioSpec, scaffold
 from schemas.canonical import canonical
 from schemas.contract import contract_id
 from schemas.keys import Signer
@@ -392,14 +393,18 @@ def test_the_audit_page_lists_each_check_with_its_result(page, served):
 
 @pytest.mark.slow
 def test_a_scenario_runs_to_the_end_in_the_browser(browser, tmp_path):
-    app, runner = local_console(tmp_path / "home", tmp_path / "runs")
+    """A scenario of the user's own (the smallest that runs: the built-in ones run in tests/scenarios)."""
+    spec = {"scenario_name": "tiny", "title": "a tiny collaboration",
+            "tdps": [{"name": "lab", "datasets": [{"name": "tests", "records": 600}]}]}  # fmt: skip
+    scaffold(ScenarioSpec.model_validate(spec), tmp_path / "mine")
+    app, runner = local_console(tmp_path / "home", tmp_path / "runs", [tmp_path / "mine"])
     try:
         with serving(app) as url:
             tab = browser.new_page(viewport={"width": 1366, "height": 900})
             tab.goto(f"{url}/console/#token={runner.token}")
-            tab.get_by_role("heading", name="credit risk").wait_for(timeout=TIMEOUT_MS)
-            tab.get_by_role("button", name="Run credit_risk").click()
-            tab.get_by_text("credit_risk finished and depa-audit verify passed").wait_for(timeout=240_000)
+            tab.get_by_role("heading", name="a tiny collaboration").wait_for(timeout=TIMEOUT_MS)
+            tab.get_by_role("button", name="Run tiny").click()
+            tab.get_by_text("tiny finished and depa-audit verify passed").wait_for(timeout=240_000)
             steps = tab.locator("ol.steps li").all_inner_texts()
             assert steps[0].startswith("starting the ledger") and "the auditor verifies the whole ledger" in steps[-1]
             shot(tab, "scenario-finished")
