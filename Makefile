@@ -25,7 +25,7 @@ $(CHROMIUM):
 
 test: $(VENV)/.installed $(CHROMIUM)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal tests
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m scenarios $(SCENARIO)

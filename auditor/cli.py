@@ -205,6 +205,7 @@ def witness_command(
     name: Annotated[str, typer.Option("--name", help="The witness's key name, e.g. witness.example.org.")],
     state: Annotated[Path, typer.Option("--state", help="Folder keeping the last checkpoint witnessed.")],
     ledger: Annotated[str, typer.Option("--ledger", envvar="DEPA_LEDGER_URL", help="Ledger URL.")] = DEFAULT_LEDGER,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was cosigned as JSON.")] = False,
 ) -> None:
     """Check the ledger's new checkpoint is consistent with the last one witnessed, then cosign it."""
     signer = Signer.load(key)
@@ -213,6 +214,10 @@ def witness_command(
     except ForkError as exc:
         err.print(f"[red]fork:[/] {exc.detail}\n--- witnessed ---\n{exc.old}--- served ---\n{exc.new}", highlight=False)
         raise typer.Exit(3) from exc
+    if as_json:
+        cosigned = {"size": done.size, "previous": done.previous, "witness": str(witness_vkey(name, signer))}
+        out.print(json.dumps(cosigned, indent=2), highlight=False, markup=False)
+        return
     since = f"consistent with {done.previous}" if done.previous is not None else "first checkpoint witnessed"
     out.print(f"cosigned checkpoint {done.size} ({since}) as {witness_vkey(name, signer)}")
 

@@ -522,8 +522,8 @@ def lineage(
     """Show where an artefact came from and what was made from it."""
     if direction not in ("up", "down", "both"):
         raise MalformedInput("--direction is up, down or both")
-    digest = _digest_of(artefact)
     with _client(ledger, vkey, state, key) as client:
+        digest = _resolve(client, artefact)
         try:
             found = client.lineage(digest, direction)  # type: ignore[arg-type]
         except NotFound as exc:
@@ -532,6 +532,21 @@ def lineage(
         _result(found.model_dump_json(indent=2))
     else:
         out.print(lineage_tree(found.graph()))
+
+
+def _resolve(client: LedgerClient, artefact: str) -> str:
+    """A full digest for what the user gave: a file or folder (hashed here), a digest, or the start of one that
+    names exactly one registered artefact."""
+    digest = _digest_of(artefact)
+    if len(digest) == 71:
+        return digest
+    found = client.digests_starting(digest)
+    if not found:
+        raise NotFound(f"no artefact's digest starts with {digest}")
+    if len(found) > 1:
+        raise MalformedInput(f"{digest} starts {len(found)} artefacts' digests: {', '.join(found)}",
+                             remedy="give more of the digest")  # fmt: skip
+    return found[0]
 
 
 def _digest_of(artefact: str) -> str:
@@ -631,7 +646,7 @@ def find(
             doc = {"is": "entry", "seq": logged.seq, "logged_at": at, "statement": logged.statement}
             found.append((f"entry {logged.seq}: {st.kind} by {st.iss}, logged {at}", doc))
         else:
-            digest = _digest_of(what)
+            digest = _resolve(client, what) if what.startswith("sha256:") and len(what) < 71 else _digest_of(what)
 
             def artefact() -> tuple[str, dict[str, Any]]:
                 a = client.artefact(digest)

@@ -195,6 +195,10 @@ class LedgerClient:
     def contract(self, contract_id: str) -> ContractView:
         return ContractView.model_validate(self._get_json(f"/v1/contracts/{_seg(contract_id)}"))
 
+    def digests_starting(self, prefix: str) -> list[str]:
+        """The digests of registered artefacts that start with `prefix`: a short digest, pasted back."""
+        return [str(d) for d in self._get_json("/v1/artefacts", prefix=prefix)]
+
     def artefact(self, digest: str) -> ArtefactView:
         return ArtefactView.model_validate(self._get_json(f"/v1/artefacts/{_seg(digest)}"))
 

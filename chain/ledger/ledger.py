@@ -9,6 +9,7 @@ one transaction, and only then hand out receipts.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -387,6 +388,16 @@ class Ledger:
             if found is None or not reader.sees_contract(found.contract_id):
                 raise NotFound(f"no artefact {digest}")
             return artefact_view(found, self._children(digest, reader), self.registry.sources.get(digest))
+
+    def digests_starting(self, prefix: str, reader: Reader = EVERYONE, limit: int = 10) -> list[str]:
+        """The artefacts the reader sees whose digest starts with `prefix` (at least 8 hex digits), so a short
+        digest can be pasted back; at most `limit`."""
+        if not re.fullmatch(r"sha256:[0-9a-f]{8,64}", prefix):
+            raise MalformedInput(f"{prefix!r} is not a digest prefix (sha256: and 8 to 64 hex digits)")
+        with self._lock:
+            arts = self.registry.artefacts
+            found = (d for d in arts if d.startswith(prefix) and reader.sees_contract(arts[d].contract_id))
+            return list(islice(found, limit))
 
     def _children(self, digest: str, reader: Reader) -> tuple[str, ...]:
         children = self.registry.derived.get(digest, ())

@@ -251,6 +251,11 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     def run(run_id: str, who: Reader = read) -> RunView:
         return ledger.run(run_id, who)
 
+    @app.get("/v1/artefacts")
+    def artefacts(prefix: str, who: Reader = read) -> list[str]:
+        """The digests of the artefacts you may read that start with `prefix` (8 hex digits at least), up to 10."""
+        return ledger.digests_starting(prefix, who)
+
     @app.get("/v1/artefacts/{digest}")
     def artefact(digest: str, who: Reader = read) -> ArtefactView:
         return ledger.artefact(digest, who)

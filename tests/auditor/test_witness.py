@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -127,3 +128,18 @@ def test_the_witnessed_checkpoint_outlives_a_restart(served, tmp_path: Path) -> 
     restarted = Ledger(ledger.store, ORIGIN, key, operator.did)
     assert restarted.witnessed() == ledger.witnessed()
     assert verify_cosignature(restarted.witnessed(), WITNESS_VKEY)
+
+
+def test_the_witness_command_speaks_json_to_scripts(served, tmp_path: Path) -> None:
+    url, ledger, operator, _ = served
+    key_file = tmp_path / "witness.pem"
+    key_file.write_bytes(WITNESS.pem())
+    args = ["witness", "--ledger", url, "--vkey", str(ledger.vkey), "--key", str(key_file), "--name", "witness.test",
+            "--state", str(tmp_path / "state"), "--json"]  # fmt: skip
+    first = CliRunner().invoke(app, args)
+    grow(ledger, operator)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, (again.output, again.exception)
+    second = json.loads(again.stdout)
+    assert json.loads(first.stdout)["previous"] is None and second["previous"] == json.loads(first.stdout)["size"]
+    assert second["witness"] == str(WITNESS_VKEY)

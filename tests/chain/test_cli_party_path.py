@@ -212,3 +212,17 @@ def test_find_and_checkpoint_speak_json_to_scripts(party: Party) -> None:
     assert entry[0]["is"] == "entry" and entry[0]["statement"]["iss"] == party.world.operator.did
     cp = json.loads(party.cli("depa-chain", "checkpoint", "--json").stdout)
     assert cp["origin"] == party.world.ledger.origin and cp["note"].startswith(cp["origin"] + "\n")
+
+
+def test_a_short_digest_names_the_one_artefact_it_starts_or_says_it_is_ambiguous(party: Party) -> None:
+    twins = ["sha256:5eed5eed" + c * 56 for c in "01"]
+    for i, digest in enumerate(twins):
+        party.world.send("bank", "artefact.register", {"digest": digest, "name": f"twin{i}.csv", "kind": "dataset"})
+    one = party.cli("depa-chain", "lineage", twins[0][:20], "--key", party.key("bank"))
+    assert one.returncode == 0 and twins[0] in one.stdout, one.stderr
+    refused(party.cli("depa-chain", "lineage", "sha256:5eed5eed", "--key", party.key("bank")),
+            "starts 2 artefacts' digests", twins[1], "give more of the digest")  # fmt: skip
+    refused(party.cli("depa-chain", "lineage", "sha256:5eed5eee", "--key", party.key("bank")), "no artefact's digest")
+    refused(party.cli("depa-chain", "lineage", "sha256:5ee", "--key", party.key("bank")), "8 to 64 hex digits")
+    found = party.cli("depa-chain", "find", twins[1][:30], "--key", party.key("bank"))
+    assert found.stdout.startswith("artefact 'twin1.csv' (dataset)"), found.stderr

@@ -112,6 +112,9 @@ def test_a_party_reads_its_own_contracts_and_nothing_of_others(api, setting, col
     for path in (f"/v1/contracts/{r.cid}", f"/v1/contracts/{r.cid}/budget", "/v1/runs/run-1",
                  f"/v1/artefacts/{r.digest}", f"/v1/artefacts/{r.digest}/lineage"):  # fmt: skip
         problem(get(api, path, rival.key), 404)
+    short = r.digest[:20]  # a short digest finds only what the reader may see
+    assert get(api, f"/v1/artefacts?prefix={short}", bank).json() == [r.digest]
+    assert get(api, f"/v1/artefacts?prefix={short}", rival.key).json() == []
 
 
 def test_a_party_reads_the_entries_of_its_contracts_one_by_one(api, setting, collab, ledger):
