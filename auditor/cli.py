@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from auditor import lineage as lineages
 from auditor import snapshot as snapshots
+from auditor import transcript as transcripts
 from auditor.accounting import spend
 from auditor.attestation import load_policy, load_simulated_roots, verify_files
 from auditor.evidence_files import load_collateral, load_crl
@@ -149,6 +150,33 @@ def lineage_command(
         out.print(lineage_tree(graph))
     else:
         typer.echo(lineages.to_dot(graph) if fmt == "dot" else lineages.to_mermaid(graph), nl=False)
+
+
+@app.command("transcript")
+def transcript_command(
+    file: Annotated[Path, typer.Argument(help="The run's transcript.jsonl, decrypted (`depa-chain artefact open`).")],
+    run_id: Annotated[str, typer.Option("--run", help="The run it is the transcript of.")],
+    vkey: VkeyArg,
+    ledger: LedgerOpt = None,
+    bundle: BundleOpt = None,
+    database: DatabaseOpt = None,
+    reader: ReaderOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each check as JSON.")] = False,
+) -> None:
+    """Check a training transcript against the verified log: exit 0 if every check passes, 1 otherwise."""
+    try:
+        text = file.read_bytes()
+    except OSError as exc:
+        raise MalformedInput(f"cannot read {file}: {exc.strerror}") from exc
+    findings = transcripts.check(_world(vkey, ledger, bundle, database, reader), run_id, text)
+    if as_json:
+        out.print_json(json.dumps([f.model_dump() for f in findings]))
+    else:
+        for f in findings:
+            where = f" (entry {f.seq})" if f.seq is not None else ""
+            out.print(f"{f.status:<5} {f.check}: {f.reason}{where}", highlight=False, markup=False)
+    if any(f.status == "fail" for f in findings):
+        raise typer.Exit(1)
 
 
 @app.command("budget")

@@ -25,6 +25,7 @@ from ccr_agent.attest import AgentKeys, Producer, attest
 from ccr_agent.sealed import open_sealed
 from chain.client import LedgerClient
 from chain.client.verified import active_contract, dids_of
+from chain.tlog import transcript
 from chain.tlog.freshness import nonce_for
 from chain.tlog.receipt import Receipt
 from keybroker.client import request_key
@@ -199,7 +200,11 @@ class Agent:
         step("handing over outputs")
         outputs = self.hand_over(contract, result.outputs, [i.digest for i in spec.inputs])
         metrics = {k: float(v) for k, v in result.metrics.items()}  # for the recipients, in metrics.json; not logged
-        self.post("run.complete", {"status": "succeeded", "outputs": list(outputs)})
+        complete: dict[str, Any] = {"status": "succeeded", "outputs": list(outputs)}
+        if result.transcript is not None:  # the root of the lines that left, encrypted, with the other outputs
+            committed = transcript.commit(result.transcript.read_bytes())
+            complete["transcript"] = {"root": committed.root, "epochs": committed.epochs}
+        self.post("run.complete", complete)
         self.completed = True
         return RunReport(spec.run_id, outputs, metrics, self.receipts)
 
@@ -251,7 +256,7 @@ class Agent:
             sealed = pyrage.encrypt(path.read_bytes(), age)
             target = self.spec.output_dir / f"{path.name}.age"
             target.write_bytes(sealed)
-            kind = "log" if path.suffix == ".json" else "model"
+            kind = "log" if path.suffix in (".json", ".jsonl") else "model"
             self.post("artefact.register", {
                 "digest": digest, "name": path.name, "kind": kind, "format": path.suffix.lstrip("."), "size": size,
                 "encrypted_digest": sha256_digest(sealed), "derived_from": inputs, "produced_by": self.spec.run_id,

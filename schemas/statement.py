@@ -147,14 +147,23 @@ class RunStart(Body):
 FailureCode = Annotated[str, Field(pattern=r"^[a-z][a-z-]{0,39}$")]
 
 
+class TranscriptRoot(Body):
+    """The RFC 9162 Merkle root (base64) of the lines of the run's transcript.jsonl, and how many epochs it holds."""
+
+    root: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")
+    epochs: int = Field(ge=0, le=10**6)
+
+
 class RunComplete(Body):
     """No metrics: they are computed on private data, so they leave as an output encrypted to the recipients
-    (metrics.json, registered by its digest), never in plaintext on the log."""
+    (metrics.json, registered by its digest), never in plaintext on the log. The transcript's root commits to
+    what each epoch did without saying it."""
 
     run_id: RunId
     status: Literal["succeeded", "failed"]
     outputs: list[Digest] | None = None
     reason: FailureCode | None = None
+    transcript: TranscriptRoot | None = None
 
 
 # Bounds that keep the accountant inside the range where it computes: a noise multiplier past 1e4 adds nothing

@@ -6,6 +6,7 @@ here the rate is the one the ledger reserved, and the accountant's history is wh
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -38,6 +39,15 @@ class Trained:
     example: torch.Tensor
     metrics: dict[str, float]
     segments: list[dict[str, float | int]]  # the accountant's history, for budget.commit
+    epochs: list[dict[str, float | int | str | None]]  # the transcript: one record per epoch
+
+
+def state_digest(model: nn.Module) -> str:
+    """SHA-256 over the model's parameters and buffers, by name in sorted order: which model an epoch ended with."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode() + b"\0" + tensor.detach().cpu().contiguous().numpy().tobytes())
+    return "sha256:" + h.hexdigest()
 
 
 def mlp(features: int, classes: int, hidden: list[int]) -> nn.Module:
@@ -87,16 +97,33 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
     params = {"lr": 0.05, **config.optimizer.params}
     loss_fn = nn.CrossEntropyLoss()
     segments: list[dict[str, float | int]] = []
+    epochs: list[dict[str, float | int | str | None]] = []
+    delta = config.privacy_params.delta if config.privacy_params else None
+
+    def end_epoch(module: nn.Module, steps: int, losses: list[float], accountant: RDPAccountant | None) -> None:
+        """What the epoch left: its mean loss, the spend so far by the run's own accountant, the model's digest and
+        its test metrics (the recipients', like metrics.json)."""
+        spent = accountant.get_epsilon(delta) if accountant is not None and delta and steps else None
+        epochs.append({"epoch": len(epochs) + 1, "steps": steps, "loss": sum(losses) / max(1, len(losses)),
+                       "epsilon": spent, "state": state_digest(module), **evaluate(module, data)})  # fmt: skip
+        module.train()
+
     generator = torch.Generator().manual_seed(seed)  # the non-private path's shuffling, and Poisson sampling
     noise = torch.Generator().manual_seed(seed + 1 if fixed else secrets.randbits(64))
     if plan is None:
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, generator=generator)
         optimizer = optimizer_cls(model.parameters(), **params)
+        steps = 0
         for _ in range(config.total_epochs):
+            losses = []
             for x, y in loader:
                 optimizer.zero_grad()
-                loss_fn(model(x), y).backward()
+                loss = loss_fn(model(x), y)
+                loss.backward()
                 optimizer.step()
+                losses.append(float(loss.detach()))
+                steps += 1
+            end_epoch(model, steps, losses, None)
         trained = model
     else:
         expected_batch = plan.sample_rate * len(dataset)
@@ -110,22 +137,29 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
         accountant = RDPAccountant()
         optimizer.attach_step_hook(accountant.get_optimizer_hook_fn(sample_rate=plan.sample_rate))
         loader = DPDataLoader(dataset, sample_rate=plan.sample_rate, generator=generator)
-        steps = 0
+        per_epoch = max(1, round(1 / plan.sample_rate))  # Poisson sampling: an epoch is 1/q steps in expectation
+        steps, losses = 0, []
         while steps < plan.steps:
             for x, y in loader:
                 optimizer.zero_grad()
                 # An empty Poisson batch goes through as it is: Opacus clips nothing, adds the noise and the
                 # accountant counts the step, exactly as the analysis assumes.
-                loss_fn(private(x), y).backward()
+                loss = loss_fn(private(x), y)
+                loss.backward()
                 optimizer.step()
                 steps += 1
+                if len(y):
+                    losses.append(float(loss.detach()))
+                if steps % per_epoch == 0 or steps == plan.steps:
+                    end_epoch(private._module, steps, losses, accountant)
+                    losses = []
                 if steps == plan.steps:
                     break
         segments = [{"noise_multiplier": s, "sample_rate": q, "steps": n} for s, q, n in accountant.history]
         trained = private._module
     rng = {"opacus_secure_mode": 0.0, "separate_csprng_seeded_generators": 1.0}
     metrics = {**evaluate(trained, data), **(rng if plan else {})}
-    return Trained(trained, dataset[0][0][None], metrics, segments)
+    return Trained(trained, dataset[0][0][None], metrics, segments, epochs)
 
 
 def evaluate(model: nn.Module, data: Arrays) -> dict[str, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import secrets
 import warnings
 from pathlib import Path
 
@@ -34,3 +35,13 @@ def write_outputs(model: nn.Module, example: torch.Tensor, metrics: dict, folder
     program.save(str(graph))
     scores.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return [weights, graph, scores]
+
+
+def write_transcript(epochs: list[dict], folder: Path) -> Path:
+    """transcript.jsonl: a header with a fresh salt, then one line per epoch. run.complete logs the Merkle root of
+    these exact lines (chain/tlog/transcript.py); the salt keeps that root from confirming a guessed line."""
+    path = folder / "transcript.jsonl"
+    header = {"depa_transcript": 1, "salt": secrets.token_hex(16)}
+    lines = [json.dumps(record, sort_keys=True, separators=(",", ":")) for record in [header, *epochs]]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -11,7 +11,7 @@ from schemas.errors import Unprocessable
 from trainers import classic, data, dp_sgd, prepare
 from trainers.arrays import Arrays
 from trainers.config import Pipeline
-from trainers.export import write_outputs
+from trainers.export import write_outputs, write_transcript
 
 
 @dataclass
@@ -19,6 +19,7 @@ class Result:
     outputs: list[Path]
     metrics: dict[str, float]
     segments: list[dict[str, float | int]]
+    transcript: Path | None = None  # Train_DL's per-epoch record, among the outputs
 
 
 def load(pipeline: Pipeline, inputs: dict[str, Path]) -> Arrays:
@@ -73,4 +74,5 @@ def run(pipeline: Pipeline, arrays: Arrays, out: Path, plan: dp_sgd.DpPlan | Non
     trained = dp_sgd.train(model, arrays, train, plan)
     metrics = {**trained.metrics, **({"noise_multiplier": plan.noise_multiplier} if plan else {})}
     outputs = write_outputs(trained.model, trained.example, metrics, out)
-    return Result(outputs, metrics, trained.segments)
+    transcript = write_transcript(trained.epochs, out)
+    return Result([*outputs, transcript], metrics, trained.segments, transcript)

@@ -24,7 +24,7 @@ def test_the_scenario_runs_end_to_end(tmp_path: Path, name: str) -> None:
     assert "verified=True, security=insecure-simulated" in done.stdout
     ledger = open_home(tmp_path / name / "ledger", Settings())
     (run,) = ledger.registry.runs.values()
-    assert run.status == "succeeded" and len(run.outputs) == 3
+    assert run.status == "succeeded" and len(run.outputs) == 4  # the model twice, its metrics, its transcript
     assert all(b.committed_segments and not b.reserved for b in ledger.registry.budgets.values())
     ledger.store.close()
     assert (tmp_path / name / "consumer" / "model.onnx").exists()
