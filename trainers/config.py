@@ -66,6 +66,13 @@ class Optimizer(_Open):
     params: dict[str, Any] = {}
 
 
+class Named(_Open):
+    """Upstream's `{"name", "params"}`, for a metric or a scheduler."""
+
+    name: str
+    params: dict[str, Any] = {}
+
+
 class TrainConfig(_Open):
     paths: dict[str, str] = {}
     model_type: str | None = None
@@ -77,6 +84,12 @@ class TrainConfig(_Open):
     dataset_config: DatasetConfig = DatasetConfig()
     model_config_: dict[str, Any] = Field(default={}, alias="model_config")
     task_type: str = "classification"
+    # Upstream's metrics: names, or {"name", "params"}; the trainer refuses one it does not compute, before training.
+    metrics: list[str | Named] | None = None
+    scheduler: Named | None = None  # a torch.optim.lr_scheduler, by name
+
+    def metric_specs(self) -> list[Named]:
+        return [Named(name=m) if isinstance(m, str) else m for m in self.metrics or []]
 
     @model_validator(mode="after")
     def _private_has_params(self) -> TrainConfig:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from opacus import GradSampleModule
@@ -21,8 +23,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from schemas.errors import Unprocessable
-from trainers.arrays import Arrays, scores
-from trainers.config import TrainConfig
+from trainers.arrays import Arrays, check_metrics, scores
+from trainers.config import Named, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
     fixed = seed is not None
     seed = seed if seed is not None else secrets.randbits(63)
     torch.manual_seed(seed)
+    wanted = config.metric_specs()
+    check_metrics(wanted)
     errors = ModuleValidator.validate(model, strict=False)
     if errors:
         raise Unprocessable(f"the model cannot be trained privately: {errors[0]}")
@@ -105,14 +109,17 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
         its test metrics (the recipients', like metrics.json)."""
         spent = accountant.get_epsilon(delta) if accountant is not None and delta and steps else None
         epochs.append({"epoch": len(epochs) + 1, "steps": steps, "loss": sum(losses) / max(1, len(losses)),
-                       "epsilon": spent, "state": state_digest(module), **evaluate(module, data)})  # fmt: skip
+                       "epsilon": spent, "state": state_digest(module), **evaluate(module, data, wanted)})  # fmt: skip
         module.train()
+        if schedule is not None and not per_batch:
+            schedule.step()
 
     generator = torch.Generator().manual_seed(seed)  # the non-private path's shuffling, and Poisson sampling
     noise = torch.Generator().manual_seed(seed + 1 if fixed else secrets.randbits(64))
     if plan is None:
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, generator=generator)
         optimizer = optimizer_cls(model.parameters(), **params)
+        schedule, per_batch = scheduler(config, optimizer)
         steps = 0
         for _ in range(config.total_epochs):
             losses = []
@@ -121,6 +128,8 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
                 loss = loss_fn(model(x), y)
                 loss.backward()
                 optimizer.step()
+                if schedule is not None and per_batch:
+                    schedule.step()
                 losses.append(float(loss.detach()))
                 steps += 1
             end_epoch(model, steps, losses, None)
@@ -134,6 +143,7 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
             optimizer_cls(private.parameters(), **params), noise_multiplier=plan.noise_multiplier,
             max_grad_norm=plan.max_grad_norm, expected_batch_size=max(1, round(expected_batch)), generator=noise,
         )  # fmt: skip
+        schedule, per_batch = scheduler(config, optimizer)
         accountant = RDPAccountant()
         optimizer.attach_step_hook(accountant.get_optimizer_hook_fn(sample_rate=plan.sample_rate))
         loader = DPDataLoader(dataset, sample_rate=plan.sample_rate, generator=generator)
@@ -147,6 +157,8 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
                 loss = loss_fn(private(x), y)
                 loss.backward()
                 optimizer.step()
+                if schedule is not None and per_batch:
+                    schedule.step()
                 steps += 1
                 if len(y):
                     losses.append(float(loss.detach()))
@@ -158,12 +170,32 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
         segments = [{"noise_multiplier": s, "sample_rate": q, "steps": n} for s, q, n in accountant.history]
         trained = private._module
     rng = {"opacus_secure_mode": 0.0, "separate_csprng_seeded_generators": 1.0}
-    metrics = {**evaluate(trained, data), **(rng if plan else {})}
+    metrics = {**evaluate(trained, data, wanted), **(rng if plan else {})}
     return Trained(trained, dataset[0][0][None], metrics, segments, epochs)
 
 
-def evaluate(model: nn.Module, data: Arrays) -> dict[str, float]:
+def evaluate(model: nn.Module, data: Arrays, wanted: Sequence[Named] = ()) -> dict[str, float]:
     model.eval()
     with torch.no_grad():
         logits = model(torch.as_tensor(data.x_test, dtype=torch.float32))
-    return scores(data, torch.softmax(logits, dim=1).numpy())
+    return scores(data, torch.softmax(logits, dim=1).numpy(), wanted)
+
+
+# Schedulers stepped once an epoch, and those stepped once a batch (a cyclic rate cycles over iterations).
+EPOCH_SCHEDULERS = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "ConstantLR")
+BATCH_SCHEDULERS = ("CyclicLR",)
+
+
+def scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer) -> tuple[Any, bool]:
+    """The pipeline's learning-rate scheduler on `optimizer` (None if it names none), and whether it steps per batch."""
+    if config.scheduler is None:
+        return None, False
+    name = config.scheduler.name
+    if name not in EPOCH_SCHEDULERS + BATCH_SCHEDULERS:
+        raise Unprocessable(f"scheduler {name} is not one this trainer runs",
+                            remedy=f"name one of {', '.join(EPOCH_SCHEDULERS + BATCH_SCHEDULERS)}")  # fmt: skip
+    try:
+        made = getattr(torch.optim.lr_scheduler, name)(optimizer, **config.scheduler.params)
+    except (TypeError, ValueError) as exc:
+        raise Unprocessable(f"scheduler {name} does not take its params: {exc}") from None
+    return made, name in BATCH_SCHEDULERS

@@ -9,7 +9,7 @@ import numpy as np
 
 from schemas.errors import Unprocessable
 from trainers import classic, data, dp_sgd, prepare
-from trainers.arrays import Arrays
+from trainers.arrays import Arrays, check_metrics
 from trainers.config import Pipeline
 from trainers.export import write_outputs, write_transcript
 
@@ -61,11 +61,12 @@ def check_poisson(pipeline: Pipeline, arrays: Arrays) -> None:
 
 def run(pipeline: Pipeline, arrays: Arrays, out: Path, plan: dp_sgd.DpPlan | None) -> Result:
     train = pipeline.train
+    check_metrics(train.metric_specs())
     if pipeline.trainer == "Train_SKL":
-        outputs, metrics = classic.train_sklearn(arrays, train.model_config_, out)
+        outputs, metrics = classic.train_sklearn(arrays, train.model_config_, out, train.metric_specs())
         return Result(outputs, metrics, [])
     if pipeline.trainer == "Train_XGB":
-        outputs, metrics = classic.train_xgboost(arrays, train.model_config_, out)
+        outputs, metrics = classic.train_xgboost(arrays, train.model_config_, out, train.metric_specs())
         return Result(outputs, metrics, [])
     if arrays.x_train.ndim == 4:
         model = dp_sgd.cnn(arrays.x_train.shape[1], arrays.classes)

@@ -278,3 +278,49 @@ def test_the_output_layer_does_not_depend_on_which_folders_hold_records() -> Non
     prepared = prepare.images(x, y, config, ["lesion", "normal"], private=True)
     assert prepared.classes == 3
     assert set(np.concatenate([prepared.y_train, prepared.y_test])) == {0, 1}
+
+
+def test_the_metrics_a_pipeline_names_are_the_ones_reported() -> None:
+    plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=0.05, steps=40, max_grad_norm=1.0)
+    config = TrainConfig(metrics=["accuracy", {"name": "f1_score", "params": {"average": "macro"}}, "confusion_matrix"])
+    metrics = dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), config, plan, seed=1).metrics
+    assert {"accuracy", "f1_score", "confusion_0_0", "confusion_1_1", "test_records"} <= set(metrics)
+    assert "roc_auc" not in metrics  # asked for others, not the defaults
+    assert sum(metrics[f"confusion_{i}_{j}"] for i in (0, 1) for j in (0, 1)) == metrics["test_records"]
+
+
+def test_a_metric_no_trainer_computes_is_refused_before_training() -> None:
+    plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=0.05, steps=40, max_grad_norm=1.0)
+    config = TrainConfig(metrics=["accuracy", {"name": "hausdorff_distance", "params": {"threshold": 0.3}}])
+    with pytest.raises(Unprocessable, match="does not compute: hausdorff_distance"):
+        dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), config, plan, seed=1)
+
+
+def test_a_scheduler_steps_the_learning_rate_as_the_pipeline_says() -> None:
+    import torch
+
+    def lr_after(name: str, params: dict, steps: int) -> float:
+        optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.5)
+        made, per_batch = dp_sgd.scheduler(TrainConfig(scheduler={"name": name, "params": params}), optimizer)
+        for _ in range(steps):
+            optimizer.step()
+            made.step()
+        return optimizer.param_groups[0]["lr"]
+
+    assert lr_after("StepLR", {"step_size": 1, "gamma": 0.1}, 2) == pytest.approx(0.005)
+    rates = {"base_lr": 0.01, "max_lr": 0.1, "cycle_momentum": False}
+    cyclic = TrainConfig(scheduler={"name": "CyclicLR", "params": rates})
+    assert dp_sgd.scheduler(cyclic, torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.5))[1]  # once a batch
+    with pytest.raises(Unprocessable, match="not one this trainer runs"):
+        lr_after("ReduceLROnPlateau", {}, 1)
+    with pytest.raises(Unprocessable, match="does not take its params"):
+        lr_after("StepLR", {"no_such": 1}, 1)
+
+
+def test_private_training_runs_under_a_cyclic_rate() -> None:
+    plan = dp_sgd.DpPlan(noise_multiplier=1.0, sample_rate=0.05, steps=40, max_grad_norm=1.0)
+    config = TrainConfig(scheduler={"name": "CyclicLR", "params": {"base_lr": 0.01, "max_lr": 0.5,
+                                                                   "cycle_momentum": False}})  # fmt: skip
+    trained = dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), config, plan, seed=1)
+    assert trained.segments == [{"noise_multiplier": 1.0, "sample_rate": 0.05, "steps": 40}]
+    assert len(trained.epochs) == 2 and trained.epochs[-1]["steps"] == 40
