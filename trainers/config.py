@@ -87,6 +87,7 @@ class TrainConfig(_Open):
     # Upstream's metrics: names, or {"name", "params"}; the trainer refuses one it does not compute, before training.
     metrics: list[str | Named] | None = None
     scheduler: Named | None = None  # a torch.optim.lr_scheduler, by name
+    loss_config: dict[str, Any] | None = None  # upstream's loss: a class and its params, or an expression of several
 
     def metric_specs(self) -> list[Named]:
         return [Named(name=m) if isinstance(m, str) else m for m in self.metrics or []]

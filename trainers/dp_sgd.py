@@ -99,7 +99,7 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
     dataset = TensorDataset(torch.as_tensor(data.x_train, dtype=torch.float32), torch.as_tensor(data.y_train))
     optimizer_cls = getattr(torch.optim, config.optimizer.name)
     params = {"lr": 0.05, **config.optimizer.params}
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = loss_function(config)
     segments: list[dict[str, float | int]] = []
     epochs: list[dict[str, float | int | str | None]] = []
     delta = config.privacy_params.delta if config.privacy_params else None
@@ -186,14 +186,44 @@ EPOCH_SCHEDULERS = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR
 BATCH_SCHEDULERS = ("CyclicLR",)
 
 
+CROSS_ENTROPY = ("torch.nn.CrossEntropyLoss", "nn.CrossEntropyLoss", "CrossEntropyLoss")
+
+
+def loss_function(config: TrainConfig) -> nn.Module:
+    """Cross-entropy, with the label smoothing the pipeline's loss_config asks for; any other loss is refused
+    rather than replaced (a model trained on another loss than the one named is not the model asked for)."""
+    asked = config.loss_config
+    if asked is None:
+        return nn.CrossEntropyLoss()
+    params = asked.get("params") or {}
+    if (
+        asked.get("class") not in CROSS_ENTROPY
+        or "expression" in asked
+        or not set(params) <= {"reduction", "label_smoothing"}
+    ):
+        named = asked.get("class") or asked.get("expression") or "this loss"
+        raise Unprocessable(
+            f"loss_config {named} is not a loss this trainer runs",
+            remedy="name torch.nn.CrossEntropyLoss (mean, label_smoothing), or no loss_config",
+        )
+    if params.get("reduction", "mean") != "mean":
+        raise Unprocessable("loss_config: DP-SGD here averages the loss over the batch (reduction mean)")
+    return nn.CrossEntropyLoss(label_smoothing=float(params.get("label_smoothing", 0.0)))
+
+
+def check_scheduler(config: TrainConfig) -> None:
+    name = config.scheduler.name if config.scheduler else None
+    if name is not None and name not in EPOCH_SCHEDULERS + BATCH_SCHEDULERS:
+        raise Unprocessable(f"scheduler {name} is not one this trainer runs",
+                            remedy=f"name one of {', '.join(EPOCH_SCHEDULERS + BATCH_SCHEDULERS)}")  # fmt: skip
+
+
 def scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer) -> tuple[Any, bool]:
     """The pipeline's learning-rate scheduler on `optimizer` (None if it names none), and whether it steps per batch."""
     if config.scheduler is None:
         return None, False
+    check_scheduler(config)
     name = config.scheduler.name
-    if name not in EPOCH_SCHEDULERS + BATCH_SCHEDULERS:
-        raise Unprocessable(f"scheduler {name} is not one this trainer runs",
-                            remedy=f"name one of {', '.join(EPOCH_SCHEDULERS + BATCH_SCHEDULERS)}")  # fmt: skip
     try:
         made = getattr(torch.optim.lr_scheduler, name)(optimizer, **config.scheduler.params)
     except (TypeError, ValueError) as exc:

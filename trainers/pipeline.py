@@ -59,9 +59,18 @@ def check_poisson(pipeline: Pipeline, arrays: Arrays) -> None:
         )
 
 
+def check_terms(pipeline: Pipeline) -> None:
+    """What a pipeline asks that its trainer does not do (a metric, a loss, a scheduler): refused before the clean
+    room attests, so a run that could not honour its pipeline reserves and reads nothing."""
+    check_metrics(pipeline.train.metric_specs())
+    if pipeline.trainer == "Train_DL":
+        dp_sgd.loss_function(pipeline.train)
+        dp_sgd.check_scheduler(pipeline.train)
+
+
 def run(pipeline: Pipeline, arrays: Arrays, out: Path, plan: dp_sgd.DpPlan | None) -> Result:
     train = pipeline.train
-    check_metrics(train.metric_specs())
+    check_terms(pipeline)
     if pipeline.trainer == "Train_SKL":
         outputs, metrics = classic.train_sklearn(arrays, train.model_config_, out, train.metric_specs())
         return Result(outputs, metrics, [])

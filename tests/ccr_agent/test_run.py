@@ -27,7 +27,7 @@ from schemas import statement as s
 from schemas.contract import contract_id
 from schemas.digest import artefact_digest
 from schemas.encoding import b64
-from schemas.errors import AttestationRejected, BudgetExceeded, Conflict, DepaError, NotAllowed
+from schemas.errors import AttestationRejected, BudgetExceeded, Conflict, DepaError, NotAllowed, Unprocessable
 from schemas.keys import Signer
 from schemas.statement import Segment
 from tests.attestation.tdx_forge import StandInPki, sample_mrtd, tdx_evidence, trust
@@ -345,3 +345,18 @@ def test_depa_ccr_run_takes_a_spec_file(world: World) -> None:
     done = CliRunner().invoke(cli, ["run", str(path)])
     assert done.exit_code == 0, done.output
     assert "run r1 succeeded: 4 outputs" in done.output
+
+
+@pytest.mark.parametrize(
+    ("term", "value"),
+    [("metrics", ["accuracy", "hausdorff_distance"]), ("loss_config", {"class": "torch.nn.BCELoss"}),
+     ("scheduler", {"name": "ReduceLROnPlateau"})],
+)  # fmt: skip
+def test_a_pipeline_its_trainer_cannot_honour_is_refused_before_the_clean_room_attests(
+    world: World, term: str, value: object
+) -> None:
+    pipeline = copy.deepcopy(PIPELINE)
+    pipeline["pipeline"][1]["config"][term] = value
+    with pytest.raises(Unprocessable):
+        run(world.spec(pipeline, run_id="r-unhonoured"), world.producer())
+    assert "r-unhonoured" not in world.ledger.registry.runs  # nothing attested, reserved or read
