@@ -190,8 +190,7 @@ def keys_new(
 
     Prints the party's public card (name, DID, age recipient): send it to the ledger's operator, who registers
     it with `depa-chain party register NAME --card CARD`."""
-    signer, recipient = new_identity(directory, name)
-    _result(json.dumps({"name": name, "did": signer.did, "x25519": recipient}, indent=2))
+    _card(name, *new_identity(directory, name))
 
 
 @keys_app.command("show")
@@ -200,7 +199,10 @@ def keys_show(
     directory: Annotated[Path, typer.Option("--dir", help="Where NAME.pem and NAME.age are.")] = Path("."),
 ) -> None:
     """Print the public card of the keys `keys new` made: name, DID and age recipient."""
-    signer, recipient = load_identity(directory, name)
+    _card(name, *load_identity(directory, name))
+
+
+def _card(name: str, signer: Signer, recipient: str) -> None:
     _result(json.dumps({"name": name, "did": signer.did, "x25519": recipient}, indent=2))
 
 
@@ -253,18 +255,19 @@ def party_list(
     out.print(table)
 
 
-def _read_text(path: Path) -> str:
+def _read(path: Path) -> bytes:
     try:
-        return path.read_text()
+        return path.read_bytes()
     except OSError as exc:
         raise MalformedInput(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _read_text(path: Path) -> str:
+    return _read(path).decode()
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return parse_json(path.read_bytes())
-    except OSError as exc:
-        raise MalformedInput(f"cannot read {path}: {exc.strerror}") from exc
+    return parse_json(_read(path))
 
 
 @contract_app.command("propose")
@@ -578,14 +581,12 @@ def verify(
     if receipt is not None:
         if vkey is None:
             raise MalformedInput("an offline check needs the ledger's --vkey (or DEPA_VKEY)")
-        proof = Receipt.from_tlog_proof(_read_text(receipt))
-        cp, logged = proof.verify(load_vkey(vkey))
-        where = f"offline, in {cp.origin} at size {cp.size}"
+        proof, pinned = Receipt.from_tlog_proof(_read_text(receipt)), load_vkey(vkey)
     else:
         with _client(ledger, vkey, state, key) as client:
-            proof = client.receipt(client.artefact(digest).seq)
-            cp, logged = proof.verify(client.vkey)
-        where = f"in {cp.origin} at size {cp.size}"
+            proof, pinned = client.receipt(client.artefact(digest).seq), client.vkey
+    cp, logged = proof.verify(pinned)  # the entry and checkpoint a receipt holds come out of its verification
+    where = f"{'offline, ' if receipt is not None else ''}in {cp.origin} at size {cp.size}"
     body = logged.statement.get("body") or {}
     if logged.statement.get("typ") != s.typ_of("artefact.register") or body.get("digest") != digest:
         raise VerificationError(f"{file} ({digest}) is not what entry {logged.seq} registers")
@@ -646,7 +647,7 @@ def find(
             doc = {"is": "entry", "seq": logged.seq, "logged_at": at, "statement": logged.statement}
             found.append((f"entry {logged.seq}: {st.kind} by {st.iss}, logged {at}", doc))
         else:
-            digest = _resolve(client, what) if what.startswith("sha256:") and len(what) < 71 else _digest_of(what)
+            digest = _resolve(client, what)
 
             def artefact() -> tuple[str, dict[str, Any]]:
                 a = client.artefact(digest)

@@ -11,7 +11,7 @@ import secrets
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from opacus import GradSampleModule
@@ -104,22 +104,23 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
     epochs: list[dict[str, float | int | str | None]] = []
     delta = config.privacy_params.delta if config.privacy_params else None
 
-    def end_epoch(module: nn.Module, steps: int, losses: list[float], accountant: RDPAccountant | None) -> None:
+    def end_epoch(
+        module: nn.Module, steps: int, losses: list[float], accountant: RDPAccountant | None, schedule: Schedule
+    ) -> None:
         """What the epoch left: its mean loss, the spend so far by the run's own accountant, the model's digest and
         its test metrics (the recipients', like metrics.json)."""
         spent = accountant.get_epsilon(delta) if accountant is not None and delta and steps else None
         epochs.append({"epoch": len(epochs) + 1, "steps": steps, "loss": sum(losses) / max(1, len(losses)),
                        "epsilon": spent, "state": state_digest(module), **evaluate(module, data, wanted)})  # fmt: skip
         module.train()
-        if schedule is not None and not per_batch:
-            schedule.step()
+        schedule.after_epoch()
 
     generator = torch.Generator().manual_seed(seed)  # the non-private path's shuffling, and Poisson sampling
     noise = torch.Generator().manual_seed(seed + 1 if fixed else secrets.randbits(64))
     if plan is None:
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, generator=generator)
         optimizer = optimizer_cls(model.parameters(), **params)
-        schedule, per_batch = scheduler(config, optimizer)
+        schedule = scheduler(config, optimizer)
         steps = 0
         for _ in range(config.total_epochs):
             losses = []
@@ -128,11 +129,10 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
                 loss = loss_fn(model(x), y)
                 loss.backward()
                 optimizer.step()
-                if schedule is not None and per_batch:
-                    schedule.step()
+                schedule.after_batch()
                 losses.append(float(loss.detach()))
                 steps += 1
-            end_epoch(model, steps, losses, None)
+            end_epoch(model, steps, losses, None, schedule)
         trained = model
     else:
         expected_batch = plan.sample_rate * len(dataset)
@@ -143,7 +143,7 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
             optimizer_cls(private.parameters(), **params), noise_multiplier=plan.noise_multiplier,
             max_grad_norm=plan.max_grad_norm, expected_batch_size=max(1, round(expected_batch)), generator=noise,
         )  # fmt: skip
-        schedule, per_batch = scheduler(config, optimizer)
+        schedule = scheduler(config, optimizer)
         accountant = RDPAccountant()
         optimizer.attach_step_hook(accountant.get_optimizer_hook_fn(sample_rate=plan.sample_rate))
         loader = DPDataLoader(dataset, sample_rate=plan.sample_rate, generator=generator)
@@ -157,13 +157,12 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
                 loss = loss_fn(private(x), y)
                 loss.backward()
                 optimizer.step()
-                if schedule is not None and per_batch:
-                    schedule.step()
+                schedule.after_batch()
                 steps += 1
                 if len(y):
                     losses.append(float(loss.detach()))
                 if steps % per_epoch == 0 or steps == plan.steps:
-                    end_epoch(private._module, steps, losses, accountant)
+                    end_epoch(private._module, steps, losses, accountant, schedule)
                     losses = []
                 if steps == plan.steps:
                     break
@@ -218,14 +217,29 @@ def check_scheduler(config: TrainConfig) -> None:
                             remedy=f"name one of {', '.join(EPOCH_SCHEDULERS + BATCH_SCHEDULERS)}")  # fmt: skip
 
 
-def scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer) -> tuple[Any, bool]:
-    """The pipeline's learning-rate scheduler on `optimizer` (None if it names none), and whether it steps per batch."""
+class Schedule(NamedTuple):
+    """The pipeline's learning-rate scheduler (None if it names none), and whether it steps once a batch."""
+
+    made: Any
+    per_batch: bool
+
+    def after_batch(self) -> None:
+        if self.made is not None and self.per_batch:
+            self.made.step()
+
+    def after_epoch(self) -> None:
+        if self.made is not None and not self.per_batch:
+            self.made.step()
+
+
+def scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer) -> Schedule:
+    """The pipeline's learning-rate scheduler on `optimizer`."""
     if config.scheduler is None:
-        return None, False
+        return Schedule(None, False)
     check_scheduler(config)
     name = config.scheduler.name
     try:
         made = getattr(torch.optim.lr_scheduler, name)(optimizer, **config.scheduler.params)
     except (TypeError, ValueError) as exc:
         raise Unprocessable(f"scheduler {name} does not take its params: {exc}") from None
-    return made, name in BATCH_SCHEDULERS
+    return Schedule(made, name in BATCH_SCHEDULERS)

@@ -274,12 +274,9 @@ class Ledger:
 
     def statement(self, statement_id: str, reader: Reader = EVERYONE) -> bytes:
         """The entry that logged the statement with this id."""
-        if not (statement_id.startswith("sha256:") and len(statement_id) == 71):
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", statement_id):
             raise MalformedInput(f"{statement_id!r} is not a statement id (sha256: and 64 hex digits)")
-        try:
-            sid = bytes.fromhex(statement_id[7:])
-        except ValueError:
-            raise MalformedInput(f"{statement_id!r} is not a statement id (sha256: and 64 hex digits)") from None
+        sid = bytes.fromhex(statement_id[7:])
         seq = self.store.seqs_of([sid]).get(sid)
         if seq is None:
             raise NotFound(f"no statement {statement_id} in this log")
@@ -394,10 +391,10 @@ class Ledger:
         digest can be pasted back; at most `limit`."""
         if not re.fullmatch(r"sha256:[0-9a-f]{8,64}", prefix):
             raise MalformedInput(f"{prefix!r} is not a digest prefix (sha256: and 8 to 64 hex digits)")
-        with self._lock:
-            arts = self.registry.artefacts
-            found = (d for d in arts if d.startswith(prefix) and reader.sees_contract(arts[d].contract_id))
-            return list(islice(found, limit))
+        with self._lock:  # one copy of the records under the lock the appends take; the scan runs after it
+            arts = list(self.registry.artefacts.items())
+        found = (d for d, a in arts if d.startswith(prefix) and reader.sees_contract(a.contract_id))
+        return list(islice(found, limit))
 
     def _children(self, digest: str, reader: Reader) -> tuple[str, ...]:
         children = self.registry.derived.get(digest, ())
