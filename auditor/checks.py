@@ -194,6 +194,20 @@ def _input_findings(world: World, scope: str, run: RunState, state) -> list[Find
         )
     ]
     found += _capped_findings(world, scope, run, state)
+    named = state.contract.base_model if state else None
+    if named is not None or body.base_model is not None:
+        art = world.artefacts.get(body.base_model or "")
+        found.append(
+            ok(
+                scope,
+                "base-model",
+                body.base_model == named and art is not None and art.kind == "model",
+                f"trains the contract's base model {named}, a registered model",
+                f"trains {body.base_model or 'no base model'}; the contract names {named or 'none'}"
+                + ("" if art is None or art.kind == "model" else f", and {art.name} is no model"),
+                run.start.seq,
+            )
+        )
     found.append(
         ok(
             scope,
@@ -237,11 +251,17 @@ def _capped_findings(world: World, scope: str, run: RunState, state) -> list[Fin
 
 def _output_findings(scope: str, run: RunState) -> list[Finding]:
     inputs = set(run.start.body.inputs) if run.start else set()
+    base = run.start.body.base_model if run.start else None
+    if base is not None:
+        inputs.add(base)
     digests = {o.body.digest for o in run.outputs}
     bad = [
         o
         for o in run.outputs
-        if not o.body.derived_from or not set(o.body.derived_from) <= inputs | digests or not o.body.encrypted_digest
+        if not o.body.derived_from
+        or not set(o.body.derived_from) <= inputs | digests
+        or not o.body.encrypted_digest
+        or (o.body.kind == "model" and base is not None and base not in o.body.derived_from)
     ]
     declared = set(run.complete.body.outputs or []) if run.complete else digests
     return [
@@ -249,7 +269,8 @@ def _output_findings(scope: str, run: RunState) -> list[Finding]:
             scope,
             "outputs",
             not bad and declared <= digests,
-            f"{len(run.outputs)} outputs registered encrypted, with lineage back to the inputs",
+            f"{len(run.outputs)} outputs registered encrypted, with lineage back to the inputs"
+            + (" and the base model" if base else ""),
             "an output lacks lineage to the inputs or an encrypted digest, or run.complete names an unregistered one",
             bad[0].seq if bad else None,
         ),

@@ -55,7 +55,8 @@ def _add_run(world: World, run_id: str, run, nodes: dict[str, Node], edges: list
         Edge(source=rid, target=att, relation="attested_by"),
         Edge(source=rid, target=f"contract:{cid}", relation="under"),
     ]
-    for digest in run.start.body.inputs if run.start else []:
+    start = run.start.body if run.start else None
+    for digest in [*start.inputs, *([start.base_model] if start.base_model else [])] if start else []:
         if digest in seen:
             edges.append(Edge(source=rid, target=digest, relation="used"))
 

@@ -68,6 +68,7 @@ class RunSpec(BaseModel):
     output_dir: Path
     run_id: str = Field(default_factory=lambda: f"run-{uuid.uuid4().hex[:12]}")
     simulator: Path | None = None
+    base_model: Path | None = None  # the consumer's model (a file or folder) the contract names by digest
 
 
 @dataclass
@@ -135,6 +136,24 @@ def privacy_plan(contract: Contract, pipeline: Pipeline, datasets: list[str]) ->
                   max_grad_norm=params.max_grad_norm)  # fmt: skip
 
 
+def base_model_digest(contract: Contract, path: Path | None) -> str | None:
+    """The digest of the base model the run was given, which must be the one the contract names (or none)."""
+    if path is None:
+        if contract.base_model is not None:
+            raise Unprocessable(f"the contract names base model {contract.base_model}; the run spec gives none",
+                                remedy="give the consumer's model as base_model in the run spec")  # fmt: skip
+        return None
+    if not path.exists():
+        raise Unprocessable(f"the base model {path} does not exist")
+    digest, _ = artefact_digest(path)
+    if contract.base_model is None:
+        raise Unprocessable(f"the run spec gives base model {path.name}; the contract names none")
+    if digest != contract.base_model:
+        raise Unprocessable(f"the base model {path.name} has digest {digest}, not the {contract.base_model} the "
+                            "contract names: the clean room trains only the model the parties signed for")  # fmt: skip
+    return digest
+
+
 @dataclass
 class Agent:
     client: LedgerClient
@@ -165,6 +184,7 @@ class Agent:
     def carry_out(self, contract: Contract, pipeline: Pipeline, plan: DpPlan | None, work: Path, step: Step):
         spec, cid = self.spec, self.spec.contract_id
         self.contract, self.parties = contract, self.client.parties()
+        base = base_model_digest(contract, spec.base_model)  # before any budget is reserved or key asked for
         deltas = {i.dataset: cap.delta for i in spec.inputs if (cap := contract.privacy_cap(i.dataset)) is not None}
         capped = list(deltas)
         if plan is not None:
@@ -187,11 +207,11 @@ class Agent:
         pipeline_digest, _ = artefact_digest(spec.pipeline)
         inputs = [i.digest for i in spec.inputs]
         start = {"contract_id": cid, "attestation": attestation, "inputs": inputs, "pipeline_digest": pipeline_digest}
-        self.post("run.start", start)
+        self.post("run.start", {**start, **({"base_model": base} if base else {})})
         step("training")
         arrays = pipelines.load(pipeline, plain)
         pipelines.check_poisson(pipeline, arrays)
-        result = pipelines.run(pipeline, arrays, work / "out", plan)
+        result = pipelines.run(pipeline, arrays, work / "out", plan, spec.base_model)
         if plan is not None:
             step("committing budget")
             for dataset in capped:
@@ -199,7 +219,7 @@ class Agent:
                                             "segments": result.segments})  # fmt: skip
             self.reserved.clear()
         step("handing over outputs")
-        outputs = self.hand_over(contract, result.outputs, [i.digest for i in spec.inputs])
+        outputs = self.hand_over(contract, result.outputs, [*inputs, *([base] if base else [])])
         metrics = {k: float(v) for k, v in result.metrics.items()}  # for the recipients, in metrics.json; not logged
         complete: dict[str, Any] = {"status": "succeeded", "outputs": list(outputs)}
         if result.transcript is not None:  # the root of the lines that left, encrypted, with the other outputs

@@ -304,6 +304,10 @@ def contract_import(
         list[str] | None,
         typer.Option(help="Admit this simulated TEE (INSECURE): the pin `depa-ccr simulator init` printed."),
     ] = None,
+    base_model: Annotated[
+        str | None,
+        typer.Option(help="The consumer's registered model (a file, folder or digest): the only one runs may train."),
+    ] = None,
     ledger: LedgerUrl = DEFAULT_URL,
     vkey: VkeyOpt = None,
     state: StateOpt = None,
@@ -337,6 +341,7 @@ def contract_import(
             start=began,
             expiry=_moment(expiry, began or _start_of(raw), "--expiry") if expiry else None,
             simulated_roots=simulated_root or [],
+            base_model=_resolve(client, base_model) if base_model else None,
         )
         filled = fill_upstream(raw, filling)
         try:

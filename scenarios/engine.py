@@ -140,6 +140,7 @@ class Demo:
             brokers.setdefault(provider, []).append(f"{dataset}={identity_file}")
             inputs.append((dataset, digest, encrypted, provider))
 
+        base = self.bring_model(root / "consumer" / "base")
         self.step("the consumer proposes the contract on the registered data; every party signs it")
         self.simulator = SimulatedTee.open(root / "simulator")  # the cloud's clean room: no TEE on this machine
         now = datetime.now(UTC)
@@ -149,6 +150,8 @@ class Demo:
             "start": now.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "expiry": (now + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         })  # fmt: skip
+        if base is not None:
+            doc["base_model"] = artefact_digest(base)[0]
         self.cid = contract_id(doc)
         (root / "contract.json").write_text(json.dumps(doc, indent=2) + "\n")
         self.send(self.keys["consumer"], "contract.propose", {"contract": doc})
@@ -170,9 +173,23 @@ class Demo:
         self.spec = RunSpec(
             ledger=self.url, vkey=self.vkey, contract_id=self.cid, pipeline=self.folder / "pipeline_config.json",
             inputs=[Input(dataset=d, digest=g, file=f, broker=urls[p]) for d, g, f, p in inputs],
-            output_dir=root / "outputs", simulator=root / "simulator",
+            output_dir=root / "outputs", simulator=root / "simulator", base_model=base,
         )  # fmt: skip
         (root / "run.json").write_text(self.spec.model_dump_json(indent=2) + "\n")
+
+    def bring_model(self, folder: Path) -> Path | None:
+        """The consumer's base model, where the scenario brings one: written, then registered by the consumer."""
+        make = getattr(self.scenario, "base_model", None)
+        if make is None:
+            return None
+        self.step("the consumer registers its base model")
+        path: Path = make(folder)
+        digest, size = artefact_digest(path)
+        self.send(self.keys["consumer"], "artefact.register", {
+            "digest": digest, "name": path.name, "kind": "model", "format": path.suffix.lstrip(".") or "folder",
+            "size": size,
+        })  # fmt: skip
+        return path
 
     def send(self, signer: Signer, kind: str, body: dict) -> None:
         self.client.append(s.sign(signer, kind, body))

@@ -60,6 +60,8 @@ class ScenarioSpec(_Spec):
     training_framework: Literal["Train_DL"] = "Train_DL"  # Train_XGB and Train_SKL pipelines: by hand, for now
     join: JoinSpec = JoinSpec()
     model_format: Literal["onnx"] = "onnx"
+    # The consumer brings the network: an ONNX file, or a folder of model_config.json and model.safetensors.
+    base_model: Literal["onnx", "model_config"] | None = None
 
     @model_validator(mode="after")
     def _names(self) -> ScenarioSpec:
@@ -103,7 +105,13 @@ def scaffold(spec: ScenarioSpec, parent: Path) -> Path:
     owned = spec.owned()
     (folder / "__init__.py").write_text(_module(spec, owned))
     (folder / "contract.json").write_text(json.dumps(_contract(spec, owned), indent=2) + "\n")
-    (folder / "pipeline_config.json").write_text(json.dumps(_pipeline(spec, owned), indent=2) + "\n")
+    pipeline = _pipeline(spec, owned)
+    (folder / "pipeline_config.json").write_text(json.dumps(pipeline, indent=2) + "\n")
+    if spec.base_model is not None:
+        features = len(pipeline["pipeline"][1]["config"]["dataset_config"]["features"])
+        (folder / "model_config.json").write_text(json.dumps(_network(features), indent=2) + "\n")
+        with (folder / "__init__.py").open("a") as module:
+            module.write(_base_model(spec.base_model, features))
     (folder / "README.md").write_text(_readme(spec, folder))
     return folder
 
@@ -225,7 +233,8 @@ def _pipeline(spec: ScenarioSpec, owned: list[tuple[str, DatasetSpec]]) -> dict[
                 "batch_size": BATCH,
                 "optimizer": {"name": "SGD", "params": {"lr": 0.5, "momentum": 0.9}},
                 "total_epochs": 3,
-                "model_config": {"hidden": [16]},
+                # A base model the consumer brings is the network; otherwise an MLP of these widths.
+                "model_config": {} if spec.base_model else {"hidden": [16]},
                 "dataset_config": {
                     "type": "tabular", "target_variable": "TARGET", "missing_strategy": "drop",
                     "splits": {"train": 1 - TEST_SHARE, "val": 0.0, "test": TEST_SHARE, "random_state": 42,
@@ -236,6 +245,49 @@ def _pipeline(spec: ScenarioSpec, owned: list[tuple[str, DatasetSpec]]) -> dict[
             }},
         ]
     }  # fmt: skip
+
+
+def _network(features: int) -> dict[str, Any]:
+    """The consumer's network as upstream's model_config graph: two dense layers, ReLU between them."""
+    return {
+        "layers": {"hidden": {"class": "nn.Linear", "params": {"in_features": features, "out_features": 16}},
+                   "scores": {"class": "nn.Linear", "params": {"in_features": 16, "out_features": 2}}},
+        "input": ["x"],
+        "forward": [{"ops": ["hidden", "F.relu"], "input": ["x"], "output": "h"},
+                    {"ops": ["scores"], "input": ["h"], "output": "y"}],
+        "output": ["y"],
+    }  # fmt: skip
+
+
+def _base_model(form: str, features: int) -> str:
+    """A base_model() for the scenario module: it builds model_config.json with a fixed seed and writes it."""
+    if form == "onnx":
+        imports, written = "from trainers.export import write_outputs", "model.onnx"
+        body = f'    write_outputs(model, torch.zeros(1, {features}), {{}}, folder)\n    return folder / "model.onnx"'
+    else:
+        imports = "from safetensors.torch import save_file"
+        written = "a folder of model_config.json and model.safetensors"
+        body = """    save_file(model.state_dict(), folder / "model.safetensors")
+    (folder / "model_config.json").write_text(described.read_text())
+    return folder"""
+    return f'''
+
+def base_model(folder: Path, seed: int = 20261203) -> Path:
+    """The consumer's network, which the contract names by its digest: model_config.json built with a fixed seed
+    and written as {written}. Replace it with your own model ({features} features in, 2 scores out)."""
+    import json
+
+    import torch
+
+    {imports}
+    from trainers import graph
+
+    torch.manual_seed(seed)
+    described = Path(__file__).with_name("model_config.json")
+    model = graph.build(json.loads(described.read_text()))
+    folder.mkdir(parents=True, exist_ok=True)
+{body}
+'''
 
 
 def _readme(spec: ScenarioSpec, folder: Path) -> str:
@@ -260,7 +312,13 @@ Next steps:
    `sample_rate` equal to the batch over the training records.
 3. `contract.json`: the caps each provider accepts, and for real hardware the clean room's measurement in
    `ccr.measurements` instead of `allow_simulated`.
+""" + (
+        """4. `model_config.json` and `base_model()`: the consumer's own network. The demo registers what
+   `base_model()` writes, the contract names its digest, and the clean room trains that model and no other.
 """
+        if spec.base_model
+        else ""
+    )
 
 
 def load(folder: Path) -> Any:

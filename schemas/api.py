@@ -161,6 +161,7 @@ class RunView(BaseModel):
     logged_at: datetime
     start_seq: int | None = None
     inputs: tuple[str, ...] = ()
+    base_model: str | None = None
     outputs: tuple[str, ...] = ()
     status: str | None = None
     reason: str | None = None

@@ -99,6 +99,8 @@ class Contract(_Model):
     terms: dict[str, Any] = {}
     ccr: CcrPolicy = CcrPolicy()
     recipients: list[str] = []
+    # The consumer's registered base model (kind model): the one network a run under this contract may train.
+    base_model: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
@@ -145,7 +147,8 @@ class Contract(_Model):
 
 class Filling(_Model):
     """What a party adds to an upstream contract.json before proposing it: the parties (as DIDs), each dataset's
-    provider and registered source, the dates of the terms, and a simulated clean room if the parties admit one."""
+    provider and registered source, the dates of the terms, the consumer's base model, and a simulated clean room if
+    the parties admit one."""
 
     tdc: str | None = None
     ccrp: str | None = None
@@ -155,6 +158,7 @@ class Filling(_Model):
     start: AwareDatetime | None = None
     expiry: AwareDatetime | None = None
     simulated_roots: list[str] = []
+    base_model: str | None = None
 
 
 def _when(at: datetime) -> str:
@@ -195,6 +199,8 @@ def fill_upstream(raw: dict[str, Any], filling: Filling) -> dict[str, Any]:
         filled["startTime"] = _when(filling.start)
     if filling.expiry is not None:
         filled["expiryTime"] = _when(filling.expiry)
+    if filling.base_model is not None:
+        filled["base_model"] = filling.base_model
     if filling.simulated_roots:
         ccr = dict(raw.get("ccr") or {})
         filled["ccr"] = {**ccr, "allow_simulated": True, "simulated_roots": filling.simulated_roots}

@@ -140,6 +140,7 @@ class RunStart(Body):
     inputs: list[Digest]
     pipeline_digest: Digest
     code_digest: Digest | None = None
+    base_model: Digest | None = None  # the contract's base model, which the run trains
 
 
 # Why a run failed, as a code and never as text: a message about private data can carry counts and values

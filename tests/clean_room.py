@@ -45,23 +45,24 @@ class Room:
         body = {"run_id": run_id, "contract_id": self.cid, "dataset": self.dataset, "recipient": keys.recipient}
         return self.collab.send(self.collab.tdp.key, "key.release", body)
 
-    def start(self, run_id: str, pipeline: str = "1") -> Any:
+    def start(self, run_id: str, pipeline: str = "1", **extra: Any) -> Any:
         attestation = self.collab.ledger.registry.runs[run_id].attestation
         body = {
             "contract_id": self.cid,
             "attestation": attestation,
             "inputs": [self.digest],
             "pipeline_digest": "sha256:" + pipeline * 64,
+            **extra,
         }
         return self.agent(run_id, "run.start", body)
 
-    def output(self, run_id: str, name: str = "model.safetensors") -> str:
+    def output(self, run_id: str, name: str = "model.safetensors", derived_from: list[str] | None = None) -> str:
         digest = "sha256:" + hashlib.sha256(f"{run_id}/{name}".encode()).hexdigest()
         body = {
             "digest": digest,
             "name": name,
             "kind": "model",
-            "derived_from": [self.digest],
+            "derived_from": derived_from or [self.digest],
             "produced_by": run_id,
             "contract_id": self.cid,
         }

@@ -144,8 +144,10 @@ def build(
     sign_all: bool = True,
     store: Store | None = None,
     checkpoint_key: Signer | None = None,
+    base_model: Path | None = None,
 ) -> World:
-    """Parties, the contract (signed by all unless told not to), both datasets encrypted and registered."""
+    """Parties, the contract (signed by all unless told not to), both datasets encrypted and registered; with
+    `base_model`, the consumer registers it and the contract names it."""
     operator = Signer.generate()
     ledger = Ledger(store or MemoryStore(), ORIGIN, checkpoint_key or Signer.generate(), operator.did)
     world = World(root, ledger, "", operator, {}, {}, simulator)
@@ -166,6 +168,11 @@ def build(
                                      {"dataset": BUREAU, "epsilon_threshold": 5, "delta": 1e-5}]}],
         "ccr": {"allow_simulated": True, "simulated_roots": [simulator.root.sha256]},
     }  # fmt: skip
+    if base_model is not None:
+        digest, size = artefact_digest(base_model)
+        model = {"digest": digest, "name": base_model.name, "kind": "model", "size": size}
+        world.send("consumer", "artefact.register", {**model, "format": base_model.suffix.lstrip(".")})
+        doc["base_model"] = digest
     world.cid = contract_id(doc)
     world.send("consumer", "contract.propose", {"contract": doc})
     for name in world.parties if sign_all else ["consumer", "bank"]:

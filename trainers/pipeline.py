@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from schemas.errors import Unprocessable
-from trainers import classic, data, dp_sgd, prepare
+from trainers import classic, data, dp_sgd, graph, models, prepare
 from trainers.arrays import Arrays, check_metrics
 from trainers.config import Pipeline
 from trainers.export import write_outputs, write_transcript
@@ -66,21 +66,24 @@ def check_terms(pipeline: Pipeline) -> None:
     if pipeline.trainer == "Train_DL":
         dp_sgd.loss_function(pipeline.train)
         dp_sgd.check_scheduler(pipeline.train)
+        if graph.is_graph(pipeline.train.model_config_):
+            graph.check(pipeline.train.model_config_)
 
 
-def run(pipeline: Pipeline, arrays: Arrays, out: Path, plan: dp_sgd.DpPlan | None) -> Result:
+def run(pipeline: Pipeline, arrays: Arrays, out: Path, plan: dp_sgd.DpPlan | None, base: Path | None = None) -> Result:
+    """Train and write the outputs; `base` is the consumer's base model (Train_DL only), its digest already checked
+    against the contract."""
     train = pipeline.train
     check_terms(pipeline)
+    if base is not None and pipeline.trainer != "Train_DL":
+        raise Unprocessable(f"a base model is trained by Train_DL; this pipeline's trainer is {pipeline.trainer}")
     if pipeline.trainer == "Train_SKL":
         outputs, metrics = classic.train_sklearn(arrays, train.model_config_, out, train.metric_specs())
         return Result(outputs, metrics, [])
     if pipeline.trainer == "Train_XGB":
         outputs, metrics = classic.train_xgboost(arrays, train.model_config_, out, train.metric_specs())
         return Result(outputs, metrics, [])
-    if arrays.x_train.ndim == 4:
-        model = dp_sgd.cnn(arrays.x_train.shape[1], arrays.classes)
-    else:
-        model = dp_sgd.mlp(arrays.x_train.shape[1], arrays.classes, list(train.model_config_.get("hidden", [32])))
+    model = models.network(train, arrays, base)
     trained = dp_sgd.train(model, arrays, train, plan)
     metrics = {**trained.metrics, **({"noise_multiplier": plan.noise_multiplier} if plan else {})}
     outputs = write_outputs(trained.model, trained.example, metrics, out)

@@ -9,12 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
-from scenarios.scaffold import parse_spec, scaffold
+from scenarios.scaffold import load, parse_spec, scaffold
 from schemas.contract import Contract
+from schemas.digest import artefact_digest
 from schemas.errors import MalformedInput
 from tests.test_walkthrough import ROOT, run_as_written, shell_blocks
+from trainers import models
+from trainers.arrays import Arrays
 from trainers.config import load_pipeline
 
 SPEC = {
@@ -28,6 +33,7 @@ SPEC = {
     "training_framework": "Train_DL",
     "join": {"joining_key": "customer_id"},
     "model_format": "onnx",
+    "base_model": "onnx",
 }  # fmt: skip
 
 
@@ -45,6 +51,8 @@ def test_the_guide_scaffolds_a_scenario_that_runs_end_to_end_and_passes_the_audi
     assert "VERIFIED" in done.stdout and "Next steps" in done.stdout
     demo = tmp_path / "demo" / "loan_default"
     assert (demo / "consumer" / "model.onnx").stat().st_size > 0
+    brought = json.loads((demo / "run.json").read_text())["base_model"]  # the consumer's model, which it trained
+    assert json.loads((demo / "contract.json").read_text())["base_model"] == artefact_digest(Path(brought))[0]
     assert (demo / "providers" / "bureau" / "records.parquet").exists()
 
 
@@ -59,6 +67,17 @@ def test_the_scaffold_is_a_contract_and_a_pipeline_the_clean_room_accepts(tmp_pa
     pipeline = load_pipeline(folder / "pipeline_config.json")
     assert pipeline.train.privacy_params.epsilon == 2.0  # half the smallest cap
     assert pipeline.train.privacy_params.sample_rate * 1200 == pytest.approx(pipeline.train.batch_size, rel=1e-3)
+
+
+def test_a_scaffolded_model_config_base_model_is_a_folder_the_trainer_accepts(tmp_path: Path) -> None:
+    folder = scaffold(parse_spec(json.dumps({**SPEC, "base_model": "model_config"}), "spec.json"), tmp_path)
+    brought = load(folder).base_model(tmp_path / "consumer")
+    assert sorted(p.name for p in brought.iterdir()) == ["model.safetensors", "model_config.json"]
+    features = len(load_pipeline(folder / "pipeline_config.json").train.dataset_config.features or {})
+    x = np.zeros((4, features), dtype=np.float32)
+    y = np.array([0, 1, 0, 1])
+    train = load_pipeline(folder / "pipeline_config.json").train
+    assert models.network(train, Arrays(x, y, x, y, 2), brought)(torch.as_tensor(x)).shape == (4, 2)
 
 
 @pytest.mark.parametrize(

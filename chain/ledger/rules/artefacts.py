@@ -53,8 +53,12 @@ def admit_output(reg: State, st: s.Statement, body: s.ArtefactRegister, now: dat
     if body.contract_id is None:
         raise Unprocessable("an output names the contract it was produced under")
     own = set(run.inputs) | {d for d, a in reg.artefacts.items() if a.produced_by == run.run_id}
+    if run.base_model is not None:
+        own.add(run.base_model)
     if not body.derived_from or not set(body.derived_from) <= own:
-        raise Unprocessable(f"an output derives from the inputs (or earlier outputs) of run {run.run_id}")
+        raise Unprocessable(f"an output derives from the inputs, base model or earlier outputs of run {run.run_id}")
+    if body.kind == "model" and run.base_model is not None and run.base_model not in body.derived_from:
+        raise Unprocessable(f"a model run {run.run_id} trained derives from its base model {run.base_model}")
 
 
 def admit_cap(reg: State, st: s.Statement, body: s.DatasetCap, now: datetime) -> None:

@@ -42,6 +42,13 @@ def admit_propose(reg: State, st: s.Statement, body: s.ContractPropose, now: dat
             raise Unprocessable(f"output recipient {did} is not a registered party")
     for d in c.datasets:
         _check_source(reg, c, d)
+    if c.base_model is not None:
+        art = reg.artefacts.get(c.base_model)
+        if art is None or art.kind != "model":
+            raise Unprocessable(
+                f"base_model {c.base_model} is not a registered model",
+                remedy="register the base model first: depa-chain artefact register FILE --kind model",
+            )
     _check_draws(reg, cid, c, c.named_parties())
 
 

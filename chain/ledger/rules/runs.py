@@ -83,11 +83,15 @@ def admit_start(reg: State, st: s.Statement, body: s.RunStart, now: datetime) ->
         if not here or owner is None or owner.key not in providers:
             raise Unprocessable(f"input {digest} is not a dataset registered under contract {run.contract_id}")
         _check_capped_origins(reg, run, digest, named)
+    if body.base_model != record.contract.base_model:
+        wanted = record.contract.base_model or "none"
+        raise Unprocessable(f"run {run.run_id} trains base model {body.base_model or 'none'}; contract "
+                            f"{run.contract_id} names {wanted}")  # fmt: skip
 
 
 def apply_start(reg: State, st: s.Statement, b: s.RunStart, seq: int, at: datetime) -> None:
     run = reg.runs[b.run_id]
-    run.start_seq, run.inputs = seq, tuple(b.inputs)
+    run.start_seq, run.inputs, run.base_model = seq, tuple(b.inputs), b.base_model
 
 
 def _check_capped_origins(reg: State, run: Run, digest: str, named: dict[str, str]) -> None:
