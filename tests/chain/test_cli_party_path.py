@@ -20,6 +20,7 @@ from chain.ledger.service import create_app
 from schemas import statement as s
 from schemas.api import ContractView, SignatureView
 from schemas.canonical import sha256_digest
+from schemas.digest import artefact_digest
 from tests.conftest import data_file
 from tests.world import World, build, serving
 
@@ -78,6 +79,24 @@ def test_import_names_parties_by_their_registered_names_and_prints_only_the_id(p
     assert {d["provider"] for d in filled["datasets"]} == {bank}
     shown = party.cli("depa-chain", "contract", "show", cid, "--key", party.key("consumer"))
     assert "pending: waiting for" in shown.stdout and "bank" in shown.stdout and "cloud" in shown.stdout
+
+
+def test_import_names_the_consumers_registered_base_model_by_its_file(party: Party) -> None:
+    model = party.root / "base.onnx"
+    model.write_bytes(b"the consumer's network")  # the ledger holds its digest; the clean room reads the file
+    registered = party.cli("depa-chain", "artefact", "register", str(model), "--kind", "model",
+                           "--key", party.key("consumer"))  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+    upstream = str(data_file("upstream", "credit-risk", "contract.json"))
+    common = ["contract", "import", upstream, "--tdc", "consumer", "--tdp", "bank", "--ccrp", "cloud",
+              "--start", "now", "--expiry", "30d", "--key", party.key("consumer")]  # fmt: skip
+    done = party.cli("depa-chain", *common, "--base-model", str(model), "-o", "based.json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((party.root / "based.json").read_text())["base_model"] == artefact_digest(model)[0]
+    unregistered = party.root / "other.onnx"
+    unregistered.write_bytes(b"another network")
+    refused(party.cli("depa-chain", *common, "--base-model", str(unregistered)), "is not a registered model",
+            "depa-chain artefact register FILE --kind model")  # fmt: skip
 
 
 def test_import_says_which_owner_has_no_provider(party: Party) -> None:
