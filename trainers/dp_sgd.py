@@ -25,6 +25,7 @@ from torch.utils.data import TensorDataset
 from schemas.errors import Unprocessable
 from trainers.arrays import Arrays, check_metrics, scores
 from trainers.config import Named, TrainConfig
+from trainers.losses import build as build_loss
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def _train(model: nn.Module, data: Arrays, config: TrainConfig, plan: DpPlan | N
     dataset = TensorDataset(torch.as_tensor(data.x_train, dtype=torch.float32), torch.as_tensor(data.y_train))
     optimizer_cls = getattr(torch.optim, config.optimizer.name)
     params = {"lr": 0.05, **config.optimizer.params}
-    loss_fn = loss_function(config)
+    loss_fn = build_loss(config.loss_config)
     segments: list[dict[str, float | int]] = []
     epochs: list[dict[str, float | int | str | None]] = []
     delta = config.privacy_params.delta if config.privacy_params else None
@@ -183,31 +184,6 @@ def evaluate(model: nn.Module, data: Arrays, wanted: Sequence[Named] = ()) -> di
 # Schedulers stepped once an epoch, and those stepped once a batch (a cyclic rate cycles over iterations).
 EPOCH_SCHEDULERS = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "ConstantLR")
 BATCH_SCHEDULERS = ("CyclicLR",)
-
-
-CROSS_ENTROPY = ("torch.nn.CrossEntropyLoss", "nn.CrossEntropyLoss", "CrossEntropyLoss")
-
-
-def loss_function(config: TrainConfig) -> nn.Module:
-    """Cross-entropy, with the label smoothing the pipeline's loss_config asks for; any other loss is refused
-    rather than replaced (a model trained on another loss than the one named is not the model asked for)."""
-    asked = config.loss_config
-    if asked is None:
-        return nn.CrossEntropyLoss()
-    params = asked.get("params") or {}
-    if (
-        asked.get("class") not in CROSS_ENTROPY
-        or "expression" in asked
-        or not set(params) <= {"reduction", "label_smoothing"}
-    ):
-        named = asked.get("class") or asked.get("expression") or "this loss"
-        raise Unprocessable(
-            f"loss_config {named} is not a loss this trainer runs",
-            remedy="name torch.nn.CrossEntropyLoss (mean, label_smoothing), or no loss_config",
-        )
-    if params.get("reduction", "mean") != "mean":
-        raise Unprocessable("loss_config: DP-SGD here averages the loss over the batch (reduction mean)")
-    return nn.CrossEntropyLoss(label_smoothing=float(params.get("label_smoothing", 0.0)))
 
 
 def check_scheduler(config: TrainConfig) -> None:

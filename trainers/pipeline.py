@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from schemas.errors import Unprocessable
-from trainers import classic, data, dp_sgd, graph, models, prepare
+from trainers import classic, data, dp_sgd, graph, losses, models, prepare
 from trainers.arrays import Arrays, check_metrics
 from trainers.config import Pipeline
 from trainers.export import write_outputs, write_transcript
@@ -64,7 +64,7 @@ def check_terms(pipeline: Pipeline) -> None:
     room attests, so a run that could not honour its pipeline reserves and reads nothing."""
     check_metrics(pipeline.train.metric_specs())
     if pipeline.trainer == "Train_DL":
-        dp_sgd.loss_function(pipeline.train)
+        losses.build(pipeline.train.loss_config)
         dp_sgd.check_scheduler(pipeline.train)
         if graph.is_graph(pipeline.train.model_config_):
             graph.check(pipeline.train.model_config_)

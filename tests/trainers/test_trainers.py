@@ -324,14 +324,3 @@ def test_private_training_runs_under_a_cyclic_rate() -> None:
     trained = dp_sgd.train(dp_sgd.mlp(2, 2, [8]), arrays(), config, plan, seed=1)
     assert trained.segments == [{"noise_multiplier": 1.0, "sample_rate": 0.05, "steps": 40}]
     assert len(trained.epochs) == 2 and trained.epochs[-1]["steps"] == 40
-
-
-def test_cross_entropy_is_the_loss_trained_and_any_other_is_refused() -> None:
-    smoothed = dp_sgd.loss_function(TrainConfig(loss_config={"class": "torch.nn.CrossEntropyLoss",
-                                                             "params": {"label_smoothing": 0.1}}))  # fmt: skip
-    assert smoothed.label_smoothing == 0.1
-    focal = {"expression": "alpha * (1 - pt)**gamma * ce_loss", "components": {}, "variables": {"alpha": 1}}
-    for refused in (focal, {"class": "torch.nn.BCELoss", "params": {}},
-                    {"class": "nn.CrossEntropyLoss", "params": {"reduction": "sum"}}):  # fmt: skip
-        with pytest.raises(Unprocessable, match="loss_config"):
-            dp_sgd.loss_function(TrainConfig(loss_config=refused))
