@@ -223,7 +223,8 @@ class Demo:
         console.print(table)
         console.print(f"[green]the consumer decrypted and checked[/]: {', '.join(sorted(self.received))}")
         cli = Path(sys.executable).with_name("depa-chain")
-        model = next(d for d, p in report.outputs.items() if p.name == "model.onnx.age")
+        # The model: an ONNX graph, or XGBoost's own JSON where the pipeline trains trees.
+        model = next(d for d, p in report.outputs.items() if p.name in ("model.onnx.age", "model.json.age"))
         console.print("[bold]lineage of the model[/]")
         wide = {**os.environ, "COLUMNS": "120"}  # rich crops a tree to the terminal; there is none here
         consumer = str(self.root / "keys" / "consumer.pem")  # the model builder reads its model's lineage

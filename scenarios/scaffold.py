@@ -57,7 +57,8 @@ class ScenarioSpec(_Spec):
     scenario_name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
     title: str | None = None
     tdps: list[ProviderSpec] = Field(min_length=1)
-    training_framework: Literal["Train_DL"] = "Train_DL"  # Train_XGB and Train_SKL pipelines: by hand, for now
+    # Train_DL is DP-SGD; XGBoost and scikit-learn add no noise, so they train only datasets nobody caps.
+    training_framework: Literal["Train_DL", "Train_XGB", "Train_SKL"] = "Train_DL"
     join: JoinSpec = JoinSpec()
     model_format: Literal["onnx"] = "onnx"
     # The consumer brings the network: an ONNX file, or a folder of model_config.json and model.safetensors.
@@ -72,8 +73,14 @@ class ScenarioSpec(_Spec):
         ids = [d.id for d in self.datasets()]
         if len(set(ids)) != len(ids):
             problems.append("dataset ids repeat")
-        if not any(d.privacy for _, d in self.owned()):
-            problems.append("no dataset is private: a scaffolded scenario trains with DP-SGD on capped data")
+        private = [d.name for _, d in self.owned() if d.privacy]
+        if self.training_framework == "Train_DL" and not private:
+            problems.append("no dataset is private: Train_DL trains with DP-SGD on capped data")
+        if self.training_framework != "Train_DL" and private:
+            problems.append(f"{self.training_framework} adds no noise, so it cannot train capped data "
+                            f"({', '.join(private)}): set privacy false, or train with Train_DL")  # fmt: skip
+        if self.training_framework != "Train_DL" and self.base_model:
+            problems.append("a base model is trained by Train_DL")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -213,38 +220,41 @@ def _contract(spec: ScenarioSpec, owned: list[tuple[str, DatasetSpec]]) -> dict[
 
 
 def _pipeline(spec: ScenarioSpec, owned: list[tuple[str, DatasetSpec]]) -> dict[str, Any]:
-    private = [d for _, d in owned if d.privacy]
-    joined = min(d.records for _, d in owned)  # an inner join on the key keeps the shortest table's rows
-    train = joined - round(joined * TEST_SHARE)
     features = {column: {"bounds": [-5, 5]} for _, d in owned for column in _columns(d)}
-    return {
-        "pipeline": [
-            {"name": "SparkJoin", "config": {
-                "datasets": [{"id": d.id, "provider": p, "name": d.name, "file": _file(d)} for p, d in owned],
-                "joined_dataset": {"joining_key": spec.join.joining_key, "identifiers": [spec.join.joining_key],
-                                   "drop_columns": []},
-            }},
-            {"name": spec.training_framework, "config": {
-                "is_private": True,
-                # Half the smallest cap: what the filter charges at its fixed order exceeds the planned epsilon.
-                "privacy_params": {"epsilon": round(min(d.epsilon for d in private) / 2, 4),
-                                   "delta": min(d.delta for d in private), "max_grad_norm": 1.0,
-                                   "sample_rate": round(BATCH / train, 6)},
-                "batch_size": BATCH,
-                "optimizer": {"name": "SGD", "params": {"lr": 0.5, "momentum": 0.9}},
-                "total_epochs": 3,
-                # A base model the consumer brings is the network; otherwise an MLP of these widths.
-                "model_config": {} if spec.base_model else {"hidden": [16]},
-                "dataset_config": {
-                    "type": "tabular", "target_variable": "TARGET", "missing_strategy": "drop",
-                    "splits": {"train": 1 - TEST_SHARE, "val": 0.0, "test": TEST_SHARE, "random_state": 42,
-                               "stratify": True},
-                    "features": features, "classes": [0, 1],
-                },
-                "task_type": "classification",
-            }},
-        ]
+    dataset_config = {
+        "type": "tabular", "target_variable": "TARGET", "missing_strategy": "drop",
+        "splits": {"train": 1 - TEST_SHARE, "val": 0.0, "test": TEST_SHARE, "random_state": 42, "stratify": True},
+        "features": features, "classes": [0, 1],
     }  # fmt: skip
+    join = {"name": "SparkJoin", "config": {
+        "datasets": [{"id": d.id, "provider": p, "name": d.name, "file": _file(d)} for p, d in owned],
+        "joined_dataset": {"joining_key": spec.join.joining_key, "identifiers": [spec.join.joining_key],
+                           "drop_columns": []},
+    }}  # fmt: skip
+    train: dict[str, Any] = {"is_private": False, "dataset_config": dataset_config, "task_type": "classification",
+                             "metrics": ["accuracy", "roc_auc"]}  # fmt: skip
+    if spec.training_framework == "Train_XGB":
+        train["model_config"] = {"n_estimators": 100, "max_depth": 4, "learning_rate": 0.1,
+                                 "objective": "binary:logistic"}  # fmt: skip
+    elif spec.training_framework == "Train_SKL":
+        train["model_config"] = {"max_iter": 500}
+    else:
+        private = [d for _, d in owned if d.privacy]
+        rows = min(d.records for _, d in owned)  # an inner join on the key keeps the shortest table's rows
+        trained = rows - round(rows * TEST_SHARE)
+        train.update({
+            "is_private": True,
+            # Half the smallest cap: what the filter charges at its fixed order exceeds the planned epsilon.
+            "privacy_params": {"epsilon": round(min(d.epsilon for d in private) / 2, 4),
+                               "delta": min(d.delta for d in private), "max_grad_norm": 1.0,
+                               "sample_rate": round(BATCH / trained, 6)},
+            "batch_size": BATCH,
+            "optimizer": {"name": "SGD", "params": {"lr": 0.5, "momentum": 0.9}},
+            "total_epochs": 3,
+            # A base model the consumer brings is the network; otherwise an MLP of these widths.
+            "model_config": {} if spec.base_model else {"hidden": [16]},
+        })  # fmt: skip
+    return {"pipeline": [join, {"name": spec.training_framework, "config": train}]}
 
 
 def _network(features: int) -> dict[str, Any]:

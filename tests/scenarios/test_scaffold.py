@@ -19,6 +19,7 @@ from schemas.digest import artefact_digest
 from schemas.errors import MalformedInput
 from tests.test_walkthrough import ROOT, run_as_written, shell_blocks
 from trainers import models
+from trainers import pipeline as pipelines
 from trainers.arrays import Arrays
 from trainers.config import load_pipeline
 
@@ -69,6 +70,21 @@ def test_the_scaffold_is_a_contract_and_a_pipeline_the_clean_room_accepts(tmp_pa
     assert pipeline.train.privacy_params.sample_rate * 1200 == pytest.approx(pipeline.train.batch_size, rel=1e-3)
 
 
+@pytest.mark.parametrize(("framework", "model"), [("Train_XGB", "model.json"), ("Train_SKL", "model.onnx")])
+def test_a_scaffolded_tree_or_linear_scenario_trains_its_uncapped_data(
+    tmp_path: Path, framework: str, model: str
+) -> None:
+    uncapped = [{"name": p["name"], "datasets": [{**d, "privacy": False} for d in p["datasets"]]} for p in SPEC["tdps"]]
+    spec = {**SPEC, "training_framework": framework, "tdps": uncapped, "base_model": None}
+    folder = scaffold(parse_spec(json.dumps(spec), "spec.json"), tmp_path)
+    pipeline = load_pipeline(folder / "pipeline_config.json")
+    assert pipeline.trainer == framework and not pipeline.train.is_private
+    assert json.loads((folder / "contract.json").read_text())["constraints"] == [{"privacy": []}]
+    written = load(folder).generate(tmp_path / "providers")
+    result = pipelines.run(pipeline, pipelines.load(pipeline, written), tmp_path / "out", None)
+    assert [p.name for p in result.outputs] == [model] and 0.5 < result.metrics["accuracy"] <= 1
+
+
 def test_a_scaffolded_model_config_base_model_is_a_folder_the_trainer_accepts(tmp_path: Path) -> None:
     folder = scaffold(parse_spec(json.dumps({**SPEC, "base_model": "model_config"}), "spec.json"), tmp_path)
     brought = load(folder).base_model(tmp_path / "consumer")
@@ -85,7 +101,16 @@ def test_a_scaffolded_model_config_base_model_is_a_folder_the_trainer_accepts(tm
     [
         ({"scenario_name": "Loan Default"}, "scenario_name: String should match pattern"),
         ({"tdps": []}, "tdps: List should have at least 1 item"),
-        ({"training_framework": "Train_XGB"}, "training_framework: Input should be 'Train_DL'"),
+        ({"training_framework": "Train_GAN"}, "training_framework: Input should be 'Train_DL', 'Train_XGB' or"),
+        ({"training_framework": "Train_XGB"}, "Train_XGB adds no noise, so it cannot train capped data"),
+        (
+            {
+                "training_framework": "Train_SKL",
+                "base_model": "onnx",
+                "tdps": [{"name": "bank", "datasets": [{"name": "a", "privacy": False}]}],
+            },
+            "a base model is trained by Train_DL",
+        ),
         ({"tdps": [{"name": "consumer", "datasets": [{"name": "a"}]}]}, "a name the demo gives its own party"),
         ({"tdps": [{"name": "bank", "datasets": [{"name": "a", "delta": 0.01}]}]}, "delta 0.01 is over 1/(10 n)"),
         ({"tdps": [{"name": "bank", "datasets": [{"name": "a", "privacy": False}]}]}, "no dataset is private"),
