@@ -15,6 +15,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from schemas.canonical import canonical, sha256_digest
 from schemas.errors import MalformedInput
 
+Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]  # an artefact's, a contract's, a statement's
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -29,7 +31,7 @@ class Dataset(_Model):
     key: dict[str, Any] | None = None
     # The registered dataset artefact whose records this is: its provider-signed cap (`dataset.cap`) bounds the
     # spend of every contract that names it, and its declared record count bounds delta.
-    source: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
+    source: Digest | None = None
 
 
 # A cap is a finite figure: an infinite epsilon_threshold ("inf" parses as a float) would be no cap at all.
@@ -100,7 +102,7 @@ class Contract(_Model):
     ccr: CcrPolicy = CcrPolicy()
     recipients: list[str] = []
     # The consumer's registered base model (kind model): the one network a run under this contract may train.
-    base_model: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
+    base_model: Digest | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Contract:

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas import didkey, keys
 from schemas.canonical import canonical, parse_json, sha256_digest
-from schemas.contract import MAX_EPSILON, Contract
+from schemas.contract import MAX_EPSILON, Contract, Digest
 from schemas.encoding import b64url, b64url_decode
 from schemas.errors import MalformedInput, SchemaViolation, TooLarge
 
@@ -23,7 +23,6 @@ def _did(value: str) -> str:
 
 
 DidKey = Annotated[str, AfterValidator(_did)]
-Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
 AgeRecipient = Annotated[str, AfterValidator(keys.age_recipient)]
 RunId = Annotated[str, Field(min_length=1, max_length=128)]
 Role = Literal["TDP", "TDC", "CCRP", "AUDITOR", "OPERATOR"]
