@@ -250,10 +250,8 @@ def _capped_findings(world: World, scope: str, run: RunState, state) -> list[Fin
 
 
 def _output_findings(scope: str, run: RunState) -> list[Finding]:
-    inputs = set(run.start.body.inputs) if run.start else set()
+    inputs = set(run.start.body.reads()) if run.start else set()
     base = run.start.body.base_model if run.start else None
-    if base is not None:
-        inputs.add(base)
     digests = {o.body.digest for o in run.outputs}
     bad = [
         o

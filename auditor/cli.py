@@ -21,7 +21,7 @@ from auditor.render import attestation_result, audit_report, budget_table
 from auditor.replay import World
 from auditor.verify import audit
 from auditor.witness import witness, witness_vkey
-from chain.console import err, lineage_tree, out, run, version_option
+from chain.console import err, lineage_tree, out, read_file, run, version_option
 from chain.tlog.checkpoint import VerifierKey, load_vkey
 from schemas.errors import DepaError, ForkError, MalformedInput, VerificationError
 from schemas.keys import Signer
@@ -164,10 +164,7 @@ def transcript_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print each check as JSON.")] = False,
 ) -> None:
     """Check a training transcript against the verified log: exit 0 if every check passes, 1 otherwise."""
-    try:
-        text = file.read_bytes()
-    except OSError as exc:
-        raise MalformedInput(f"cannot read {file}: {exc.strerror}") from exc
+    text = read_file(file)
     findings = transcripts.check(_world(vkey, ledger, bundle, database, reader), run_id, text)
     if as_json:
         out.print_json(json.dumps([f.model_dump() for f in findings]))

@@ -55,8 +55,7 @@ def _add_run(world: World, run_id: str, run, nodes: dict[str, Node], edges: list
         Edge(source=rid, target=att, relation="attested_by"),
         Edge(source=rid, target=f"contract:{cid}", relation="under"),
     ]
-    start = run.start.body if run.start else None
-    for digest in [*start.inputs, *([start.base_model] if start.base_model else [])] if start else []:
+    for digest in run.start.body.reads() if run.start else []:
         if digest in seen:
             edges.append(Edge(source=rid, target=digest, relation="used"))
 

@@ -12,7 +12,7 @@ import typer
 from ccr_agent.attest import Producer, produce_evidence
 from ccr_agent.simulated import SimulatedTee
 from ccr_agent.tsm import TeeUnavailable
-from chain.console import err, out, run, version_option
+from chain.console import err, out, read_file, run, version_option
 from schemas.errors import MalformedInput, NoTee
 
 app = typer.Typer(help="depa-ccr: the agent inside a confidential clean room.", no_args_is_help=True)
@@ -71,9 +71,7 @@ def run_command(
     from ccr_agent.run import RunSpec, run
 
     try:
-        parsed = RunSpec.model_validate_json(spec.read_bytes())
-    except OSError as exc:
-        raise MalformedInput(f"cannot read {spec}: {exc.strerror}") from exc
+        parsed = RunSpec.model_validate_json(read_file(spec))
     except ValueError as exc:
         raise MalformedInput(f"{spec}: {str(exc).splitlines()[0]}") from exc
     producer = Producer(simulator=SimulatedTee.open(parsed.simulator) if parsed.simulator else None)

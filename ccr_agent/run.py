@@ -85,7 +85,7 @@ Step = Callable[[str], None]
 def run(spec: RunSpec, producer: Producer, *, step: Step = lambda _: None) -> RunReport:
     client = LedgerClient(spec.ledger, spec.vkey)
     pipeline = load_pipeline(spec.pipeline)
-    pipelines.check_terms(pipeline)
+    pipelines.check_terms(pipeline, spec.base_model)
     keys = AgentKeys.generate()
     step("attesting")
     # The attestation comes first: its key is the run's only identity, and a ledger that serves its parties

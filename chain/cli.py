@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from chain.client import LedgerClient, fetch_vkey
-from chain.console import err, lineage_tree, out, run, version_option
+from chain.console import err, lineage_tree, out, read_file, run, version_option
 from chain.tlog import entry
 from chain.tlog.checkpoint import load_vkey
 from chain.tlog.receipt import Receipt
@@ -255,19 +255,12 @@ def party_list(
     out.print(table)
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise MalformedInput(f"cannot read {path}: {exc.strerror}") from exc
-
-
 def _read_text(path: Path) -> str:
-    return _read(path).decode()
+    return read_file(path).decode()
 
 
 def _read_json(path: Path) -> Any:
-    return parse_json(_read(path))
+    return parse_json(read_file(path))
 
 
 @contract_app.command("propose")
@@ -490,10 +483,9 @@ def artefact_open(
     """Decrypt an output of a run; print its digest (`depa-chain verify` checks it against the ledger)."""
     import pyrage
 
+    data, secret = read_file(sealed), read_identity(identity)
     try:
-        plain = pyrage.decrypt(sealed.read_bytes(), [pyrage.x25519.Identity.from_str(read_identity(identity))])
-    except OSError as exc:
-        raise MalformedInput(f"cannot read {sealed}: {exc.strerror}") from exc
+        plain = pyrage.decrypt(data, [pyrage.x25519.Identity.from_str(secret)])
     except pyrage.DecryptError as exc:
         raise MalformedInput(f"{sealed} does not decrypt with {identity}: it was encrypted to someone else") from exc
     output.write_bytes(plain)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -11,7 +12,7 @@ from rich.text import Text
 from rich.tree import Tree
 from typer.exceptions import TyperException
 
-from schemas.errors import DepaError
+from schemas.errors import DepaError, MalformedInput
 from schemas.lineage import Graph
 
 # emoji=False: ':key:' inside a did:key would otherwise render as an emoji. Piped or redirected, output keeps
@@ -19,6 +20,14 @@ from schemas.lineage import Graph
 PIPE_WIDTH = 10_000
 out = Console(emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)
 err = Console(stderr=True, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
+
+
+def read_file(path: Path) -> bytes:
+    """A file the user named, or MalformedInput saying why it cannot be read (never an OSError's traceback)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise MalformedInput(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def version_option(app: typer.Typer, name: str) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from chain.console import err, out
+from chain.console import err, out, read_file
 
 app = typer.Typer(help="Scaffold scenarios of your own.", no_args_is_help=True)
 
@@ -19,12 +19,7 @@ def new(
 ) -> None:
     """Write a scenario folder that runs at once (`make demo SCENARIO=FOLDER`); print the folder."""
     from scenarios.scaffold import parse_spec, scaffold
-    from schemas.errors import MalformedInput
 
-    try:
-        text = spec.read_text()
-    except OSError as exc:
-        raise MalformedInput(f"cannot read {spec}: {exc.strerror}") from exc
-    folder = scaffold(parse_spec(text, str(spec)), directory)
+    folder = scaffold(parse_spec(read_file(spec), str(spec)), directory)
     err.print(f"scenario written to {folder}; run it with: make demo SCENARIO={folder}", highlight=False)
     out.print(str(folder.resolve()), highlight=False, markup=False)

@@ -94,7 +94,7 @@ class ScenarioSpec(_Spec):
         return [d for _, d in self.owned()]
 
 
-def parse_spec(text: str, source: str) -> ScenarioSpec:
+def parse_spec(text: str | bytes, source: str) -> ScenarioSpec:
     """The spec, or MalformedInput with one line per problem."""
     try:
         return ScenarioSpec.model_validate_json(text)

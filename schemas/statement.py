@@ -141,6 +141,10 @@ class RunStart(Body):
     code_digest: Digest | None = None
     base_model: Digest | None = None  # the contract's base model, which the run trains
 
+    def reads(self) -> list[str]:
+        """Every artefact the run reads: its input datasets, then the base model it trains."""
+        return [*self.inputs, *([self.base_model] if self.base_model else [])]
+
 
 # Why a run failed, as a code and never as text: a message about private data can carry counts and values
 # (the problem slugs of schemas/errors.py, or internal-error). The full message stays inside the clean room.

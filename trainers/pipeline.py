@@ -59,10 +59,12 @@ def check_poisson(pipeline: Pipeline, arrays: Arrays) -> None:
         )
 
 
-def check_terms(pipeline: Pipeline) -> None:
+def check_terms(pipeline: Pipeline, base: Path | None = None) -> None:
     """What a pipeline asks that its trainer does not do (a metric, a loss, a scheduler): refused before the clean
     room attests, so a run that could not honour its pipeline reserves and reads nothing."""
     check_metrics(pipeline.train.metric_specs())
+    if base is not None and pipeline.trainer != "Train_DL":
+        raise Unprocessable(f"a base model is trained by Train_DL; this pipeline's trainer is {pipeline.trainer}")
     if pipeline.trainer == "Train_DL":
         losses.build(pipeline.train.loss_config)
         dp_sgd.check_scheduler(pipeline.train)
@@ -74,9 +76,7 @@ def run(pipeline: Pipeline, arrays: Arrays, out: Path, plan: dp_sgd.DpPlan | Non
     """Train and write the outputs; `base` is the consumer's base model (Train_DL only), its digest already checked
     against the contract."""
     train = pipeline.train
-    check_terms(pipeline)
-    if base is not None and pipeline.trainer != "Train_DL":
-        raise Unprocessable(f"a base model is trained by Train_DL; this pipeline's trainer is {pipeline.trainer}")
+    check_terms(pipeline, base)
     if pipeline.trainer == "Train_SKL":
         outputs, metrics = classic.train_sklearn(arrays, train.model_config_, out, train.metric_specs())
         return Result(outputs, metrics, [])

@@ -21,7 +21,7 @@ from trainers import dp_sgd, graph, models, onnx_graph
 from trainers.arrays import Arrays
 from trainers.config import Pipeline, TrainConfig, load_pipeline
 from trainers.export import write_outputs
-from trainers.pipeline import run
+from trainers.pipeline import check_terms, run
 
 
 def upstream_unet() -> dict:
@@ -211,3 +211,12 @@ class TestBaseModel:
         assert trained.keys() == before.keys()  # the base model's own graph, trained
         assert any(not torch.equal(trained[k], before[k]) for k in before)
         assert (tmp_path / "out" / "model.onnx").exists() and "accuracy" in result.metrics
+
+    def test_a_base_model_under_a_pipeline_that_trains_trees_is_refused_before_anything_runs(
+        self, tmp_path: Path
+    ) -> None:
+        trees = Pipeline(pipeline=[{"name": "Train_XGB", "config": {}}])
+        with pytest.raises(
+            Unprocessable, match="a base model is trained by Train_DL; this pipeline's trainer is Train_XGB"
+        ):
+            check_terms(trees, tmp_path / "model.onnx")

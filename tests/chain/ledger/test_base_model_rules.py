@@ -48,7 +48,8 @@ def test_a_run_trains_the_contracts_base_model_and_its_model_derives_from_it(
     r.output("run-1", derived_from=[r.digest, base])
     assert collab.ledger.registry.runs["run-1"].base_model == base
     assert base in {n.id for n in collab.ledger.lineage(r.output("run-1", "model.onnx", [base]), "up").graph().nodes}
-    found = {f.check: f.status for f in run_findings(replayed(collab), "run-1", replayed(collab).runs["run-1"])}
+    world = replayed(collab)
+    found = {f.check: f.status for f in run_findings(world, "run-1", world.runs["run-1"])}
     assert found["base-model"] == "pass"
 
 
